@@ -1,0 +1,380 @@
+/*
+ * intune_scep.h - the public C ABI of intune-scep.
+ *
+ * intune-scep lets a SCEP server or certificate authority take part in Microsoft
+ * Intune's SCEP certificate management: before issuing a certificate to an
+ * Intune-managed device it asks Intune whether the device's CSR and its one-time
+ * challenge are genuine (intune_scep_validate_request), and afterwards it tells
+ * Intune what it issued (intune_scep_send_success_notification) or why it failed
+ * (intune_scep_send_failure_notification).
+ *
+ * This header is the only public one, and it is the manual.
+ *
+ * Conventions
+ *  - Every handle is opaque; nothing public is a struct. Free each handle only
+ *    with its matching *_free function (NULL is accepted by every *_free).
+ *  - Every function that can fail returns an int status (intune_scep_status,
+ *    INTUNE_SCEP_OK == 0) and fills the optional intune_scep_error it is given
+ *    (NULL is allowed; the status alone then tells what happened).
+ *  - Strings are UTF-8 and NUL-terminated. Arguments are borrowed for the duration
+ *    of the call only. Returned `const char *` strings belong to the object they
+ *    came from and live until that object is freed or next filled.
+ *  - FAIL CLOSED: the three SCEP calls return INTUNE_SCEP_OK only when Intune
+ *    answered HTTP 2xx with a JSON object whose "code" is exactly "Success".
+ *    Anything else - another code, no code, not JSON, an HTTP error, a timeout,
+ *    a TLS failure - is an error status: the certificate must not be issued.
+ *  - Thread safety: an intune_scep_client is shared by any number of threads at
+ *    once. An intune_scep_config and an intune_scep_error belong to one thread
+ *    at a time. intune_scep_version and intune_scep_status_name are pure.
+ *  - Secrets (AAD_APP_KEY, PROXY_PASS, access tokens) never appear in an error
+ *    message, a log line or a copied response body, and are wiped when freed.
+ */
+#ifndef INTUNE_SCEP_H
+#define INTUNE_SCEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(INTUNE_SCEP_BUILDING) && defined(__GNUC__)
+#define INTUNE_SCEP_API __attribute__((visibility("default")))
+#else
+#define INTUNE_SCEP_API
+#endif
+
+/** Major version of the ABI; it is also the SONAME's number (libintunescep.so.1). */
+#define INTUNE_SCEP_ABI_VERSION 1
+
+/* ------------------------------------------------------------------------- */
+/* Handles and status codes                                                  */
+/* ------------------------------------------------------------------------- */
+
+/** The configuration: the java.util.Properties of the reference client. */
+typedef struct intune_scep_config intune_scep_config;
+/** A client: thread-safe; create one per configuration and share it. */
+typedef struct intune_scep_client intune_scep_client;
+/** What went wrong, for humans (message) and for code (status and fields). */
+typedef struct intune_scep_error intune_scep_error;
+/** The four success-notification fields derived from an issued certificate. */
+typedef struct intune_scep_cert_details intune_scep_cert_details;
+
+/** Status of every fallible call. Values never change once shipped. */
+typedef enum {
+    INTUNE_SCEP_OK = 0,               /**< success (for SCEP calls: Intune said "Success") */
+    INTUNE_SCEP_E_INVALID_ARGUMENT,   /**< a required argument missing, empty or malformed; nothing was sent */
+    INTUNE_SCEP_E_CONFIG,             /**< a configuration key missing or invalid; the message names the key */
+    INTUNE_SCEP_E_AUTH,               /**< the identity platform refused or failed (service code = OAuth "error") */
+    INTUNE_SCEP_E_SERVICE_NOT_FOUND,  /**< discovery does not list the service */
+    INTUNE_SCEP_E_HTTP,               /**< a non-2xx answer from Graph or Intune (http_status, response_body set) */
+    INTUNE_SCEP_E_TRANSPORT,          /**< connect, DNS, TLS, proxy, reset, or the call's deadline */
+    INTUNE_SCEP_E_PROTOCOL,           /**< a 2xx answer that cannot be trusted (not JSON, no code, over 1 MiB) */
+    INTUNE_SCEP_E_REJECTED,           /**< Intune answered with a code other than "Success" (service_code set) */
+    INTUNE_SCEP_E_NOMEM,              /**< out of memory */
+    INTUNE_SCEP_E_INTERNAL            /**< a bug or an unexpected library failure */
+} intune_scep_status;
+
+/** Log levels; the numbers are those of Python's logging module. */
+typedef enum {
+    INTUNE_SCEP_LOG_DEBUG = 10,
+    INTUNE_SCEP_LOG_INFO = 20,
+    INTUNE_SCEP_LOG_WARNING = 30,
+    INTUNE_SCEP_LOG_ERROR = 40
+} intune_scep_log_level;
+
+/** The two resources the client holds tokens for. */
+typedef enum {
+    INTUNE_SCEP_RESOURCE_GRAPH = 0,   /**< Microsoft Graph (MS_GRAPH_RESOURCE_URL), used for discovery */
+    INTUNE_SCEP_RESOURCE_INTUNE = 1   /**< Intune (INTUNE_RESOURCE_URL), used by the SCEP calls */
+} intune_scep_resource;
+
+/**
+ * A log sink. Called from whichever thread produced the line, possibly several
+ * threads at once; `message` is one line without a trailing newline, valid only
+ * during the call. It never contains a secret. It must not call back into the
+ * client that produced it.
+ */
+typedef void (*intune_scep_log_fn)(void *userdata, int level, const char *message);
+
+/* ------------------------------------------------------------------------- */
+/* Library                                                                    */
+/* ------------------------------------------------------------------------- */
+
+/** The library version, e.g. "1.0.0". Never NULL. */
+INTUNE_SCEP_API const char *intune_scep_version(void);
+
+/**
+ * The symbolic name of a status, e.g. "INTUNE_SCEP_E_REJECTED".
+ * Unknown values give "INTUNE_SCEP_E_UNKNOWN". Never NULL.
+ */
+INTUNE_SCEP_API const char *intune_scep_status_name(int status);
+
+/* ------------------------------------------------------------------------- */
+/* Configuration                                                             */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * A new, empty configuration, or NULL when out of memory.
+ *
+ * Keys (case-sensitive, as in java.util.Properties):
+ *   AAD_APP_ID (required), AAD_APP_KEY (required; a secret), TENANT (required),
+ *   PROVIDER_NAME_AND_VERSION (required),
+ *   PROXY_HOST, PROXY_PORT (1-65535, required with PROXY_HOST), PROXY_USER,
+ *   PROXY_PASS (required with PROXY_USER; a secret),
+ *   AUTH_AUTHORITY (default https://login.microsoftonline.com/),
+ *   INTUNE_APP_ID (default 0000000a-0000-0000-c000-000000000000),
+ *   INTUNE_RESOURCE_URL (default https://api.manage.microsoft.com/),
+ *   MS_GRAPH_RESOURCE_URL (default https://graph.microsoft.com/),
+ *   MS_GRAPH_API_VERSION (default 1.0),
+ *   GRAPH_RESOURCE_URL, GRAPH_API_VERSION (retired; accepted, unused, warned),
+ *   ScepRequestValidationFEServiceVersion (default 2018-02-20),
+ *   PkiConnectorFEServiceVersion (default 5019-05-05),
+ *   TLS_CA_FILE (PEM bundle trusted instead of the system store),
+ *   TIMEOUT_MS (default 30000; the deadline of one call, everything included),
+ *   CONNECT_TIMEOUT_MS (default 10000), MAX_RETRIES (default 2, 0-10).
+ * An optional key with an empty value counts as not set. Unknown keys are kept
+ * and warned about in the log when a client is created.
+ */
+INTUNE_SCEP_API intune_scep_config *intune_scep_config_new(void);
+
+/**
+ * Set `key` to `value` (a copy is kept; a previous value is wiped and replaced).
+ * `value` NULL removes the key. Returns INTUNE_SCEP_E_INVALID_ARGUMENT for a NULL
+ * config, a NULL or empty key, or a key or value that is not valid UTF-8 or holds
+ * a control character; INTUNE_SCEP_E_NOMEM when out of memory. Values are only
+ * checked against the key's rules when a client is created.
+ */
+INTUNE_SCEP_API int intune_scep_config_set(intune_scep_config *cfg, const char *key, const char *value);
+
+/** The value of `key`, or NULL when not set. Valid until the key is set again or the config freed. */
+INTUNE_SCEP_API const char *intune_scep_config_get(const intune_scep_config *cfg, const char *key);
+
+/**
+ * Read a file in java.util.Properties syntax and set every key it holds
+ * (later lines win; keys already set and not in the file are kept).
+ * Syntax: comment lines start with '#' or '!'; key and value are separated by
+ * '=', ':' or whitespace; a line ending in an odd number of backslashes continues
+ * on the next one; escapes \t \n \r \f \\ \uXXXX (surrogate pairs combine).
+ * The file is read as UTF-8, or as ISO-8859-1 when it is not valid UTF-8.
+ * On a syntax error (e.g. a malformed \u escape) returns INTUNE_SCEP_E_CONFIG
+ * with the path and line number in the message and leaves `cfg` unchanged;
+ * an unreadable file is INTUNE_SCEP_E_CONFIG too. Files over 1 MiB are refused.
+ */
+INTUNE_SCEP_API int intune_scep_config_load_file(intune_scep_config *cfg, const char *path, intune_scep_error *err);
+
+/**
+ * Route the log lines of clients created from this configuration to `fn`
+ * (NULL: no logging, the default). Lines below `min_level` are not formatted.
+ * Setting it here, before intune_scep_client_new, also captures the warnings
+ * that creating the client produces (unknown and retired keys).
+ */
+INTUNE_SCEP_API void intune_scep_config_set_log_callback(intune_scep_config *cfg, intune_scep_log_fn fn,
+                                                         void *userdata, int min_level);
+
+/** Free a configuration, wiping every value. NULL is fine. */
+INTUNE_SCEP_API void intune_scep_config_free(intune_scep_config *cfg);
+
+/* ------------------------------------------------------------------------- */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------- */
+
+/** A new, empty error object (status INTUNE_SCEP_OK), or NULL when out of memory. */
+INTUNE_SCEP_API intune_scep_error *intune_scep_error_new(void);
+
+/** Free an error object. NULL is fine. */
+INTUNE_SCEP_API void intune_scep_error_free(intune_scep_error *err);
+
+/** Return the error object to its empty state (every call that fills it does this first). */
+INTUNE_SCEP_API void intune_scep_error_clear(intune_scep_error *err);
+
+/** The status of the last call that filled this error (INTUNE_SCEP_OK when none failed). */
+INTUNE_SCEP_API int intune_scep_error_status(const intune_scep_error *err);
+
+/**
+ * One line for a log or an exception: what failed, why, and the activity id.
+ * Never holds a secret. "" when there is no error. Never NULL for a non-NULL err.
+ */
+INTUNE_SCEP_API const char *intune_scep_error_message(const intune_scep_error *err);
+
+/**
+ * The code as the service sent it: Intune's "code" (e.g. "ChallengeExpired") for
+ * INTUNE_SCEP_E_REJECTED, the OAuth "error" (e.g. "invalid_client") for
+ * INTUNE_SCEP_E_AUTH; NULL when there is none.
+ */
+INTUNE_SCEP_API const char *intune_scep_error_service_code(const intune_scep_error *err);
+
+/** Intune's "errorDescription" or the identity platform's "error_description"; NULL when none. */
+INTUNE_SCEP_API const char *intune_scep_error_description(const intune_scep_error *err);
+
+/**
+ * The activity id: the client-request-id UUID sent with the failing call (every
+ * attempt of one call carries the same one). Intune support correlates by it.
+ * NULL only when nothing was going to be sent (invalid argument, configuration).
+ */
+INTUNE_SCEP_API const char *intune_scep_error_activity_id(const intune_scep_error *err);
+
+/** The transaction id of the failing SCEP call as the caller gave it, or NULL. */
+INTUNE_SCEP_API const char *intune_scep_error_transaction_id(const intune_scep_error *err);
+
+/** The HTTP status of the last answer of the failing call; 0 when there was no HTTP answer. */
+INTUNE_SCEP_API long intune_scep_error_http_status(const intune_scep_error *err);
+
+/** The body of a non-2xx (or untrusted 2xx) answer, capped at 4 KiB; NULL when none. */
+INTUNE_SCEP_API const char *intune_scep_error_response_body(const intune_scep_error *err);
+
+/**
+ * The AADSTS number of an INTUNE_SCEP_E_AUTH error (e.g. 7000215 for an invalid
+ * client secret: the first of the identity platform's "error_codes"); 0 when none.
+ */
+INTUNE_SCEP_API long intune_scep_error_aadsts_code(const intune_scep_error *err);
+
+/* ------------------------------------------------------------------------- */
+/* Client                                                                    */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Create a client from `cfg` (which is copied: the config may be freed or changed
+ * afterwards). Every key is validated here; an invalid configuration returns
+ * INTUNE_SCEP_E_CONFIG with a message naming the key. Nothing is sent: tokens
+ * and discovery happen on the first call that needs them.
+ * On success *out holds the client; on failure *out is set to NULL.
+ */
+INTUNE_SCEP_API int intune_scep_client_new(const intune_scep_config *cfg, intune_scep_client **out,
+                                           intune_scep_error *err);
+
+/**
+ * Free a client: waits for nothing, so no call may be running on it. Cached tokens
+ * and the app key are wiped. NULL is fine.
+ */
+INTUNE_SCEP_API void intune_scep_client_free(intune_scep_client *client);
+
+/**
+ * Replace the log sink of a live client (see intune_scep_config_set_log_callback).
+ * Safe while other threads make calls; lines already being written may still go
+ * to the previous sink until this returns.
+ */
+INTUNE_SCEP_API void intune_scep_client_set_log_callback(intune_scep_client *client, intune_scep_log_fn fn,
+                                                         void *userdata, int min_level);
+
+/**
+ * Replace the client secret (AAD_APP_KEY) of a live client, as administrators
+ * rotate it; cached tokens are dropped so the next call uses the new key.
+ * Safe while other threads make calls. INTUNE_SCEP_E_INVALID_ARGUMENT when empty.
+ */
+INTUNE_SCEP_API int intune_scep_client_set_app_key(intune_scep_client *client, const char *app_key,
+                                                   intune_scep_error *err);
+
+/**
+ * Fetch a fresh token for `resource` (an intune_scep_resource), bypassing and
+ * then refreshing the cache. For diagnostics (`intune-scep check`); calls fetch
+ * tokens by themselves. Returns INTUNE_SCEP_E_AUTH with the OAuth error, its
+ * description and the AADSTS code when the identity platform refuses.
+ */
+INTUNE_SCEP_API int intune_scep_client_fetch_token(intune_scep_client *client, int resource,
+                                                   intune_scep_error *err);
+
+/**
+ * Run service discovery now (dropping the cached map) and give the URI of
+ * `service_name` (e.g. "ScepRequestValidationFEService", case-insensitive) in
+ * *uri_out, to be freed with intune_scep_string_free. For diagnostics; calls
+ * discover by themselves. INTUNE_SCEP_E_SERVICE_NOT_FOUND when discovery
+ * answered without that service (the message lists the names found).
+ */
+INTUNE_SCEP_API int intune_scep_client_discover(intune_scep_client *client, const char *service_name,
+                                                char **uri_out, intune_scep_error *err);
+
+/** Free a string this library returned through an out-parameter (wiped first). NULL is fine. */
+INTUNE_SCEP_API void intune_scep_string_free(char *s);
+
+/* ------------------------------------------------------------------------- */
+/* The three SCEP calls                                                       */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Ask Intune whether `certificate_request` (the DER PKCS#10 CSR in base64, no PEM
+ * armour, no line breaks) and the challenge inside it are genuine for the SCEP
+ * transaction `transaction_id`.
+ *
+ * Returns INTUNE_SCEP_OK only when Intune answered "Success": issue the
+ * certificate then, and never otherwise. INTUNE_SCEP_E_REJECTED carries Intune's
+ * code (e.g. "SubjectNameMismatch") as the service code. Empty or missing
+ * arguments return INTUNE_SCEP_E_INVALID_ARGUMENT naming the argument, before
+ * anything is sent. A call retries by itself (MAX_RETRIES, inside TIMEOUT_MS).
+ */
+INTUNE_SCEP_API int intune_scep_validate_request(intune_scep_client *client, const char *transaction_id,
+                                                 const char *certificate_request, intune_scep_error *err);
+
+/**
+ * Tell Intune the certificate was issued for `transaction_id`.
+ * cert_thumbprint: SHA-1 of the certificate's DER in hex; cert_serial_number:
+ * the serial in hex; cert_expiration_date: ISO 8601 UTC ("2027-06-11T16:11:20.000Z");
+ * cert_issuing_authority: the issuer's name. ca_configuration and
+ * certificate_authority are optional (NULL or "" sends JSON null).
+ * intune_scep_cert_details_from_cert derives the four certificate fields.
+ * Returns INTUNE_SCEP_OK only when Intune answered "Success"; when it did not,
+ * the certificate should not be handed to the device.
+ */
+INTUNE_SCEP_API int intune_scep_send_success_notification(intune_scep_client *client, const char *transaction_id,
+        const char *certificate_request, const char *cert_thumbprint, const char *cert_serial_number,
+        const char *cert_expiration_date, const char *cert_issuing_authority,
+        const char *ca_configuration, const char *certificate_authority,
+        intune_scep_error *err);
+
+/**
+ * Tell Intune that issuing the certificate for `transaction_id` failed.
+ * `hresult` is sent as the exact 64-bit integer given (0x80004005 given as an
+ * unsigned 32-bit value stays 2147500037). `error_description` must be non-empty.
+ */
+INTUNE_SCEP_API int intune_scep_send_failure_notification(intune_scep_client *client, const char *transaction_id,
+        const char *certificate_request, int64_t hresult, const char *error_description,
+        intune_scep_error *err);
+
+/**
+ * Derive the fields of intune_scep_send_success_notification from `cert` and send
+ * it: the same as calling intune_scep_cert_details_from_cert and then
+ * intune_scep_send_success_notification. `cert` is PEM or DER, `cert_len` bytes.
+ */
+INTUNE_SCEP_API int intune_scep_send_success_notification_for_cert(intune_scep_client *client,
+        const char *transaction_id, const char *certificate_request, const char *cert, size_t cert_len,
+        const char *ca_configuration, const char *certificate_authority, intune_scep_error *err);
+
+/* ------------------------------------------------------------------------- */
+/* Certificate details                                                       */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Parse an issued certificate (PEM or DER, `len` bytes) and derive the four
+ * success-notification fields. INTUNE_SCEP_E_INVALID_ARGUMENT when it is not a
+ * certificate. On success *out holds the details (free with
+ * intune_scep_cert_details_free); on failure *out is NULL.
+ */
+INTUNE_SCEP_API int intune_scep_cert_details_from_cert(const char *cert, size_t len,
+                                                       intune_scep_cert_details **out, intune_scep_error *err);
+
+/** SHA-1 of the certificate's DER, 40 upper-case hex digits. */
+INTUNE_SCEP_API const char *intune_scep_cert_details_thumbprint(const intune_scep_cert_details *d);
+/** The serial number in upper-case hex, without leading zeros ("0" for zero). */
+INTUNE_SCEP_API const char *intune_scep_cert_details_serial_number(const intune_scep_cert_details *d);
+/** notAfter as ISO 8601 UTC with milliseconds, e.g. "2027-06-11T16:11:20.000Z". */
+INTUNE_SCEP_API const char *intune_scep_cert_details_expiration_date(const intune_scep_cert_details *d);
+/** The issuer's distinguished name, RFC 4514 string form, e.g. "CN=Contoso Issuing CA,O=Contoso". */
+INTUNE_SCEP_API const char *intune_scep_cert_details_issuing_authority(const intune_scep_cert_details *d);
+/** Free certificate details. NULL is fine. */
+INTUNE_SCEP_API void intune_scep_cert_details_free(intune_scep_cert_details *d);
+
+/**
+ * Normalise a certificate request given as PEM ("-----BEGIN CERTIFICATE REQUEST-----"
+ * or "NEW CERTIFICATE REQUEST"), DER, or base64 with or without line breaks into
+ * the one-line base64 DER the SCEP calls take, after checking it parses as PKCS#10.
+ * *out is freed with intune_scep_string_free. INTUNE_SCEP_E_INVALID_ARGUMENT when
+ * it is not a certificate request.
+ */
+INTUNE_SCEP_API int intune_scep_csr_to_base64_der(const char *csr, size_t len, char **out, intune_scep_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* INTUNE_SCEP_H */

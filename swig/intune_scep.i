@@ -1,0 +1,71 @@
+/*
+ * intune_scep.i - the one SWIG interface of intune-scep, shared by every language.
+ *
+ * It wraps the public header as it is. The ABI's out-parameters
+ * (intune_scep_client **, char **, ...) are turned into return values by the
+ * small %inline helpers below, the same for every language; each language's
+ * file (python.i, java.i) adds only its typemaps: binary input, the log
+ * callback, thread/GIL handling. Nothing here is hand-written per call.
+ */
+#if defined(SWIGPYTHON)
+%module(package="intune_scep") _native
+#elif defined(SWIGJAVA)
+%module IntuneScepNative
+#else
+%module intune_scep
+#endif
+
+%{
+#include "intune_scep.h"
+%}
+
+%include <stdint.i>
+
+/* Out-parameter forms are replaced by the helpers below. */
+%ignore intune_scep_client_new;
+%ignore intune_scep_client_discover;
+%ignore intune_scep_cert_details_from_cert;
+%ignore intune_scep_csr_to_base64_der;
+%ignore intune_scep_string_free;
+/* Log callbacks are wired by each language's file. */
+%ignore intune_scep_config_set_log_callback;
+%ignore intune_scep_client_set_log_callback;
+
+%newobject intune_scep_client_discover_uri;
+%newobject intune_scep_csr_normalize;
+%typemap(newfree) char * "intune_scep_string_free($1);";
+
+#if defined(SWIGPYTHON)
+%include "python.i"
+#elif defined(SWIGJAVA)
+%include "java.i"
+#endif
+
+%include "intune_scep.h"
+
+%inline %{
+/* intune_scep_client_new as a function returning the client (NULL on failure: see err). */
+intune_scep_client *intune_scep_client_create(const intune_scep_config *cfg, intune_scep_error *err) {
+    intune_scep_client *client = NULL;
+    (void)intune_scep_client_new(cfg, &client, err);
+    return client;
+}
+/* intune_scep_client_discover returning the URI (NULL on failure: see err). */
+char *intune_scep_client_discover_uri(intune_scep_client *client, const char *service_name, intune_scep_error *err) {
+    char *uri = NULL;
+    (void)intune_scep_client_discover(client, service_name, &uri, err);
+    return uri;
+}
+/* intune_scep_cert_details_from_cert returning the details (NULL on failure: see err). */
+intune_scep_cert_details *intune_scep_cert_details_parse(const char *cert, size_t cert_len, intune_scep_error *err) {
+    intune_scep_cert_details *d = NULL;
+    (void)intune_scep_cert_details_from_cert(cert, cert_len, &d, err);
+    return d;
+}
+/* intune_scep_csr_to_base64_der returning the base64 DER (NULL on failure: see err). */
+char *intune_scep_csr_normalize(const char *csr, size_t csr_len, intune_scep_error *err) {
+    char *out = NULL;
+    (void)intune_scep_csr_to_base64_der(csr, csr_len, &out, err);
+    return out;
+}
+%}
