@@ -1,0 +1,535 @@
+/*
+ * Configuration: every error intune_scep_client_new reports (protocol.md §1 and the
+ * header), warnings for unknown and retired keys, the argument checks of the
+ * configuration functions, and intune_scep_config_load_file's java.util.Properties
+ * syntax. Nothing here talks to a server: creating a client sends nothing.
+ */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SECRET "Sx~9+/=kEy.Do-Not-Print-7Q"
+#define PROXY_SECRET "Pr0xy~Pass+/=Never-Shown"
+
+static const char *const base_keys[] = {
+    "AAD_APP_ID", "11111111-2222-3333-4444-555555555555",
+    "AAD_APP_KEY", SECRET,
+    "TENANT", "contoso.onmicrosoft.com",
+    "PROVIDER_NAME_AND_VERSION", "Contoso SCEP 1.0",
+    NULL};
+
+static intune_scep_config *base_config(th_log *log) {
+    intune_scep_config *cfg = intune_scep_config_new();
+    REQUIRE(cfg != NULL);
+    for (int i = 0; base_keys[i]; i += 2) REQUIRE(intune_scep_config_set(cfg, base_keys[i], base_keys[i + 1]) == INTUNE_SCEP_OK);
+    if (log) intune_scep_config_set_log_callback(cfg, th_log_cb, log, INTUNE_SCEP_LOG_DEBUG);
+    return cfg;
+}
+
+/* Create a client from cfg; expect `want`; when it fails, the message names `key`. */
+static void expect_client(const char *file, int line, intune_scep_config *cfg, int want, const char *key, th_log *log) {
+    intune_scep_error *err = intune_scep_error_new();
+    intune_scep_client *client = (intune_scep_client *)(uintptr_t)1;
+    int rc = intune_scep_client_new(cfg, &client, err);
+    if (!th_check_status(file, line, "intune_scep_client_new", rc, want, err)) {
+        intune_scep_error_free(err);
+        if (rc == INTUNE_SCEP_OK) intune_scep_client_free(client);
+        return;
+    }
+    if (want == INTUNE_SCEP_OK) {
+        if (!client || client == (intune_scep_client *)(uintptr_t)1) th_fail(file, line, "client_new OK without a client");
+        else intune_scep_client_free(client);
+    } else {
+        if (client != NULL) th_fail(file, line, "*out must be NULL after a failed intune_scep_client_new");
+        if (intune_scep_error_status(err) != want) th_fail(file, line, "intune_scep_error_status differs from the returned status");
+        const char *msg = intune_scep_error_message(err);
+        if (key) th_check_contains(file, line, "error message", msg, key, 1);
+        if (msg && strstr(msg, SECRET)) th_fail(file, line, "the error message holds the app key");
+        if (msg && strstr(msg, PROXY_SECRET)) th_fail(file, line, "the error message holds the proxy password");
+        if (intune_scep_error_activity_id(err) != NULL) th_fail(file, line, "a configuration error has no activity id");
+    }
+    if (log) {
+        th_log_check_no_secret(file, line, log, SECRET, "the app key");
+        th_log_check_no_secret(file, line, log, PROXY_SECRET, "the proxy password");
+    }
+    intune_scep_error_free(err);
+}
+#define EXPECT_CLIENT(cfg, want, key, log) expect_client(__FILE__, __LINE__, (cfg), (want), (key), (log))
+
+static void with_key(const char *key, const char *value, int want, const char *named) {
+    th_log log;
+    th_log_init(&log);
+    intune_scep_config *cfg = base_config(&log);
+    REQUIRE(intune_scep_config_set(cfg, key, value) == INTUNE_SCEP_OK);
+    expect_client(__FILE__, __LINE__, cfg, want, named, &log);
+    if (want != INTUNE_SCEP_OK && th_log_count(&log, 0, SECRET, NULL)) th_fail(__FILE__, __LINE__, "secret logged");
+    intune_scep_config_free(cfg);
+    th_log_destroy(&log);
+}
+
+static void test_minimal_config_ok(void) {
+    th_log log;
+    th_log_init(&log);
+    intune_scep_config *cfg = base_config(&log);
+    EXPECT_CLIENT(cfg, INTUNE_SCEP_OK, NULL, &log);
+    /* Nothing logged at WARNING or above for a clean configuration. */
+    CHECK_INT(th_log_count(&log, INTUNE_SCEP_LOG_WARNING, NULL), 0);
+    intune_scep_config_free(cfg);
+    th_log_destroy(&log);
+}
+
+static void test_required_keys(void) {
+    static const char *const req[] = {"AAD_APP_ID", "AAD_APP_KEY", "TENANT", "PROVIDER_NAME_AND_VERSION"};
+    for (size_t i = 0; i < 4; i++) {
+        /* missing */
+        intune_scep_config *cfg = base_config(NULL);
+        REQUIRE(intune_scep_config_set(cfg, req[i], NULL) == INTUNE_SCEP_OK);
+        CHECK(intune_scep_config_get(cfg, req[i]) == NULL);
+        EXPECT_CLIENT(cfg, INTUNE_SCEP_E_CONFIG, req[i], NULL);
+        intune_scep_config_free(cfg);
+        /* empty (an empty value counts as not set) */
+        with_key(req[i], "", INTUNE_SCEP_E_CONFIG, req[i]);
+    }
+    /* No key at all: the message names one of the required keys. */
+    intune_scep_config *cfg = intune_scep_config_new();
+    intune_scep_error *err = intune_scep_error_new();
+    intune_scep_client *client = NULL;
+    CHECK_STATUS(intune_scep_client_new(cfg, &client, err), INTUNE_SCEP_E_CONFIG, err);
+    CHECK(client == NULL);
+    const char *m = intune_scep_error_message(err);
+    CHECK(m && (strstr(m, "AAD_APP_ID") || strstr(m, "AAD_APP_KEY") || strstr(m, "TENANT") ||
+                strstr(m, "PROVIDER_NAME_AND_VERSION")));
+    intune_scep_error_free(err);
+    intune_scep_config_free(cfg);
+}
+
+static void test_proxy_port(void) {
+    static const char *const bad[] = {"abc", "0", "65536", "-1", "80x", "1.5", "99999999999999999999", " "};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        intune_scep_config *cfg = base_config(NULL);
+        REQUIRE(intune_scep_config_set(cfg, "PROXY_HOST", "proxy.contoso.com") == INTUNE_SCEP_OK);
+        REQUIRE(intune_scep_config_set(cfg, "PROXY_PORT", bad[i]) == INTUNE_SCEP_OK);
+        th_note("PROXY_PORT=\"%s\"", bad[i]);
+        EXPECT_CLIENT(cfg, INTUNE_SCEP_E_CONFIG, "PROXY_PORT", NULL);
+        intune_scep_config_free(cfg);
+    }
+    /* PROXY_HOST without PROXY_PORT */
+    intune_scep_config *cfg = base_config(NULL);
+    REQUIRE(intune_scep_config_set(cfg, "PROXY_HOST", "proxy.contoso.com") == INTUNE_SCEP_OK);
+    EXPECT_CLIENT(cfg, INTUNE_SCEP_E_CONFIG, "PROXY_PORT", NULL);
+    /* good ports */
+    REQUIRE(intune_scep_config_set(cfg, "PROXY_PORT", "1") == INTUNE_SCEP_OK);
+    EXPECT_CLIENT(cfg, INTUNE_SCEP_OK, NULL, NULL);
+    REQUIRE(intune_scep_config_set(cfg, "PROXY_PORT", "65535") == INTUNE_SCEP_OK);
+    EXPECT_CLIENT(cfg, INTUNE_SCEP_OK, NULL, NULL);
+    REQUIRE(intune_scep_config_set(cfg, "PROXY_PORT", "3128") == INTUNE_SCEP_OK);
+    EXPECT_CLIENT(cfg, INTUNE_SCEP_OK, NULL, NULL);
+    intune_scep_config_free(cfg);
+}
+
+static void test_proxy_auth(void) {
+    th_log log;
+    th_log_init(&log);
+    intune_scep_config *cfg = base_config(&log);
+    REQUIRE(intune_scep_config_set(cfg, "PROXY_HOST", "proxy.contoso.com") == INTUNE_SCEP_OK);
+    REQUIRE(intune_scep_config_set(cfg, "PROXY_PORT", "3128") == INTUNE_SCEP_OK);
+    REQUIRE(intune_scep_config_set(cfg, "PROXY_USER", "scep-svc") == INTUNE_SCEP_OK);
+    EXPECT_CLIENT(cfg, INTUNE_SCEP_E_CONFIG, "PROXY_PASS", &log);
+    REQUIRE(intune_scep_config_set(cfg, "PROXY_PASS", "") == INTUNE_SCEP_OK);
+    EXPECT_CLIENT(cfg, INTUNE_SCEP_E_CONFIG, "PROXY_PASS", &log);
+    REQUIRE(intune_scep_config_set(cfg, "PROXY_PASS", PROXY_SECRET) == INTUNE_SCEP_OK);
+    EXPECT_CLIENT(cfg, INTUNE_SCEP_OK, NULL, &log);
+    /* A bad port next to a proxy password: the error must not carry the password. */
+    REQUIRE(intune_scep_config_set(cfg, "PROXY_PORT", "nope") == INTUNE_SCEP_OK);
+    EXPECT_CLIENT(cfg, INTUNE_SCEP_E_CONFIG, "PROXY_PORT", &log);
+    CHECK_LOG_NO_SECRET(&log, PROXY_SECRET, "the proxy password");
+    intune_scep_config_free(cfg);
+    th_log_destroy(&log);
+}
+
+static void test_numbers(void) {
+    static const char *const keys[] = {"TIMEOUT_MS", "CONNECT_TIMEOUT_MS", "MAX_RETRIES"};
+    static const char *const bad[] = {"abc", "-1", "12abc", "1.5", "0x10", "99999999999999999999999", "+-3"};
+    for (size_t k = 0; k < 3; k++) {
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+            th_note("%s=\"%s\"", keys[k], bad[i]);
+            with_key(keys[k], bad[i], INTUNE_SCEP_E_CONFIG, keys[k]);
+        }
+    }
+    with_key("MAX_RETRIES", "11", INTUNE_SCEP_E_CONFIG, "MAX_RETRIES");
+    with_key("MAX_RETRIES", "0", INTUNE_SCEP_OK, NULL);
+    with_key("MAX_RETRIES", "10", INTUNE_SCEP_OK, NULL);
+    with_key("TIMEOUT_MS", "1500", INTUNE_SCEP_OK, NULL);
+    with_key("CONNECT_TIMEOUT_MS", "250", INTUNE_SCEP_OK, NULL);
+    /* An optional key with an empty value counts as not set. */
+    with_key("TIMEOUT_MS", "", INTUNE_SCEP_OK, NULL);
+    with_key("MAX_RETRIES", "", INTUNE_SCEP_OK, NULL);
+    with_key("PROXY_HOST", "", INTUNE_SCEP_OK, NULL);
+}
+
+static void test_https_only(void) {
+    static const char *const keys[] = {"AUTH_AUTHORITY", "MS_GRAPH_RESOURCE_URL"};
+    static const char *const bad[] = {"http://login.microsoftonline.com/", "ftp://graph.microsoft.com/", "not a url",
+                                      "graph.microsoft.com/"};
+    for (size_t k = 0; k < 2; k++) {
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+            th_note("%s=\"%s\"", keys[k], bad[i]);
+            with_key(keys[k], bad[i], INTUNE_SCEP_E_CONFIG, keys[k]);
+        }
+        with_key(keys[k], "https://login.microsoftonline.us/", INTUNE_SCEP_OK, NULL);
+    }
+}
+
+static void test_unknown_and_retired_keys_warn(void) {
+    th_log log;
+    th_log_init(&log);
+    intune_scep_config *cfg = base_config(&log);
+    REQUIRE(intune_scep_config_set(cfg, "SOME_FUTURE_KEY", "x") == INTUNE_SCEP_OK);
+    EXPECT_CLIENT(cfg, INTUNE_SCEP_OK, NULL, &log);
+    CHECK_INT(th_log_count(&log, INTUNE_SCEP_LOG_WARNING, "SOME_FUTURE_KEY", NULL), 1);
+    th_log_clear(&log);
+
+    intune_scep_config_free(cfg);
+    cfg = base_config(&log);
+    REQUIRE(intune_scep_config_set(cfg, "GRAPH_RESOURCE_URL", "https://graph.windows.net/") == INTUNE_SCEP_OK);
+    REQUIRE(intune_scep_config_set(cfg, "GRAPH_API_VERSION", "1.6") == INTUNE_SCEP_OK);
+    EXPECT_CLIENT(cfg, INTUNE_SCEP_OK, NULL, &log);
+    CHECK(th_log_count(&log, INTUNE_SCEP_LOG_WARNING, "GRAPH_RESOURCE_URL", NULL) >= 1 ||
+          th_log_count(&log, INTUNE_SCEP_LOG_WARNING, "GRAPH_", NULL) >= 1);
+    /* Keys are case-sensitive: a lower-case required key is unknown, not the key. */
+    th_log_clear(&log);
+    intune_scep_config_free(cfg);
+    cfg = base_config(&log);
+    REQUIRE(intune_scep_config_set(cfg, "TENANT", NULL) == INTUNE_SCEP_OK);
+    REQUIRE(intune_scep_config_set(cfg, "tenant", "contoso.onmicrosoft.com") == INTUNE_SCEP_OK);
+    EXPECT_CLIENT(cfg, INTUNE_SCEP_E_CONFIG, "TENANT", &log);
+    CHECK_LOG_NO_SECRET(&log, SECRET, "the app key");
+    intune_scep_config_free(cfg);
+    th_log_destroy(&log);
+}
+
+static void test_config_set_get_arguments(void) {
+    intune_scep_config *cfg = intune_scep_config_new();
+    REQUIRE(cfg != NULL);
+    CHECK_INT(intune_scep_config_set(NULL, "TENANT", "x"), INTUNE_SCEP_E_INVALID_ARGUMENT);
+    CHECK_INT(intune_scep_config_set(cfg, NULL, "x"), INTUNE_SCEP_E_INVALID_ARGUMENT);
+    CHECK_INT(intune_scep_config_set(cfg, "", "x"), INTUNE_SCEP_E_INVALID_ARGUMENT);
+    CHECK_INT(intune_scep_config_set(cfg, "TENANT", "a\nb"), INTUNE_SCEP_E_INVALID_ARGUMENT);
+    CHECK_INT(intune_scep_config_set(cfg, "TENANT", "a\x01" "b"), INTUNE_SCEP_E_INVALID_ARGUMENT);
+    CHECK_INT(intune_scep_config_set(cfg, "TEN\tANT", "x"), INTUNE_SCEP_E_INVALID_ARGUMENT);
+    CHECK_INT(intune_scep_config_set(cfg, "TENANT", "\xff\xfe"), INTUNE_SCEP_E_INVALID_ARGUMENT);
+    CHECK_INT(intune_scep_config_set(cfg, "\xc3", "x"), INTUNE_SCEP_E_INVALID_ARGUMENT);
+    CHECK(intune_scep_config_get(cfg, "TENANT") == NULL);
+    CHECK_INT(intune_scep_config_set(cfg, "TENANT", "contoso"), INTUNE_SCEP_OK);
+    CHECK_STR(intune_scep_config_get(cfg, "TENANT"), "contoso");
+    CHECK_INT(intune_scep_config_set(cfg, "TENANT", "fabrikam"), INTUNE_SCEP_OK);
+    CHECK_STR(intune_scep_config_get(cfg, "TENANT"), "fabrikam");
+    CHECK(intune_scep_config_get(cfg, "tenant") == NULL);
+    CHECK_INT(intune_scep_config_set(cfg, "PROVIDER_NAME_AND_VERSION", "Contoso \xc3\xa9 \xe2\x82\xac 1.0"), INTUNE_SCEP_OK);
+    CHECK_STR(intune_scep_config_get(cfg, "PROVIDER_NAME_AND_VERSION"), "Contoso \xc3\xa9 \xe2\x82\xac 1.0");
+    CHECK_INT(intune_scep_config_set(cfg, "TENANT", NULL), INTUNE_SCEP_OK);
+    CHECK(intune_scep_config_get(cfg, "TENANT") == NULL);
+    CHECK(intune_scep_config_get(NULL, "TENANT") == NULL);
+    CHECK(intune_scep_config_get(cfg, NULL) == NULL);
+    intune_scep_config_free(cfg);
+    intune_scep_config_free(NULL);
+
+    /* intune_scep_client_new argument checks */
+    intune_scep_error *err = intune_scep_error_new();
+    intune_scep_client *client = (intune_scep_client *)(uintptr_t)1;
+    CHECK_STATUS(intune_scep_client_new(NULL, &client, err), INTUNE_SCEP_E_INVALID_ARGUMENT, err);
+    CHECK(client == NULL);
+    CHECK_CONTAINS(intune_scep_error_message(err), "cfg");
+    cfg = base_config(NULL);
+    CHECK_STATUS(intune_scep_client_new(cfg, NULL, err), INTUNE_SCEP_E_INVALID_ARGUMENT, err);
+    CHECK_CONTAINS(intune_scep_error_message(err), "out");
+    /* A NULL error object is allowed: the status alone tells. */
+    CHECK_INT(intune_scep_client_new(NULL, &client, NULL), INTUNE_SCEP_E_INVALID_ARGUMENT);
+    intune_scep_config_free(cfg);
+    intune_scep_error_free(err);
+    intune_scep_client_free(NULL);
+    intune_scep_error_free(NULL);
+}
+
+static void test_error_object(void) {
+    intune_scep_error *err = intune_scep_error_new();
+    REQUIRE(err != NULL);
+    CHECK_INT(intune_scep_error_status(err), INTUNE_SCEP_OK);
+    CHECK_STR(intune_scep_error_message(err), "");
+    CHECK(intune_scep_error_service_code(err) == NULL);
+    CHECK(intune_scep_error_description(err) == NULL);
+    CHECK(intune_scep_error_activity_id(err) == NULL);
+    CHECK(intune_scep_error_transaction_id(err) == NULL);
+    CHECK_INT(intune_scep_error_http_status(err), 0);
+    CHECK(intune_scep_error_response_body(err) == NULL);
+    CHECK_INT(intune_scep_error_aadsts_code(err), 0);
+    /* fill it, then clear it */
+    intune_scep_config *cfg = intune_scep_config_new();
+    intune_scep_client *client = NULL;
+    CHECK_INT(intune_scep_client_new(cfg, &client, err), INTUNE_SCEP_E_CONFIG);
+    CHECK_INT(intune_scep_error_status(err), INTUNE_SCEP_E_CONFIG);
+    CHECK(strlen(intune_scep_error_message(err)) > 0);
+    CHECK(strchr(intune_scep_error_message(err), '\n') == NULL);
+    intune_scep_error_clear(err);
+    CHECK_INT(intune_scep_error_status(err), INTUNE_SCEP_OK);
+    CHECK_STR(intune_scep_error_message(err), "");
+    intune_scep_config_free(cfg);
+    intune_scep_error_free(err);
+
+    /* status names */
+    CHECK_STR(intune_scep_status_name(INTUNE_SCEP_OK), "INTUNE_SCEP_OK");
+    CHECK_STR(intune_scep_status_name(INTUNE_SCEP_E_INVALID_ARGUMENT), "INTUNE_SCEP_E_INVALID_ARGUMENT");
+    CHECK_STR(intune_scep_status_name(INTUNE_SCEP_E_CONFIG), "INTUNE_SCEP_E_CONFIG");
+    CHECK_STR(intune_scep_status_name(INTUNE_SCEP_E_AUTH), "INTUNE_SCEP_E_AUTH");
+    CHECK_STR(intune_scep_status_name(INTUNE_SCEP_E_SERVICE_NOT_FOUND), "INTUNE_SCEP_E_SERVICE_NOT_FOUND");
+    CHECK_STR(intune_scep_status_name(INTUNE_SCEP_E_HTTP), "INTUNE_SCEP_E_HTTP");
+    CHECK_STR(intune_scep_status_name(INTUNE_SCEP_E_TRANSPORT), "INTUNE_SCEP_E_TRANSPORT");
+    CHECK_STR(intune_scep_status_name(INTUNE_SCEP_E_PROTOCOL), "INTUNE_SCEP_E_PROTOCOL");
+    CHECK_STR(intune_scep_status_name(INTUNE_SCEP_E_REJECTED), "INTUNE_SCEP_E_REJECTED");
+    CHECK_STR(intune_scep_status_name(INTUNE_SCEP_E_NOMEM), "INTUNE_SCEP_E_NOMEM");
+    CHECK_STR(intune_scep_status_name(INTUNE_SCEP_E_INTERNAL), "INTUNE_SCEP_E_INTERNAL");
+    CHECK_STR(intune_scep_status_name(999), "INTUNE_SCEP_E_UNKNOWN");
+    CHECK_STR(intune_scep_status_name(-1), "INTUNE_SCEP_E_UNKNOWN");
+    CHECK(intune_scep_version() != NULL && intune_scep_version()[0] != 0);
+}
+
+/* ---- intune_scep_config_load_file ---- */
+
+static char *write_props(const char *name, const char *text, size_t len) {
+    char *path = th_strdupf("%s/%s", th_tmpdir(), name);
+    th_write_file(path, text, len ? len : strlen(text));
+    return path;
+}
+
+static int load(intune_scep_config *cfg, const char *path, intune_scep_error *err) {
+    return intune_scep_config_load_file(cfg, path, err);
+}
+
+static void test_load_file_syntax(void) {
+    const char *text =
+        "# a comment\n"
+        "! another comment\n"
+        "   # an indented comment\n"
+        "\n"
+        "   \t\n"
+        "AAD_APP_ID=11111111-2222-3333-4444-555555555555\n"
+        "TENANT : contoso.onmicrosoft.com\n"
+        "PROVIDER_NAME_AND_VERSION   Contoso SCEP 1.0\n"
+        "  INDENTED_KEY =  value with trailing space \n"
+        "COLON_KEY:v1\n"
+        "EQUALS_IN_VALUE=a=b:c\n"
+        "my\\:key\\=x=escaped separators\n"
+        "key\\ with\\ spaces=spaced\n"
+        "EMPTY_KEY=\n"
+        "BARE_KEY\n"
+        "CONTINUED=abc\\\n"
+        "      def\\\n"
+        "\tghi\n"
+        "NOT_CONTINUED=ends with two backslashes\\\\\n"
+        "AFTER=after\n"
+        "ESCAPES=tab\\there\\nnl\\\\bs\\rcr\\fff\n"
+        "UNICODE=caf\\u00e9 \\u20AC\n"
+        "SURROGATE=smile \\ud83d\\ude00!\n"
+        "OTHER_ESCAPE=\\q\\z\n"
+        "DUP=first\n"
+        "DUP=second\n"
+        "HASH_IN_VALUE=a # not a comment\n";
+    char *path = write_props("syntax.properties", text, 0);
+    intune_scep_config *cfg = intune_scep_config_new();
+    REQUIRE(intune_scep_config_set(cfg, "PRESET", "kept") == INTUNE_SCEP_OK);
+    REQUIRE(intune_scep_config_set(cfg, "DUP", "overwritten") == INTUNE_SCEP_OK);
+    intune_scep_error *err = intune_scep_error_new();
+    REQUIRE_STATUS(load(cfg, path, err), INTUNE_SCEP_OK, err);
+    CHECK_STR(intune_scep_config_get(cfg, "AAD_APP_ID"), "11111111-2222-3333-4444-555555555555");
+    CHECK_STR(intune_scep_config_get(cfg, "TENANT"), "contoso.onmicrosoft.com");
+    CHECK_STR(intune_scep_config_get(cfg, "PROVIDER_NAME_AND_VERSION"), "Contoso SCEP 1.0");
+    CHECK_STR(intune_scep_config_get(cfg, "INDENTED_KEY"), "value with trailing space ");
+    CHECK_STR(intune_scep_config_get(cfg, "COLON_KEY"), "v1");
+    CHECK_STR(intune_scep_config_get(cfg, "EQUALS_IN_VALUE"), "a=b:c");
+    CHECK_STR(intune_scep_config_get(cfg, "my:key=x"), "escaped separators");
+    CHECK_STR(intune_scep_config_get(cfg, "key with spaces"), "spaced");
+    const char *e = intune_scep_config_get(cfg, "EMPTY_KEY");
+    CHECK(e == NULL || e[0] == 0);
+    const char *b = intune_scep_config_get(cfg, "BARE_KEY");
+    CHECK(b == NULL || b[0] == 0);
+    CHECK_STR(intune_scep_config_get(cfg, "CONTINUED"), "abcdefghi");
+    CHECK_STR(intune_scep_config_get(cfg, "NOT_CONTINUED"), "ends with two backslashes\\");
+    CHECK_STR(intune_scep_config_get(cfg, "AFTER"), "after");
+    /* the escapes \t \n \r \f \\ of java.util.Properties */
+    const char *esc = intune_scep_config_get(cfg, "ESCAPES");
+    CHECK(esc != NULL);
+    if (esc) CHECK_STR(esc, "tab\there\nnl\\bs\rcr\fff");
+    CHECK_STR(intune_scep_config_get(cfg, "UNICODE"), "caf\xc3\xa9 \xe2\x82\xac");
+    CHECK_STR(intune_scep_config_get(cfg, "SURROGATE"), "smile \xf0\x9f\x98\x80!");
+    CHECK_STR(intune_scep_config_get(cfg, "OTHER_ESCAPE"), "qz");
+    CHECK_STR(intune_scep_config_get(cfg, "DUP"), "second");
+    CHECK_STR(intune_scep_config_get(cfg, "HASH_IN_VALUE"), "a # not a comment");
+    CHECK_STR(intune_scep_config_get(cfg, "PRESET"), "kept");
+    intune_scep_config_free(cfg);
+    intune_scep_error_free(err);
+    free(path);
+}
+
+static void test_load_file_line_endings_and_latin1(void) {
+    const char text[] = "A=one\r\nB=two\\\r\n   three\r\nC=caf\xe9\r\n";
+    char *path = write_props("crlf-latin1.properties", text, sizeof text - 1);
+    intune_scep_config *cfg = intune_scep_config_new();
+    intune_scep_error *err = intune_scep_error_new();
+    REQUIRE_STATUS(load(cfg, path, err), INTUNE_SCEP_OK, err);
+    CHECK_STR(intune_scep_config_get(cfg, "A"), "one");
+    CHECK_STR(intune_scep_config_get(cfg, "B"), "twothree");
+    /* not valid UTF-8 -> read as ISO-8859-1: 0xE9 is é */
+    CHECK_STR(intune_scep_config_get(cfg, "C"), "caf\xc3\xa9");
+    intune_scep_config_free(cfg);
+    free(path);
+
+    /* valid UTF-8 stays UTF-8 */
+    const char utf8[] = "D=caf\xc3\xa9\n";
+    path = write_props("utf8.properties", utf8, sizeof utf8 - 1);
+    cfg = intune_scep_config_new();
+    REQUIRE_STATUS(load(cfg, path, err), INTUNE_SCEP_OK, err);
+    CHECK_STR(intune_scep_config_get(cfg, "D"), "caf\xc3\xa9");
+    intune_scep_config_free(cfg);
+    intune_scep_error_free(err);
+    free(path);
+}
+
+static int mentions_line(const char *msg, int line) {
+    if (!msg) return 0;
+    char a[32], b[32], c[32];
+    snprintf(a, sizeof a, "line %d", line);
+    snprintf(b, sizeof b, ":%d:", line);
+    snprintf(c, sizeof c, ":%d ", line);
+    return strstr(msg, a) || strstr(msg, b) || strstr(msg, c);
+}
+
+static void test_load_file_errors(void) {
+    static const char *const bad_escapes[] = {"\\u12G4", "\\u12", "\\u", "\\uZZZZ"};
+    intune_scep_error *err = intune_scep_error_new();
+    for (size_t i = 0; i < sizeof bad_escapes / sizeof *bad_escapes; i++) {
+        char *text = th_strdupf("# header\nGOOD=1\n\nBAD=x%sy\nLATER=2\n", bad_escapes[i]);
+        char *path = write_props("bad.properties", text, 0);
+        intune_scep_config *cfg = intune_scep_config_new();
+        REQUIRE(intune_scep_config_set(cfg, "PRESET", "kept") == INTUNE_SCEP_OK);
+        th_note("escape %s", bad_escapes[i]);
+        CHECK_STATUS(load(cfg, path, err), INTUNE_SCEP_E_CONFIG, err);
+        CHECK_INT(intune_scep_error_status(err), INTUNE_SCEP_E_CONFIG);
+        const char *msg = intune_scep_error_message(err);
+        CHECK_CONTAINS(msg, path);
+        if (!mentions_line(msg, 4)) th_fail(__FILE__, __LINE__, "message does not give line 4: %s", msg ? msg : "NULL");
+        /* cfg unchanged: neither the lines before the error nor after it were applied */
+        CHECK(intune_scep_config_get(cfg, "GOOD") == NULL);
+        CHECK(intune_scep_config_get(cfg, "LATER") == NULL);
+        CHECK_STR(intune_scep_config_get(cfg, "PRESET"), "kept");
+        intune_scep_config_free(cfg);
+        free(path);
+        free(text);
+    }
+    /* a malformed escape after a continuation: the line number is still reported (5 or 6) */
+    {
+        char *path = write_props("bad2.properties", "A=1\nB=2\nC=3\nD=4\nE=start\\\n   more\\uXYZW\n", 0);
+        intune_scep_config *cfg = intune_scep_config_new();
+        CHECK_STATUS(load(cfg, path, err), INTUNE_SCEP_E_CONFIG, err);
+        const char *msg = intune_scep_error_message(err);
+        if (!mentions_line(msg, 5) && !mentions_line(msg, 6))
+            th_fail(__FILE__, __LINE__, "message does not give line 5 or 6: %s", msg ? msg : "NULL");
+        intune_scep_config_free(cfg);
+        free(path);
+    }
+    /* missing file */
+    {
+        char *path = th_strdupf("%s/does-not-exist.properties", th_tmpdir());
+        intune_scep_config *cfg = intune_scep_config_new();
+        CHECK_STATUS(load(cfg, path, err), INTUNE_SCEP_E_CONFIG, err);
+        CHECK_CONTAINS(intune_scep_error_message(err), path);
+        intune_scep_config_free(cfg);
+        free(path);
+    }
+    /* a directory is not a file */
+    {
+        intune_scep_config *cfg = intune_scep_config_new();
+        CHECK_STATUS(load(cfg, th_tmpdir(), err), INTUNE_SCEP_E_CONFIG, err);
+        intune_scep_config_free(cfg);
+    }
+    /* over 1 MiB */
+    {
+        size_t n = 1100 * 1024;
+        char *big = malloc(n + 1);
+        for (size_t i = 0; i < n; i++) big[i] = (i % 64 == 63) ? '\n' : '#';
+        big[n] = 0;
+        char *path = write_props("big.properties", big, n);
+        intune_scep_config *cfg = intune_scep_config_new();
+        CHECK_STATUS(load(cfg, path, err), INTUNE_SCEP_E_CONFIG, err);
+        intune_scep_config_free(cfg);
+        free(path);
+        free(big);
+    }
+    /* argument checks */
+    {
+        char *path = write_props("ok.properties", "A=1\n", 0);
+        intune_scep_config *cfg = intune_scep_config_new();
+        CHECK_STATUS(load(NULL, path, err), INTUNE_SCEP_E_INVALID_ARGUMENT, err);
+        CHECK_CONTAINS(intune_scep_error_message(err), "cfg");
+        CHECK_STATUS(load(cfg, NULL, err), INTUNE_SCEP_E_INVALID_ARGUMENT, err);
+        CHECK_CONTAINS(intune_scep_error_message(err), "path");
+        CHECK_STATUS(load(cfg, "", err), INTUNE_SCEP_E_INVALID_ARGUMENT, err);
+        CHECK_CONTAINS(intune_scep_error_message(err), "path");
+        CHECK_INT(load(cfg, path, NULL), INTUNE_SCEP_OK);
+        CHECK_STR(intune_scep_config_get(cfg, "A"), "1");
+        intune_scep_config_free(cfg);
+        free(path);
+    }
+    intune_scep_error_free(err);
+}
+
+static void test_load_file_then_client(void) {
+    /* A reference-style properties file (with the retired Azure AD Graph keys) makes a client. */
+    const char *text =
+        "# Intune-Resource-Access style\n"
+        "AAD_APP_ID=11111111-2222-3333-4444-555555555555\n"
+        "AAD_APP_KEY=" SECRET "\n"
+        "TENANT=contoso.onmicrosoft.com\n"
+        "PROVIDER_NAME_AND_VERSION=Contoso SCEP 1.0\n"
+        "GRAPH_RESOURCE_URL=https://graph.windows.net/\n"
+        "GRAPH_API_VERSION=1.6\n"
+        "TIMEOUT_MS=\n";
+    char *path = write_props("reference.properties", text, 0);
+    th_log log;
+    th_log_init(&log);
+    intune_scep_config *cfg = intune_scep_config_new();
+    intune_scep_config_set_log_callback(cfg, th_log_cb, &log, INTUNE_SCEP_LOG_DEBUG);
+    intune_scep_error *err = intune_scep_error_new();
+    REQUIRE_STATUS(load(cfg, path, err), INTUNE_SCEP_OK, err);
+    EXPECT_CLIENT(cfg, INTUNE_SCEP_OK, NULL, &log);
+    CHECK(th_log_count(&log, INTUNE_SCEP_LOG_WARNING, "GRAPH_", NULL) >= 1);
+    CHECK_LOG_NO_SECRET(&log, SECRET, "the app key");
+    intune_scep_config_free(cfg);
+    intune_scep_error_free(err);
+    th_log_destroy(&log);
+    free(path);
+}
+
+static const th_test tests[] = {
+    {"minimal_config_ok", test_minimal_config_ok},
+    {"required_keys", test_required_keys},
+    {"proxy_port", test_proxy_port},
+    {"proxy_auth", test_proxy_auth},
+    {"numbers", test_numbers},
+    {"https_only", test_https_only},
+    {"unknown_and_retired_keys_warn", test_unknown_and_retired_keys_warn},
+    {"config_set_get_arguments", test_config_set_get_arguments},
+    {"error_object", test_error_object},
+    {"load_file_syntax", test_load_file_syntax},
+    {"load_file_line_endings_and_latin1", test_load_file_line_endings_and_latin1},
+    {"load_file_errors", test_load_file_errors},
+    {"load_file_then_client", test_load_file_then_client},
+};
+
+static void setup(void) {
+    th_register_secret(SECRET);
+    th_register_secret(PROXY_SECRET);
+}
+
+int main(int argc, char **argv) { return th_run(argc, argv, tests, sizeof tests / sizeof *tests, setup, NULL); }
