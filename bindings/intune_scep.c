@@ -1,0 +1,348 @@
+/* intune_scep.c - the exported functions of the public ABI: each checks its
+ * arguments (naming the one at fault, before anything is sent), gives the core
+ * an error object even when the caller passed none, and forwards to core/. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define API INTUNE_SCEP_API
+
+API const char *intune_scep_version(void) {
+    return INTUNE_SCEP_VERSION_STRING;
+}
+
+API const char *intune_scep_status_name(int status) {
+    switch (status) {
+    case INTUNE_SCEP_OK: return "INTUNE_SCEP_OK";
+    case INTUNE_SCEP_E_INVALID_ARGUMENT: return "INTUNE_SCEP_E_INVALID_ARGUMENT";
+    case INTUNE_SCEP_E_CONFIG: return "INTUNE_SCEP_E_CONFIG";
+    case INTUNE_SCEP_E_AUTH: return "INTUNE_SCEP_E_AUTH";
+    case INTUNE_SCEP_E_SERVICE_NOT_FOUND: return "INTUNE_SCEP_E_SERVICE_NOT_FOUND";
+    case INTUNE_SCEP_E_HTTP: return "INTUNE_SCEP_E_HTTP";
+    case INTUNE_SCEP_E_TRANSPORT: return "INTUNE_SCEP_E_TRANSPORT";
+    case INTUNE_SCEP_E_PROTOCOL: return "INTUNE_SCEP_E_PROTOCOL";
+    case INTUNE_SCEP_E_REJECTED: return "INTUNE_SCEP_E_REJECTED";
+    case INTUNE_SCEP_E_NOMEM: return "INTUNE_SCEP_E_NOMEM";
+    case INTUNE_SCEP_E_INTERNAL: return "INTUNE_SCEP_E_INTERNAL";
+    default: return "INTUNE_SCEP_E_UNKNOWN";
+    }
+}
+
+/* ---- argument checks ----------------------------------------------------- */
+
+/* A required text argument: present, non-empty, valid UTF-8; `oneline` also refuses control characters. */
+static int check_text(intune_scep_error *err, const char *name, const char *value, int oneline) {
+    if (!value) return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument %s is required (got NULL)", name);
+    if (!*value) return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument %s must not be empty", name);
+    if (!isc_utf8_valid(value, strlen(value)))
+        return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument %s is not valid UTF-8", name);
+    if (oneline && isc_has_control(value))
+        return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument %s holds a control character", name);
+    return INTUNE_SCEP_OK;
+}
+
+static int check_optional(intune_scep_error *err, const char *name, const char *value) {
+    return value && *value ? check_text(err, name, value, 1) : INTUNE_SCEP_OK;
+}
+
+static int check_client(intune_scep_error *err, const intune_scep_client *client) {
+    return client ? INTUNE_SCEP_OK
+                  : isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument client is required (got NULL)");
+}
+
+/* The error object the core fills: the caller's, or a local one when the caller passed NULL. */
+#define BEGIN_ERR(err)                                                                                                \
+    intune_scep_error local_err_ = {0};                                                                               \
+    intune_scep_error *e = (err) ? (err) : &local_err_;                                                               \
+    isc_error_reset(e)
+#define END_ERR(rc) (isc_error_reset(&local_err_), (rc))
+
+/* ---- configuration ------------------------------------------------------- */
+
+API intune_scep_config *intune_scep_config_new(void) {
+    intune_scep_config *cfg = calloc(1, sizeof *cfg);
+    if (cfg) cfg->log_min_level = INTUNE_SCEP_LOG_INFO;
+    return cfg;
+}
+
+API int intune_scep_config_set(intune_scep_config *cfg, const char *key, const char *value) {
+    if (!cfg || !key || !*key) return INTUNE_SCEP_E_INVALID_ARGUMENT;
+    if (!isc_utf8_valid(key, strlen(key)) || isc_has_control(key)) return INTUNE_SCEP_E_INVALID_ARGUMENT;
+    if (value && !isc_utf8_valid(value, strlen(value))) return INTUNE_SCEP_E_INVALID_ARGUMENT;
+    return isc_config_set(cfg, key, value);
+}
+
+API const char *intune_scep_config_get(const intune_scep_config *cfg, const char *key) {
+    return cfg && key ? isc_config_get(cfg, key) : NULL;
+}
+
+API int intune_scep_config_load_file(intune_scep_config *cfg, const char *path, intune_scep_error *err) {
+    BEGIN_ERR(err);
+    if (!cfg) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument cfg is required (got NULL)"));
+    int rc = check_text(e, "path", path, 1);
+    if (rc) return END_ERR(rc);
+    FILE *f = fopen(path, "rb");
+    if (!f) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_CONFIG, "%s: cannot be opened", path));
+    isc_buf b = {0};
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (b.len + n > ISC_MAX_CONFIG_FILE) {
+            rc = isc_error_set(e, INTUNE_SCEP_E_CONFIG, "%s: larger than 1 MiB; not a properties file", path);
+            break;
+        }
+        if (isc_buf_append(&b, chunk, n)) {
+            rc = isc_error_set(e, INTUNE_SCEP_E_NOMEM, "out of memory");
+            break;
+        }
+    }
+    if (!rc && ferror(f)) rc = isc_error_set(e, INTUNE_SCEP_E_CONFIG, "%s: cannot be read", path);
+    fclose(f);
+    isc_wipe(chunk, sizeof chunk);
+    if (!rc) rc = isc_properties_parse(cfg, b.data ? b.data : "", b.len, path, e);
+    isc_buf_free(&b);
+    return END_ERR(rc);
+}
+
+API void intune_scep_config_set_log_callback(intune_scep_config *cfg, intune_scep_log_fn fn, void *userdata,
+                                             int min_level) {
+    if (!cfg) return;
+    cfg->log_fn = fn;
+    cfg->log_userdata = userdata;
+    cfg->log_min_level = min_level;
+}
+
+API void intune_scep_config_free(intune_scep_config *cfg) {
+    if (!cfg) return;
+    for (size_t i = 0; i < cfg->count; i++) {
+        free(cfg->items[i].key);
+        isc_free_secret(cfg->items[i].value);
+    }
+    free(cfg->items);
+    free(cfg);
+}
+
+/* ---- errors -------------------------------------------------------------- */
+
+API intune_scep_error *intune_scep_error_new(void) {
+    return calloc(1, sizeof(intune_scep_error));
+}
+
+API void intune_scep_error_free(intune_scep_error *err) {
+    if (!err) return;
+    isc_error_reset(err);
+    free(err);
+}
+
+API void intune_scep_error_clear(intune_scep_error *err) {
+    isc_error_reset(err);
+}
+
+API int intune_scep_error_status(const intune_scep_error *err) {
+    return err ? err->status : INTUNE_SCEP_OK;
+}
+
+API const char *intune_scep_error_message(const intune_scep_error *err) {
+    if (!err) return NULL;
+    return err->message ? err->message : "";
+}
+
+API const char *intune_scep_error_service_code(const intune_scep_error *err) {
+    return err ? err->service_code : NULL;
+}
+
+API const char *intune_scep_error_description(const intune_scep_error *err) {
+    return err ? err->description : NULL;
+}
+
+API const char *intune_scep_error_activity_id(const intune_scep_error *err) {
+    return err ? err->activity_id : NULL;
+}
+
+API const char *intune_scep_error_transaction_id(const intune_scep_error *err) {
+    return err ? err->transaction_id : NULL;
+}
+
+API long intune_scep_error_http_status(const intune_scep_error *err) {
+    return err ? err->http_status : 0;
+}
+
+API const char *intune_scep_error_response_body(const intune_scep_error *err) {
+    return err ? err->response_body : NULL;
+}
+
+API long intune_scep_error_aadsts_code(const intune_scep_error *err) {
+    return err ? err->aadsts_code : 0;
+}
+
+/* ---- client -------------------------------------------------------------- */
+
+API int intune_scep_client_new(const intune_scep_config *cfg, intune_scep_client **out, intune_scep_error *err) {
+    BEGIN_ERR(err);
+    if (!out) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument out is required (got NULL)"));
+    *out = NULL;
+    if (!cfg) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument cfg is required (got NULL)"));
+    return END_ERR(isc_client_new(cfg, out, e));
+}
+
+API void intune_scep_client_free(intune_scep_client *client) {
+    isc_client_free(client);
+}
+
+API void intune_scep_client_set_log_callback(intune_scep_client *client, intune_scep_log_fn fn, void *userdata,
+                                             int min_level) {
+    if (client) isc_logger_set(&client->log, fn, userdata, min_level);
+}
+
+API int intune_scep_client_set_app_key(intune_scep_client *client, const char *app_key, intune_scep_error *err) {
+    BEGIN_ERR(err);
+    int rc = check_client(e, client);
+    if (!rc && !app_key) rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument app_key is required (got NULL)");
+    if (!rc && !*app_key) rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument app_key must not be empty");
+    if (rc) return END_ERR(rc);
+    return END_ERR(isc_client_set_app_key(client, app_key, e));
+}
+
+API int intune_scep_client_fetch_token(intune_scep_client *client, int resource, intune_scep_error *err) {
+    BEGIN_ERR(err);
+    int rc = check_client(e, client);
+    if (!rc && resource != INTUNE_SCEP_RESOURCE_GRAPH && resource != INTUNE_SCEP_RESOURCE_INTUNE)
+        rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT,
+                           "argument resource must be INTUNE_SCEP_RESOURCE_GRAPH or INTUNE_SCEP_RESOURCE_INTUNE");
+    if (rc) return END_ERR(rc);
+    isc_call call;
+    isc_call_begin(&call, client, "fetchToken", NULL);
+    char *header = NULL;
+    rc = isc_token_header(client, resource, &call, 1, &header, NULL, e);
+    isc_free_secret(header);
+    if (rc) isc_call_stamp(&call, e);
+    isc_call_end(&call);
+    return END_ERR(rc);
+}
+
+API int intune_scep_client_discover(intune_scep_client *client, const char *service_name, char **uri_out,
+                                    intune_scep_error *err) {
+    BEGIN_ERR(err);
+    if (uri_out) *uri_out = NULL;
+    int rc = check_client(e, client);
+    if (!rc) rc = check_text(e, "service_name", service_name, 1);
+    if (!rc && !uri_out) rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument uri_out is required (got NULL)");
+    if (rc) return END_ERR(rc);
+    isc_call call;
+    isc_call_begin(&call, client, "discover", NULL);
+    rc = isc_service_uri(client, service_name, &call, 1, uri_out, NULL, e);
+    if (rc) isc_call_stamp(&call, e);
+    isc_call_end(&call);
+    return END_ERR(rc);
+}
+
+API void intune_scep_string_free(char *s) {
+    isc_free_secret(s);
+}
+
+/* ---- the SCEP calls ------------------------------------------------------ */
+
+API int intune_scep_validate_request(intune_scep_client *client, const char *transaction_id,
+                                     const char *certificate_request, intune_scep_error *err) {
+    BEGIN_ERR(err);
+    int rc = check_client(e, client);
+    if (!rc) rc = check_text(e, "transaction_id", transaction_id, 1);
+    if (!rc) rc = check_text(e, "certificate_request", certificate_request, 1);
+    if (rc) return END_ERR(rc);
+    char *body = isc_body_validate(transaction_id, certificate_request, client->settings.provider);
+    return END_ERR(isc_scep_call(client, "validateRequest", transaction_id, body, e));
+}
+
+API int intune_scep_send_success_notification(intune_scep_client *client, const char *transaction_id,
+                                              const char *certificate_request, const char *cert_thumbprint,
+                                              const char *cert_serial_number, const char *cert_expiration_date,
+                                              const char *cert_issuing_authority, const char *ca_configuration,
+                                              const char *certificate_authority, intune_scep_error *err) {
+    BEGIN_ERR(err);
+    int rc = check_client(e, client);
+    if (!rc) rc = check_text(e, "transaction_id", transaction_id, 1);
+    if (!rc) rc = check_text(e, "certificate_request", certificate_request, 1);
+    if (!rc) rc = check_text(e, "cert_thumbprint", cert_thumbprint, 1);
+    if (!rc) rc = check_text(e, "cert_serial_number", cert_serial_number, 1);
+    if (!rc) rc = check_text(e, "cert_expiration_date", cert_expiration_date, 1);
+    if (!rc) rc = check_text(e, "cert_issuing_authority", cert_issuing_authority, 1);
+    if (!rc) rc = check_optional(e, "ca_configuration", ca_configuration);
+    if (!rc) rc = check_optional(e, "certificate_authority", certificate_authority);
+    if (rc) return END_ERR(rc);
+    char *body = isc_body_success(transaction_id, certificate_request, cert_thumbprint, cert_serial_number,
+                                  cert_expiration_date, cert_issuing_authority, client->settings.provider,
+                                  ca_configuration, certificate_authority);
+    return END_ERR(isc_scep_call(client, "successNotification", transaction_id, body, e));
+}
+
+API int intune_scep_send_failure_notification(intune_scep_client *client, const char *transaction_id,
+                                              const char *certificate_request, int64_t hresult,
+                                              const char *error_description, intune_scep_error *err) {
+    BEGIN_ERR(err);
+    int rc = check_client(e, client);
+    if (!rc) rc = check_text(e, "transaction_id", transaction_id, 1);
+    if (!rc) rc = check_text(e, "certificate_request", certificate_request, 1);
+    if (!rc) rc = check_text(e, "error_description", error_description, 0);
+    if (rc) return END_ERR(rc);
+    char *body = isc_body_failure(transaction_id, certificate_request, hresult, error_description,
+                                  client->settings.provider);
+    return END_ERR(isc_scep_call(client, "failureNotification", transaction_id, body, e));
+}
+
+API int intune_scep_send_success_notification_for_cert(intune_scep_client *client, const char *transaction_id,
+                                                       const char *certificate_request, const char *cert,
+                                                       size_t cert_len, const char *ca_configuration,
+                                                       const char *certificate_authority, intune_scep_error *err) {
+    BEGIN_ERR(err);
+    int rc = check_client(e, client);
+    if (!rc && !cert) rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument cert is required (got NULL)");
+    if (rc) return END_ERR(rc);
+    intune_scep_cert_details *d = NULL;
+    rc = isc_cert_details(cert, cert_len, &d, e);
+    if (rc) return END_ERR(rc);
+    rc = intune_scep_send_success_notification(client, transaction_id, certificate_request, d->thumbprint,
+                                               d->serial_number, d->expiration_date, d->issuing_authority,
+                                               ca_configuration, certificate_authority, e);
+    isc_cert_details_free(d);
+    return END_ERR(rc);
+}
+
+/* ---- certificate helpers ------------------------------------------------- */
+
+API int intune_scep_cert_details_from_cert(const char *cert, size_t len, intune_scep_cert_details **out,
+                                           intune_scep_error *err) {
+    BEGIN_ERR(err);
+    if (out) *out = NULL;
+    if (!out) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument out is required (got NULL)"));
+    if (!cert) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument cert is required (got NULL)"));
+    return END_ERR(isc_cert_details(cert, len, out, e));
+}
+
+API const char *intune_scep_cert_details_thumbprint(const intune_scep_cert_details *d) {
+    return d ? d->thumbprint : NULL;
+}
+
+API const char *intune_scep_cert_details_serial_number(const intune_scep_cert_details *d) {
+    return d ? d->serial_number : NULL;
+}
+
+API const char *intune_scep_cert_details_expiration_date(const intune_scep_cert_details *d) {
+    return d ? d->expiration_date : NULL;
+}
+
+API const char *intune_scep_cert_details_issuing_authority(const intune_scep_cert_details *d) {
+    return d ? d->issuing_authority : NULL;
+}
+
+API void intune_scep_cert_details_free(intune_scep_cert_details *d) {
+    isc_cert_details_free(d);
+}
+
+API int intune_scep_csr_to_base64_der(const char *csr, size_t len, char **out, intune_scep_error *err) {
+    BEGIN_ERR(err);
+    if (out) *out = NULL;
+    if (!out) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument out is required (got NULL)"));
+    if (!csr) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument csr is required (got NULL)"));
+    return END_ERR(isc_csr_to_base64_der(csr, len, out, e));
+}

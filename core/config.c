@@ -1,0 +1,467 @@
+/* config.c - the configuration store, the java.util.Properties reader, and the
+ * validation of every key into a client's settings. */
+#include "internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the store ---------------------------------------------------------- */
+
+static isc_kv *find_item(const intune_scep_config *cfg, const char *key) {
+    for (size_t i = 0; i < cfg->count; i++)
+        if (strcmp(cfg->items[i].key, key) == 0) return &cfg->items[i];
+    return NULL;
+}
+
+int isc_config_set(intune_scep_config *cfg, const char *key, const char *value) {
+    isc_kv *it = find_item(cfg, key);
+    if (!value) {
+        if (it) {
+            free(it->key);
+            isc_free_secret(it->value);
+            size_t idx = (size_t)(it - cfg->items);
+            memmove(it, it + 1, (cfg->count - idx - 1) * sizeof *it);
+            cfg->count--;
+        }
+        return INTUNE_SCEP_OK;
+    }
+    char *v = isc_strdup(value);
+    if (!v) return INTUNE_SCEP_E_NOMEM;
+    if (it) {
+        isc_free_secret(it->value);
+        it->value = v;
+        return INTUNE_SCEP_OK;
+    }
+    if (cfg->count == cfg->cap) {
+        size_t cap = cfg->cap ? cfg->cap * 2 : 16;
+        isc_kv *items = realloc(cfg->items, cap * sizeof *items);
+        if (!items) {
+            isc_free_secret(v);
+            return INTUNE_SCEP_E_NOMEM;
+        }
+        cfg->items = items;
+        cfg->cap = cap;
+    }
+    char *k = isc_strdup(key);
+    if (!k) {
+        isc_free_secret(v);
+        return INTUNE_SCEP_E_NOMEM;
+    }
+    cfg->items[cfg->count].key = k;
+    cfg->items[cfg->count].value = v;
+    cfg->count++;
+    return INTUNE_SCEP_OK;
+}
+
+const char *isc_config_get(const intune_scep_config *cfg, const char *key) {
+    const isc_kv *it = find_item(cfg, key);
+    return it ? it->value : NULL;
+}
+
+/* ---- java.util.Properties ------------------------------------------------ */
+
+typedef struct {
+    const char *p;
+    const char *end;
+    long line; /* line number of the current position, 1-based */
+} reader;
+
+static int is_ws(char c) {
+    return c == ' ' || c == '\t' || c == '\f';
+}
+
+static int is_eol(char c) {
+    return c == '\n' || c == '\r';
+}
+
+static void skip_eol(reader *r) {
+    if (r->p < r->end && *r->p == '\r') {
+        r->p++;
+        if (r->p < r->end && *r->p == '\n') r->p++;
+    } else if (r->p < r->end && *r->p == '\n') {
+        r->p++;
+    }
+    r->line++;
+}
+
+/* Append code point `cp` as UTF-8. */
+static int put_utf8(isc_buf *b, uint32_t cp) {
+    char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xc0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3f));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xe0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[2] = (char)(0x80 | (cp & 0x3f));
+        n = 3;
+    } else {
+        u[0] = (char)(0xf0 | (cp >> 18));
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[3] = (char)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    return isc_buf_append(b, u, n);
+}
+
+static int read_hex4(reader *r, uint32_t *out) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        if (r->p >= r->end) return 0;
+        char c = *r->p++;
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f') v |= (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') v |= (uint32_t)(c - 'A' + 10);
+        else return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/*
+ * Read one key (stop_at_sep) or value of the current logical line into `out`,
+ * handling escapes and continuations. Returns 0, or -1 with *bad set to a reason.
+ */
+static int read_token(reader *r, isc_buf *out, int stop_at_sep, const char **bad) {
+    while (r->p < r->end && !is_eol(*r->p)) {
+        char c = *r->p;
+        if (stop_at_sep && (c == '=' || c == ':' || is_ws(c))) return 0;
+        if (c != '\\') {
+            if (isc_buf_append(out, &c, 1)) return *bad = "out of memory", -1;
+            r->p++;
+            continue;
+        }
+        r->p++; /* the backslash */
+        if (r->p >= r->end) return 0; /* a lone backslash at end of file is dropped, as in Java */
+        c = *r->p;
+        if (is_eol(c)) { /* continuation: skip the line break and the next line's leading blanks */
+            skip_eol(r);
+            while (r->p < r->end && is_ws(*r->p)) r->p++;
+            continue;
+        }
+        r->p++;
+        uint32_t cp;
+        switch (c) {
+        case 't': cp = '\t'; break;
+        case 'n': cp = '\n'; break;
+        case 'r': cp = '\r'; break;
+        case 'f': cp = '\f'; break;
+        case 'u':
+            if (!read_hex4(r, &cp)) return *bad = "malformed \\uxxxx escape", -1;
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                uint32_t lo;
+                if (r->end - r->p < 6 || r->p[0] != '\\' || r->p[1] != 'u')
+                    return *bad = "\\u escape of a high surrogate without its low surrogate", -1;
+                r->p += 2;
+                if (!read_hex4(r, &lo)) return *bad = "malformed \\uxxxx escape", -1;
+                if (lo < 0xdc00 || lo > 0xdfff) return *bad = "\\u escape of a high surrogate without its low surrogate", -1;
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+                return *bad = "\\u escape of a lone low surrogate", -1;
+            } else if (cp == 0) {
+                return *bad = "\\u0000 (NUL) is not allowed", -1;
+            }
+            break;
+        default: cp = (unsigned char)c; break;
+        }
+        if (cp < 0x80) {
+            char ch = (char)cp;
+            if (isc_buf_append(out, &ch, 1)) return *bad = "out of memory", -1;
+        } else if (put_utf8(out, cp)) {
+            return *bad = "out of memory", -1;
+        }
+    }
+    return 0;
+}
+
+/* Latin-1 to UTF-8, for files that are not valid UTF-8 (java.util.Properties' own encoding). */
+static char *latin1_to_utf8(const char *s, size_t n, size_t *out_len) {
+    isc_buf b = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (put_utf8(&b, (unsigned char)s[i])) {
+            isc_buf_free(&b);
+            return NULL;
+        }
+    }
+    if (isc_buf_append(&b, "", 0)) {
+        isc_buf_free(&b);
+        return NULL;
+    }
+    *out_len = b.len;
+    return b.data;
+}
+
+int isc_properties_parse(intune_scep_config *cfg, const char *text, size_t len, const char *origin,
+                         intune_scep_error *err) {
+    char *converted = NULL;
+    if (memchr(text, '\0', len))
+        return isc_error_set(err, INTUNE_SCEP_E_CONFIG, "%s: holds a NUL byte; not a properties file", origin);
+    if (!isc_utf8_valid(text, len)) {
+        converted = latin1_to_utf8(text, len, &len);
+        if (!converted) return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+        text = converted;
+    }
+    intune_scep_config staged = {0};
+    reader r = {text, text + len, 1};
+    isc_buf key = {0}, value = {0};
+    int rc = INTUNE_SCEP_OK;
+    /* Skip a UTF-8 byte order mark. */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) r.p += 3;
+    while (r.p < r.end && rc == INTUNE_SCEP_OK) {
+        while (r.p < r.end && is_ws(*r.p)) r.p++;
+        if (r.p >= r.end) break;
+        if (is_eol(*r.p)) {
+            skip_eol(&r);
+            continue;
+        }
+        if (*r.p == '#' || *r.p == '!') {
+            while (r.p < r.end && !is_eol(*r.p)) r.p++;
+            continue;
+        }
+        long line = r.line;
+        const char *bad = NULL;
+        isc_buf_reset(&key);
+        isc_buf_reset(&value);
+        if (read_token(&r, &key, 1, &bad) == 0) {
+            while (r.p < r.end && is_ws(*r.p)) r.p++;
+            if (r.p < r.end && (*r.p == '=' || *r.p == ':')) r.p++;
+            while (r.p < r.end && is_ws(*r.p)) r.p++;
+            read_token(&r, &value, 0, &bad);
+        }
+        if (bad) {
+            rc = isc_error_set(err, INTUNE_SCEP_E_CONFIG, "%s:%ld: %s", origin, line, bad);
+            break;
+        }
+        if (isc_buf_append(&key, "", 0) || isc_buf_append(&value, "", 0)) {
+            rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+            break;
+        }
+        if (key.len == 0) {
+            rc = isc_error_set(err, INTUNE_SCEP_E_CONFIG, "%s:%ld: a value without a key", origin, line);
+            break;
+        }
+        if (isc_config_set(&staged, key.data, value.data) != INTUNE_SCEP_OK)
+            rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+    }
+    isc_buf_free(&key);
+    isc_buf_free(&value);
+    if (rc == INTUNE_SCEP_OK) {
+        for (size_t i = 0; i < staged.count && rc == INTUNE_SCEP_OK; i++)
+            if (isc_config_set(cfg, staged.items[i].key, staged.items[i].value) != INTUNE_SCEP_OK)
+                rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < staged.count; i++) {
+        free(staged.items[i].key);
+        isc_free_secret(staged.items[i].value);
+    }
+    free(staged.items);
+    if (converted) isc_free_secret(converted);
+    return rc;
+}
+
+/* ---- validation ---------------------------------------------------------- */
+
+static const char *const KNOWN_KEYS[] = {
+    "AAD_APP_ID", "AAD_APP_KEY", "TENANT", "PROVIDER_NAME_AND_VERSION", "PROXY_HOST", "PROXY_PORT", "PROXY_USER",
+    "PROXY_PASS", "AUTH_AUTHORITY", "INTUNE_APP_ID", "INTUNE_RESOURCE_URL", "MS_GRAPH_RESOURCE_URL",
+    "MS_GRAPH_API_VERSION", "GRAPH_RESOURCE_URL", "GRAPH_API_VERSION", "ScepRequestValidationFEServiceVersion",
+    "PkiConnectorFEServiceVersion", "TLS_CA_FILE", "TIMEOUT_MS", "CONNECT_TIMEOUT_MS", "MAX_RETRIES",
+};
+
+/* An optional key with an empty value counts as not set. */
+static const char *opt(const intune_scep_config *cfg, const char *key, const char *dflt) {
+    const char *v = isc_config_get(cfg, key);
+    return (v && *v) ? v : dflt;
+}
+
+static int parse_long(const char *s, long min, long max, long *out) {
+    if (!s || !*s) return 0;
+    for (const char *p = s; *p; p++)
+        if (*p < '0' || *p > '9') return 0;
+    errno = 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < min || v > max) return 0;
+    *out = v;
+    return 1;
+}
+
+/* Characters allowed in a value that becomes part of a URL path. */
+static int path_safe(const char *s) {
+    for (; *s; s++) {
+        char c = *s;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+              c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* An https URL with a host; returned with exactly one trailing '/'. */
+static char *https_base(const char *v) {
+    if (!isc_has_prefix_ci(v, "https://") || strlen(v) <= 8 || v[8] == '/' || strpbrk(v, " ?#\\")) return NULL;
+    size_t n = strlen(v);
+    while (n > 8 && v[n - 1] == '/') n--;
+    char *s = malloc(n + 2);
+    if (!s) return NULL;
+    memcpy(s, v, n);
+    s[n] = '/';
+    s[n + 1] = '\0';
+    return s;
+}
+
+#define FAIL(...)                                                                                                     \
+    do {                                                                                                              \
+        rc = isc_error_set(err, INTUNE_SCEP_E_CONFIG, __VA_ARGS__);                                                   \
+        goto out;                                                                                                     \
+    } while (0)
+#define DUP(dst, src)                                                                                                 \
+    do {                                                                                                              \
+        if (!((dst) = isc_strdup(src))) goto nomem;                                                                   \
+    } while (0)
+
+int isc_settings_from_config(const intune_scep_config *cfg, isc_settings *s, isc_logger *log, intune_scep_error *err) {
+    int rc = INTUNE_SCEP_OK;
+    memset(s, 0, sizeof *s);
+    static const char *const required[] = {"AAD_APP_ID", "AAD_APP_KEY", "TENANT", "PROVIDER_NAME_AND_VERSION"};
+    for (size_t i = 0; i < sizeof required / sizeof *required; i++) {
+        const char *v = isc_config_get(cfg, required[i]);
+        if (!v || !*v) FAIL("configuration key %s is required and %s", required[i], v ? "is empty" : "is not set");
+    }
+    for (size_t i = 0; i < cfg->count; i++) {
+        const isc_kv *it = &cfg->items[i];
+        if (isc_has_control(it->value) && strcmp(it->key, "AAD_APP_KEY") != 0 && strcmp(it->key, "PROXY_PASS") != 0)
+            FAIL("configuration key %s holds a control character", it->key);
+    }
+    const char *tenant = isc_config_get(cfg, "TENANT");
+    if (!path_safe(tenant)) FAIL("configuration key TENANT must be a tenant id or domain (letters, digits, '-', '.')");
+    const char *intune_app_id = opt(cfg, "INTUNE_APP_ID", "0000000a-0000-0000-c000-000000000000");
+    if (!path_safe(intune_app_id)) FAIL("configuration key INTUNE_APP_ID must be an application id (a GUID)");
+
+    DUP(s->app_id, isc_config_get(cfg, "AAD_APP_ID"));
+    DUP(s->app_key, isc_config_get(cfg, "AAD_APP_KEY"));
+    DUP(s->tenant, tenant);
+    DUP(s->provider, isc_config_get(cfg, "PROVIDER_NAME_AND_VERSION"));
+    DUP(s->intune_app_id, intune_app_id);
+
+    const char *authority = opt(cfg, "AUTH_AUTHORITY", "https://login.microsoftonline.com/");
+    if (!(s->authority = https_base(authority)))
+        FAIL("configuration key AUTH_AUTHORITY must be an https:// URL (got a value of %zu characters)",
+             strlen(authority));
+    const char *graph = opt(cfg, "MS_GRAPH_RESOURCE_URL", "https://graph.microsoft.com/");
+    if (!(s->graph_resource = https_base(graph))) FAIL("configuration key MS_GRAPH_RESOURCE_URL must be an https:// URL");
+    const char *intune = opt(cfg, "INTUNE_RESOURCE_URL", "https://api.manage.microsoft.com/");
+    if (!isc_has_prefix_ci(intune, "https://") || strpbrk(intune, " ?#"))
+        FAIL("configuration key INTUNE_RESOURCE_URL must be an https:// URL");
+    DUP(s->intune_resource, intune);
+
+    const char *gv = opt(cfg, "MS_GRAPH_API_VERSION", "1.0");
+    if (!path_safe(gv)) FAIL("configuration key MS_GRAPH_API_VERSION must be a version such as 1.0");
+    if (gv[0] == 'v' || gv[0] == 'V' || strcmp(gv, "beta") == 0) DUP(s->graph_version, gv);
+    else if (!(s->graph_version = isc_asprintf("v%s", gv))) goto nomem;
+
+    const char *sv = opt(cfg, "ScepRequestValidationFEServiceVersion", "2018-02-20");
+    if (!path_safe(sv)) FAIL("configuration key ScepRequestValidationFEServiceVersion must be a version such as 2018-02-20");
+    DUP(s->scep_api_version, sv);
+    const char *pv = opt(cfg, "PkiConnectorFEServiceVersion", "5019-05-05");
+    if (!path_safe(pv)) FAIL("configuration key PkiConnectorFEServiceVersion must be a version such as 5019-05-05");
+    DUP(s->pki_api_version, pv);
+
+    const char *ph = opt(cfg, "PROXY_HOST", NULL);
+    const char *pp = opt(cfg, "PROXY_PORT", NULL);
+    if (ph) {
+        if (strpbrk(ph, "/@ ") || strstr(ph, "://")) FAIL("configuration key PROXY_HOST must be a host name or address");
+        if (!pp) FAIL("configuration key PROXY_PORT is required when PROXY_HOST is set");
+        if (!parse_long(pp, 1, 65535, &s->proxy_port))
+            FAIL("configuration key PROXY_PORT must be an integer from 1 to 65535 (got \"%.32s\")", pp);
+        DUP(s->proxy_host, ph);
+        int v6 = strchr(ph, ':') != NULL;
+        if (!(s->proxy_url = isc_asprintf("http://%s%s%s:%ld", v6 ? "[" : "", ph, v6 ? "]" : "", s->proxy_port)))
+            goto nomem;
+    } else if (pp && !parse_long(pp, 0, 65535, &s->proxy_port)) {
+        FAIL("configuration key PROXY_PORT must be an integer from 0 to 65535 (got \"%.32s\")", pp);
+    }
+    const char *pu = opt(cfg, "PROXY_USER", NULL);
+    const char *pw = opt(cfg, "PROXY_PASS", NULL);
+    if (pu) {
+        if (!pw) FAIL("configuration key PROXY_PASS is required when PROXY_USER is set");
+        DUP(s->proxy_user, pu);
+        DUP(s->proxy_pass, pw);
+    }
+
+    const char *ca = opt(cfg, "TLS_CA_FILE", NULL);
+    if (ca) DUP(s->ca_file, ca);
+
+    if (!parse_long(opt(cfg, "TIMEOUT_MS", "30000"), 1, 86400000L, &s->timeout_ms))
+        FAIL("configuration key TIMEOUT_MS must be an integer from 1 to 86400000 (milliseconds)");
+    if (!parse_long(opt(cfg, "CONNECT_TIMEOUT_MS", "10000"), 1, 86400000L, &s->connect_timeout_ms))
+        FAIL("configuration key CONNECT_TIMEOUT_MS must be an integer from 1 to 86400000 (milliseconds)");
+    if (!parse_long(opt(cfg, "MAX_RETRIES", "2"), 0, 10, &s->max_retries))
+        FAIL("configuration key MAX_RETRIES must be an integer from 0 to 10");
+
+    if (!(s->token_url = isc_asprintf("%s%s/oauth2/v2.0/token", s->authority, s->tenant))) goto nomem;
+    if (!(s->discovery_url = isc_asprintf("%s%s/servicePrincipals/appId=%s/endpoints", s->graph_resource,
+                                          s->graph_version, s->intune_app_id)))
+        goto nomem;
+    if (!(s->graph_scope = isc_asprintf("%s.default", s->graph_resource))) goto nomem;
+    if (!(s->intune_scope = isc_asprintf("%s/.default", s->intune_resource))) goto nomem;
+
+    /* Warnings: retired and unknown keys. */
+    for (size_t i = 0; i < cfg->count; i++) {
+        const char *k = cfg->items[i].key;
+        if (strcmp(k, "GRAPH_RESOURCE_URL") == 0 || strcmp(k, "GRAPH_API_VERSION") == 0) {
+            isc_log(log, INTUNE_SCEP_LOG_WARNING,
+                    "configuration key %s (Azure AD Graph) is retired and not used; discovery uses MS_GRAPH_RESOURCE_URL",
+                    k);
+            continue;
+        }
+        int known = 0;
+        for (size_t j = 0; j < sizeof KNOWN_KEYS / sizeof *KNOWN_KEYS; j++)
+            if (strcmp(k, KNOWN_KEYS[j]) == 0) known = 1;
+        if (!known) {
+            char *shown = isc_one_line(k, 64);
+            isc_log(log, INTUNE_SCEP_LOG_WARNING, "configuration key %s is not known to this library and is ignored",
+                    shown ? shown : "?");
+            free(shown);
+        }
+    }
+out:
+    if (rc != INTUNE_SCEP_OK) isc_settings_free(s);
+    return rc;
+nomem:
+    rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+    goto out;
+}
+
+void isc_settings_free(isc_settings *s) {
+    free(s->app_id);
+    isc_free_secret(s->app_key);
+    free(s->tenant);
+    free(s->provider);
+    free(s->authority);
+    free(s->intune_app_id);
+    free(s->intune_resource);
+    free(s->graph_resource);
+    free(s->graph_version);
+    free(s->scep_api_version);
+    free(s->pki_api_version);
+    free(s->proxy_host);
+    free(s->proxy_user);
+    isc_free_secret(s->proxy_pass);
+    free(s->ca_file);
+    free(s->token_url);
+    free(s->discovery_url);
+    free(s->graph_scope);
+    free(s->intune_scope);
+    free(s->proxy_url);
+    memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,108 @@
+/* discovery.c - where Intune's services are: Microsoft Graph's endpoints of the
+ * Intune service principal, cached until a call finds a URL stale. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ISC_MAX_DISCOVERY_PAGES 100
+
+static void free_map(void *p) {
+    isc_service_map_free(p);
+    free(p);
+}
+
+/* A nextLink gets the Graph token: it must stay on the configured Graph host. */
+static int next_link_allowed(const isc_settings *s, const char *link) {
+    size_t n = strlen(s->graph_resource);
+    return isc_has_prefix_ci(link, "https://") && strlen(link) > n && isc_has_prefix_ci(link, s->graph_resource);
+}
+
+static int fetch_services(intune_scep_client *c, void *ctx, isc_call *call, void **value, uint64_t *lifetime_ms,
+                          intune_scep_error *err) {
+    (void)ctx;
+    const isc_settings *s = &c->settings;
+    isc_service_map *map = calloc(1, sizeof *map);
+    if (!map) return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+    isc_call sub;
+    isc_call_begin(&sub, c, "discovery", NULL);
+    sub.deadline_ms = call->deadline_ms;
+    char *url = isc_strdup(s->discovery_url);
+    int rc = url ? INTUNE_SCEP_OK : isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+    int pages = 0;
+    intune_scep_error local = {0};
+    while (rc == INTUNE_SCEP_OK && url) {
+        if (++pages > ISC_MAX_DISCOVERY_PAGES) {
+            rc = isc_error_set(&local, INTUNE_SCEP_E_PROTOCOL, "more than %d pages of endpoints; refused",
+                               ISC_MAX_DISCOVERY_PAGES);
+            break;
+        }
+        isc_request req = {.url = url, .auth_resource = INTUNE_SCEP_RESOURCE_GRAPH};
+        isc_handle *h = NULL;
+        rc = isc_exchange(c, &sub, &req, INTUNE_SCEP_E_HTTP, &h, &local);
+        free(url);
+        url = NULL;
+        if (rc != INTUNE_SCEP_OK) break;
+        rc = isc_parse_discovery_page(h->body.data, h->body.len, map, &url, &local);
+        isc_http_release(c, h);
+        if (rc == INTUNE_SCEP_OK && url && !next_link_allowed(s, url)) {
+            rc = isc_error_set(&local, INTUNE_SCEP_E_PROTOCOL,
+                               "the discovery answer's @odata.nextLink leaves MS_GRAPH_RESOURCE_URL; refused");
+        }
+    }
+    free(url);
+    if (rc == INTUNE_SCEP_OK) {
+        char *names = isc_service_map_names(map);
+        isc_log(&c->log, INTUNE_SCEP_LOG_DEBUG, "discovery: %zu services in %d page(s), request_id=%s, elapsed_ms=%llu: %s",
+                map->count, pages, sub.activity_id, (unsigned long long)(isc_now_ms() - sub.start_ms),
+                names ? names : "");
+        free(names);
+        *value = map;
+        *lifetime_ms = UINT64_MAX;
+    } else {
+        char *cause = isc_strdup(local.message);
+        isc_error_set(&local, local.status, "service discovery at %s failed: %s (request_id %s)", s->discovery_url,
+                      cause ? cause : "", sub.activity_id);
+        free(cause);
+        isc_log(&c->log, INTUNE_SCEP_LOG_DEBUG, "%s", local.message);
+        free_map(map);
+        isc_error_move(err, &local);
+    }
+    isc_call_end(&sub);
+    return rc;
+}
+
+typedef struct {
+    const char *service;
+    char **uri;
+    intune_scep_client *client;
+} lookup_ctx;
+
+static int lookup(const void *value, void *ctx, intune_scep_error *err) {
+    const isc_service_map *map = value;
+    lookup_ctx *l = ctx;
+    const char *uri = isc_service_map_find(map, l->service);
+    if (!uri) {
+        char *names = isc_service_map_names(map);
+        isc_log(&l->client->log, INTUNE_SCEP_LOG_ERROR, "discovery found no %s; services found: %s", l->service,
+                names ? names : "?");
+        int rc = isc_error_set(err, INTUNE_SCEP_E_SERVICE_NOT_FOUND,
+                               "service discovery found no %s (services found: %s)", l->service, names ? names : "?");
+        free(names);
+        return rc;
+    }
+    *l->uri = isc_strdup(uri);
+    return *l->uri ? INTUNE_SCEP_OK : isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+}
+
+int isc_service_uri(intune_scep_client *c, const char *service, isc_call *call, int force, char **uri,
+                    uint64_t *generation, intune_scep_error *err) {
+    *uri = NULL;
+    lookup_ctx l = {service, uri, c};
+    uint64_t gen = 0;
+    int rc = isc_cache_get(c, &c->services, call, force, fetch_services, NULL, lookup, &l, &gen, err);
+    /* A map without the service is not kept: the next call discovers again. */
+    if (rc == INTUNE_SCEP_E_SERVICE_NOT_FOUND) isc_cache_invalidate(&c->services, gen);
+    if (generation) *generation = gen;
+    return rc;
+}

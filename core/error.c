@@ -1,0 +1,59 @@
+/* error.c - the error object every fallible call fills. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void isc_error_field(char **field, const char *value) {
+    free(*field);
+    *field = isc_strdup(value);
+}
+
+void isc_error_reset(intune_scep_error *e) {
+    if (!e) return;
+    free(e->message);
+    free(e->service_code);
+    free(e->description);
+    free(e->activity_id);
+    free(e->transaction_id);
+    free(e->response_body);
+    memset(e, 0, sizeof *e);
+}
+
+int isc_error_set(intune_scep_error *e, int status, const char *fmt, ...) {
+    if (!e) return status;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = isc_vasprintf(fmt, ap);
+    va_end(ap);
+    free(e->message);
+    e->message = msg;
+    e->status = status;
+    return status;
+}
+
+void isc_error_move(intune_scep_error *dst, intune_scep_error *src) {
+    if (!dst) {
+        isc_error_reset(src);
+        return;
+    }
+    if (dst == src) return;
+    isc_error_reset(dst);
+    *dst = *src;
+    memset(src, 0, sizeof *src);
+}
+
+void isc_error_copy(intune_scep_error *dst, const intune_scep_error *src) {
+    if (!dst || dst == src) return;
+    isc_error_reset(dst);
+    dst->status = src->status;
+    dst->message = isc_strdup(src->message);
+    dst->service_code = isc_strdup(src->service_code);
+    dst->description = isc_strdup(src->description);
+    dst->activity_id = isc_strdup(src->activity_id);
+    dst->transaction_id = isc_strdup(src->transaction_id);
+    dst->response_body = isc_strdup(src->response_body);
+    dst->http_status = src->http_status;
+    dst->aadsts_code = src->aadsts_code;
+}

@@ -1,0 +1,239 @@
+/* exchange.c - one request of a call, with everything around it: the token,
+ * the discovered URL, the activity id, retries with backoff and jitter inside
+ * the call's deadline, the token refresh on a 401, and the rediscovery on a
+ * stale endpoint. Token, discovery and SCEP requests all go through here. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void free_headers(struct curl_slist *list) {
+    for (struct curl_slist *p = list; p; p = p->next) isc_wipe(p->data, strlen(p->data));
+    curl_slist_free_all(list);
+}
+
+static int add_header(struct curl_slist **list, const char *line) {
+    struct curl_slist *l = curl_slist_append(*list, line);
+    if (!l) return INTUNE_SCEP_E_NOMEM;
+    *list = l;
+    return INTUNE_SCEP_OK;
+}
+
+static int add_header_fmt(struct curl_slist **list, const char *name, const char *value) {
+    char *line = isc_asprintf("%s: %s", name, value);
+    if (!line) return INTUNE_SCEP_E_NOMEM;
+    int rc = add_header(list, line);
+    isc_free_secret(line);
+    return rc;
+}
+
+static int retryable_status(long status) {
+    return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+static int connect_failure(CURLcode cc) {
+    return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST;
+}
+
+/* A connection cut before the whole answer arrived, or never made. */
+static int retryable_transport(CURLcode cc) {
+    return connect_failure(cc) || cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING ||
+           cc == CURLE_PARTIAL_FILE;
+}
+
+/* The wait a Retry-After value asks for, in ms; -1 when absent or unreadable. */
+static int64_t retry_after_ms(const char *v) {
+    if (!v || !*v) return -1;
+    if (strspn(v, "0123456789") == strlen(v)) {
+        if (strlen(v) > 7) return INT64_MAX / 2; /* beyond any deadline */
+        return (int64_t)strtol(v, NULL, 10) * 1000;
+    }
+    time_t when = curl_getdate(v, NULL);
+    if (when == (time_t)-1) return -1;
+    time_t now = time(NULL);
+    return when > now ? (int64_t)(when - now) * 1000 : 0;
+}
+
+static uint64_t backoff_ms(int retry) {
+    uint64_t base = 100u << (retry < 5 ? retry : 5);
+    if (base > 2000u) base = 2000u;
+    return base / 2 + isc_random_below(base / 2 + 1);
+}
+
+static const char *transport_cause(CURLcode cc) {
+    switch (cc) {
+    case CURLE_COULDNT_RESOLVE_HOST: return "could not resolve the host name";
+    case CURLE_COULDNT_RESOLVE_PROXY: return "could not resolve the proxy's host name";
+    case CURLE_COULDNT_CONNECT: return "could not connect";
+    case CURLE_OPERATION_TIMEDOUT: return "the call's deadline (TIMEOUT_MS) passed";
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return "TLS: the server's certificate is not trusted or does not match the host name (see TLS_CA_FILE)";
+    case CURLE_SSL_CONNECT_ERROR: return "TLS handshake failed";
+    case CURLE_SSL_CACERT_BADFILE: return "TLS: the CA file (TLS_CA_FILE) could not be read";
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING: return "the connection was closed before an answer arrived";
+    case CURLE_SEND_ERROR: return "the connection failed while sending";
+    case CURLE_PARTIAL_FILE: return "the connection was closed before the whole answer arrived";
+    case CURLE_UNSUPPORTED_PROTOCOL: return "the URL is not https";
+    default: return curl_easy_strerror(cc);
+    }
+}
+
+/* Join a discovered service URI and a path with exactly one slash. */
+static char *join_url(const char *base, const char *path) {
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/') n--;
+    while (*path == '/') path++;
+    return isc_asprintf("%.*s/%s", (int)n, base, path);
+}
+
+int isc_exchange(intune_scep_client *c, isc_call *call, const isc_request *req, int non2xx_status,
+                 isc_handle **handle, intune_scep_error *err) {
+    const isc_settings *s = &c->settings;
+    isc_handle *h = isc_http_acquire(c, err);
+    if (!h) return INTUNE_SCEP_E_INTERNAL;
+    int rc = INTUNE_SCEP_OK, reauthed = 0, rediscovered = 0, retries = 0;
+    char *auth = NULL, *base = NULL, *url = NULL;
+    uint64_t auth_gen = 0, svc_gen = 0;
+    *handle = NULL;
+    for (;;) {
+        free(url);
+        url = NULL;
+        if (isc_now_ms() >= call->deadline_ms) {
+            rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "the call's deadline of %ld ms (TIMEOUT_MS) passed",
+                               s->timeout_ms);
+            break;
+        }
+        if (req->service) {
+            if (!base && (rc = isc_service_uri(c, req->service, call, 0, &base, &svc_gen, err)) != INTUNE_SCEP_OK)
+                break;
+            if (!isc_has_prefix_ci(base, "https://")) {
+                rc = isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "discovery gave %s a URI that is not https",
+                                   req->service);
+                break;
+            }
+            url = join_url(base, req->path);
+        } else {
+            url = isc_strdup(req->url);
+        }
+        if (!url) {
+            rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+            break;
+        }
+        if (req->auth_resource >= 0 && !auth &&
+            (rc = isc_token_header(c, req->auth_resource, call, 0, &auth, &auth_gen, err)) != INTUNE_SCEP_OK)
+            break;
+
+        struct curl_slist *headers = NULL;
+        int hrc = INTUNE_SCEP_OK;
+        if (auth) hrc |= add_header(&headers, auth);
+        if (req->content_type) hrc |= add_header_fmt(&headers, "Content-Type", req->content_type);
+        hrc |= add_header(&headers, "Accept: application/json");
+        hrc |= add_header_fmt(&headers, "client-request-id", call->activity_id);
+        if (req->api_version) hrc |= add_header_fmt(&headers, "api-version", req->api_version);
+        if (req->send_user_agent_header) hrc |= add_header_fmt(&headers, "UserAgent", s->provider);
+        hrc |= add_header(&headers, "Expect:");
+        if (hrc != INTUNE_SCEP_OK) {
+            free_headers(headers);
+            rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+            break;
+        }
+        call->attempts++;
+        free(call->url);
+        call->url = isc_strdup(url);
+        long status = 0;
+        CURLcode cc = isc_http_perform(c, h, url, headers, req->body, req->body_len, call->deadline_ms, &status);
+        free_headers(headers);
+        call->http_status = status;
+
+        const char *why = NULL; /* set when this attempt may be repeated */
+        int64_t wait = -1;
+        if (cc == CURLE_OK && status >= 200 && status < 300) {
+            *handle = h;
+            h = NULL;
+            rc = INTUNE_SCEP_OK;
+            break;
+        }
+        if (cc == CURLE_OK) {
+            if (status == 401 && auth && !reauthed) {
+                isc_log(&c->log, INTUNE_SCEP_LOG_INFO,
+                        "%s activity_id=%s: HTTP 401 from %s; dropping the cached token and trying once more", call->op,
+                        call->activity_id, url);
+                isc_cache_invalidate(&c->tokens[req->auth_resource], auth_gen);
+                isc_free_secret(auth);
+                auth = NULL;
+                reauthed = 1;
+                continue;
+            }
+            if (status == 404 && base && !rediscovered) {
+                isc_log(&c->log, INTUNE_SCEP_LOG_INFO,
+                        "%s activity_id=%s: HTTP 404 from %s; the service may have moved, discovering it again",
+                        call->op, call->activity_id, url);
+                isc_cache_invalidate(&c->services, svc_gen);
+                free(base);
+                base = NULL;
+                rediscovered = 1;
+                continue;
+            }
+            if (retryable_status(status)) {
+                why = "HTTP status";
+                wait = retry_after_ms(h->retry_after);
+            }
+        } else {
+            if (h->oversize || cc == CURLE_FILESIZE_EXCEEDED) {
+                rc = isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "the answer from %s is larger than 1 MiB; refused",
+                                   url);
+                break;
+            }
+            if (connect_failure(cc) && base && !rediscovered) {
+                isc_log(&c->log, INTUNE_SCEP_LOG_INFO,
+                        "%s activity_id=%s: %s to %s; the service may have moved, discovering it again", call->op,
+                        call->activity_id, transport_cause(cc), url);
+                isc_cache_invalidate(&c->services, svc_gen);
+                free(base);
+                base = NULL;
+                rediscovered = 1;
+                continue;
+            }
+            if (retryable_transport(cc)) why = transport_cause(cc);
+        }
+        if (why && retries < s->max_retries) {
+            if (wait < 0) wait = (int64_t)backoff_ms(retries);
+            uint64_t now = isc_now_ms();
+            if (now + (uint64_t)wait < call->deadline_ms) {
+                retries++;
+                char reason[160];
+                if (cc == CURLE_OK) snprintf(reason, sizeof reason, "HTTP %ld", status);
+                else snprintf(reason, sizeof reason, "%s", why);
+                isc_log(&c->log, INTUNE_SCEP_LOG_INFO, "%s activity_id=%s: attempt %d failed (%s), retrying in %lld ms",
+                        call->op, call->activity_id, call->attempts, reason, (long long)wait);
+                isc_sleep_ms((uint64_t)wait);
+                continue;
+            }
+        }
+        /* Final failure of this request. */
+        if (cc == CURLE_OK) {
+            rc = isc_error_set(err, non2xx_status, "HTTP %ld from %s", status, url);
+            if (err) err->http_status = status;
+            isc_capture_error_body(h->body.data, h->body.len, err);
+        } else {
+            const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
+            char *one = isc_one_line(detail, 256);
+            if (cc == CURLE_OPERATION_TIMEDOUT)
+                rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "the call's deadline of %ld ms (TIMEOUT_MS) passed "
+                                   "waiting for %s", s->timeout_ms, url);
+            else
+                rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "%s: %s (%s)", url, transport_cause(cc),
+                                   one ? one : "");
+            free(one);
+        }
+        break;
+    }
+    free(url);
+    free(base);
+    isc_free_secret(auth);
+    if (h) isc_http_release(c, h);
+    return rc;
+}

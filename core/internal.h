@@ -1,0 +1,370 @@
+/*
+ * internal.h - the private engine of intune-scep, shared by core/ and bindings/.
+ * Nothing here is part of the ABI. Names start with isc_.
+ */
+#ifndef INTUNE_SCEP_INTERNAL_H
+#define INTUNE_SCEP_INTERNAL_H
+
+#include "intune_scep.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#define ISC_MAX_RESPONSE (1024u * 1024u) /* answers above 1 MiB are refused */
+#define ISC_MAX_ERROR_BODY 4096u         /* copied into an error object */
+#define ISC_MAX_CONFIG_FILE (1024u * 1024u)
+
+/* ---- small utilities (util.c) ------------------------------------------- */
+
+/** Monotonic clock in milliseconds. */
+uint64_t isc_now_ms(void);
+/** Sleep for `ms` milliseconds (restarted on EINTR). */
+void isc_sleep_ms(uint64_t ms);
+/** strdup that returns NULL for NULL. */
+char *isc_strdup(const char *s);
+char *isc_strndup(const char *s, size_t n);
+/** printf into a new string (NULL when out of memory). */
+char *isc_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *isc_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+/** Wipe and free a string (secrets). */
+void isc_free_secret(char *s);
+/** Wipe `n` bytes. */
+void isc_wipe(void *p, size_t n);
+/** Write a random version-4 UUID, 36 characters and a NUL, into out. */
+void isc_uuid4(char out[37]);
+/** A random number in [0, n). */
+uint64_t isc_random_below(uint64_t n);
+/** 1 when `s` (n bytes) is valid UTF-8 without NUL. */
+int isc_utf8_valid(const char *s, size_t n);
+/** 1 when `s` holds an ASCII control character (0x00-0x1f, 0x7f). */
+int isc_has_control(const char *s);
+/** A copy of `s` (at most `max` bytes) on one line: control characters become spaces, trailing space trimmed. */
+char *isc_one_line(const char *s, size_t max);
+/** Case-insensitive ASCII string equality. */
+int isc_strcaseeq(const char *a, const char *b);
+/** Case-insensitive ASCII prefix test. */
+int isc_has_prefix_ci(const char *s, const char *prefix);
+
+/** A growable byte buffer, always NUL-terminated when data != NULL. */
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+} isc_buf;
+int isc_buf_append(isc_buf *b, const void *p, size_t n);
+void isc_buf_reset(isc_buf *b);
+void isc_buf_free(isc_buf *b);
+
+/* ---- errors (error.c) --------------------------------------------------- */
+
+struct intune_scep_error {
+    int status;
+    char *message;
+    char *service_code;
+    char *description;
+    char *activity_id;
+    char *transaction_id;
+    char *response_body;
+    long http_status;
+    long aadsts_code;
+};
+
+/** Empty an error object (free and zero every field). */
+void isc_error_reset(intune_scep_error *e);
+/** Set status and message (printf-style); returns status. e may be NULL. */
+int isc_error_set(intune_scep_error *e, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/** Replace one string field with a copy of `value` (NULL clears). */
+void isc_error_field(char **field, const char *value);
+/** Move every field of src into dst (dst reset first; src left empty). */
+void isc_error_move(intune_scep_error *dst, intune_scep_error *src);
+/** Copy every field of src into dst (dst reset first). */
+void isc_error_copy(intune_scep_error *dst, const intune_scep_error *src);
+
+/* ---- configuration (config.c) ------------------------------------------- */
+
+typedef struct {
+    char *key;
+    char *value;
+} isc_kv;
+
+struct intune_scep_config {
+    isc_kv *items;
+    size_t count;
+    size_t cap;
+    intune_scep_log_fn log_fn;
+    void *log_userdata;
+    int log_min_level;
+};
+
+/** The validated settings of one client. */
+typedef struct {
+    char *app_id;
+    char *app_key; /* secret */
+    char *tenant;
+    char *provider;
+    char *authority;        /* ends in '/' */
+    char *intune_app_id;
+    char *intune_resource;  /* as configured */
+    char *graph_resource;   /* ends in '/' */
+    char *graph_version;    /* "v1.0" */
+    char *scep_api_version;
+    char *pki_api_version;
+    char *proxy_host;
+    long proxy_port;
+    char *proxy_user;
+    char *proxy_pass; /* secret */
+    char *ca_file;
+    long timeout_ms;
+    long connect_timeout_ms;
+    long max_retries;
+    /* derived */
+    char *token_url;
+    char *discovery_url;
+    char *graph_scope;
+    char *intune_scope;
+    char *proxy_url;
+} isc_settings;
+
+int isc_config_set(intune_scep_config *cfg, const char *key, const char *value);
+const char *isc_config_get(const intune_scep_config *cfg, const char *key);
+/**
+ * Parse java.util.Properties text (`len` bytes) into `cfg`. `origin` names the
+ * source in messages (a path). On error nothing is set.
+ */
+int isc_properties_parse(intune_scep_config *cfg, const char *text, size_t len, const char *origin,
+                         intune_scep_error *err);
+/** Validate `cfg` into `out`; the message names the key at fault. Warnings go to `log`. */
+struct isc_logger;
+int isc_settings_from_config(const intune_scep_config *cfg, isc_settings *out, struct isc_logger *log,
+                             intune_scep_error *err);
+void isc_settings_free(isc_settings *s);
+
+/* ---- logging (log.c) ---------------------------------------------------- */
+
+typedef struct isc_logger {
+    pthread_rwlock_t lock;
+    intune_scep_log_fn fn;
+    void *userdata;
+    int min_level;
+} isc_logger;
+
+void isc_logger_init(isc_logger *l, intune_scep_log_fn fn, void *userdata, int min_level);
+void isc_logger_destroy(isc_logger *l);
+void isc_logger_set(isc_logger *l, intune_scep_log_fn fn, void *userdata, int min_level);
+/** 1 when a line at `level` would be written (cheap; lets callers skip formatting). */
+int isc_log_enabled(isc_logger *l, int level);
+void isc_log(isc_logger *l, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- parsers of outside bytes (parse.c): pure functions, fuzzed --------- */
+
+typedef struct {
+    char *access_token; /* secret */
+    long expires_in;    /* seconds */
+} isc_token_answer;
+
+/**
+ * Read a 200 answer of the token endpoint. Returns INTUNE_SCEP_OK with `out`
+ * filled, or INTUNE_SCEP_E_AUTH with a message (never the token).
+ */
+int isc_parse_token_answer(const char *body, size_t len, isc_token_answer *out, intune_scep_error *err);
+/**
+ * Read a failed answer of the token endpoint into err's service code ("error"),
+ * description ("error_description") and AADSTS code ("error_codes"[0]). Leaves
+ * the fields empty when the body is not such JSON.
+ */
+void isc_parse_token_error(const char *body, size_t len, intune_scep_error *err);
+
+typedef struct {
+    char *name; /* providerName or serviceName */
+    char *uri;
+} isc_service;
+
+typedef struct {
+    isc_service *items;
+    size_t count;
+    size_t cap;
+} isc_service_map;
+
+/**
+ * Read one page of a discovery answer, appending its entries to `map` (first
+ * entry of a name wins) and giving the @odata.nextLink in *next_link (or NULL).
+ * INTUNE_SCEP_E_PROTOCOL when the body is not a JSON object with a "value" array.
+ */
+int isc_parse_discovery_page(const char *body, size_t len, isc_service_map *map, char **next_link,
+                             intune_scep_error *err);
+const char *isc_service_map_find(const isc_service_map *map, const char *name);
+void isc_service_map_free(isc_service_map *map);
+/** A comma-separated list of the names in the map (for messages). */
+char *isc_service_map_names(const isc_service_map *map);
+
+/**
+ * Read a 2xx answer of a SCEP call. INTUNE_SCEP_OK only for a JSON object whose
+ * "code" is the string "Success"; INTUNE_SCEP_E_REJECTED for any other string
+ * code (service code and description set); INTUNE_SCEP_E_PROTOCOL otherwise.
+ */
+int isc_parse_scep_answer(const char *body, size_t len, intune_scep_error *err);
+/**
+ * Keep what a non-2xx answer says: the body, capped and on printable
+ * characters, as the error's response body, and a JSON "code"/"errorDescription"
+ * or Graph-style {"error":{"code","message"}} as service code and description.
+ */
+void isc_capture_error_body(const char *body, size_t len, intune_scep_error *err);
+
+/* ---- the client -------------------------------------------------------- */
+
+/** A single-flight cache of one value (a token or the service map). */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    void *value;
+    uint64_t refresh_at; /* monotonic ms; UINT64_MAX = never */
+    uint64_t expires_at;
+    uint64_t generation; /* bumped each time a value is installed */
+    uint64_t seq;        /* bumped each time a fetch ends */
+    int fetching;
+    intune_scep_error last_failure; /* of the fetch that ended last, when it failed */
+    void (*free_value)(void *);
+} isc_cache;
+
+/** One pooled libcurl easy handle with its own connection and answer buffer. */
+typedef struct isc_handle {
+    CURL *easy;
+    struct isc_handle *next;
+    isc_buf body;
+    int oversize;
+    char retry_after[64];
+    char errbuf[CURL_ERROR_SIZE];
+} isc_handle;
+
+struct intune_scep_client {
+    isc_settings settings;
+    pthread_mutex_t key_lock; /* guards settings.app_key */
+    isc_logger log;
+    CURLSH *share;
+    pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+    pthread_mutex_t pool_lock;
+    isc_handle *pool;
+    isc_cache tokens[2]; /* by intune_scep_resource */
+    isc_cache services;
+    char user_agent[128];
+};
+
+/** The state of one call as it goes: for errors and the log line. */
+typedef struct {
+    const char *op;             /* "validateRequest", "token", ... */
+    char activity_id[37];
+    const char *transaction_id; /* borrowed, may be NULL */
+    uint64_t start_ms;
+    uint64_t deadline_ms;
+    int attempts;
+    long http_status;
+    char *url; /* last URL tried (owned) */
+} isc_call;
+
+void isc_call_begin(isc_call *call, const intune_scep_client *c, const char *op, const char *transaction_id);
+void isc_call_end(isc_call *call);
+/** Stamp the call's activity id, transaction id and HTTP status into err. */
+void isc_call_stamp(const isc_call *call, intune_scep_error *err);
+
+/* http.c */
+int isc_http_init(intune_scep_client *c, intune_scep_error *err);
+void isc_http_cleanup(intune_scep_client *c);
+isc_handle *isc_http_acquire(intune_scep_client *c, intune_scep_error *err);
+void isc_http_release(intune_scep_client *c, isc_handle *h);
+/**
+ * Perform one HTTP exchange on `h` before `deadline_ms`. `body` NULL means GET.
+ * Returns the CURLcode; *status is the HTTP status (0 when no answer).
+ */
+CURLcode isc_http_perform(intune_scep_client *c, isc_handle *h, const char *url, struct curl_slist *headers,
+                          const char *body, size_t body_len, uint64_t deadline_ms, long *status);
+
+/* cache.c */
+typedef int (*isc_fetch_fn)(intune_scep_client *c, void *ctx, isc_call *call, void **value, uint64_t *lifetime_ms,
+                            intune_scep_error *err);
+typedef int (*isc_use_fn)(const void *value, void *ctx, intune_scep_error *err);
+int isc_cache_init(isc_cache *cache, void (*free_value)(void *));
+void isc_cache_destroy(isc_cache *cache);
+/**
+ * Run `use` on the cached value, fetching it first (one thread at a time; the
+ * others wait, bounded by the call's deadline) when there is none or it is due
+ * for refresh. `force` drops the cached value first. *generation receives the
+ * generation of the value used (for isc_cache_invalidate).
+ */
+int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int force, isc_fetch_fn fetch,
+                  void *fetch_ctx, isc_use_fn use, void *use_ctx, uint64_t *generation, intune_scep_error *err);
+/** Drop the cached value if it is still the one of `generation`. */
+void isc_cache_invalidate(isc_cache *cache, uint64_t generation);
+/** Drop the cached value, whatever it is. */
+void isc_cache_clear(isc_cache *cache);
+
+/* token.c */
+/**
+ * Give a copy of the "Authorization: Bearer ..." header line for `resource`
+ * (wipe with isc_free_secret), fetching a token when needed.
+ */
+int isc_token_header(intune_scep_client *c, int resource, isc_call *call, int force, char **header,
+                     uint64_t *generation, intune_scep_error *err);
+
+/* discovery.c */
+/** Give a copy of the URI of `service` (case-insensitive), discovering when needed. */
+int isc_service_uri(intune_scep_client *c, const char *service, isc_call *call, int force, char **uri,
+                    uint64_t *generation, intune_scep_error *err);
+
+/* exchange.c: one request with retries, auth and rediscovery */
+typedef struct {
+    const char *url;          /* fixed URL, or NULL when `service` is set */
+    const char *service;      /* discovered service whose URI prefixes `path` */
+    const char *path;         /* appended to the service URI */
+    int auth_resource;        /* -1: no Authorization header */
+    const char *api_version;  /* NULL: no api-version header */
+    const char *content_type; /* NULL for GET */
+    const char *body;         /* NULL for GET */
+    size_t body_len;
+    int send_user_agent_header; /* the reference's "UserAgent" header */
+} isc_request;
+
+/**
+ * Send `req` with the call's activity id, retrying per the protocol inside the
+ * call's deadline. On INTUNE_SCEP_OK, *handle holds the answer (status 2xx, body
+ * in (*handle)->body): release it with isc_http_release. Non-2xx final answers
+ * give INTUNE_SCEP_E_HTTP (or `non2xx_status` when the caller wants another
+ * status, e.g. INTUNE_SCEP_E_AUTH for the token endpoint) with the body captured.
+ */
+int isc_exchange(intune_scep_client *c, isc_call *call, const isc_request *req, int non2xx_status,
+                 isc_handle **handle, intune_scep_error *err);
+
+/* scep.c */
+/** The JSON bodies of the three calls (NULL when out of memory); optional strings NULL or "" give JSON null. */
+char *isc_body_validate(const char *transaction_id, const char *csr, const char *provider);
+char *isc_body_success(const char *transaction_id, const char *csr, const char *thumbprint, const char *serial,
+                       const char *expiration, const char *issuer, const char *provider, const char *ca_configuration,
+                       const char *certificate_authority);
+char *isc_body_failure(const char *transaction_id, const char *csr, int64_t hresult, const char *description,
+                       const char *provider);
+/** Send `body` (taken over and freed) to ScepActions/`action`; one log line. */
+int isc_scep_call(intune_scep_client *c, const char *action, const char *transaction_id, char *body,
+                  intune_scep_error *err);
+
+/* client.c */
+int isc_client_new(const intune_scep_config *cfg, intune_scep_client **out, intune_scep_error *err);
+void isc_client_free(intune_scep_client *c);
+int isc_client_set_app_key(intune_scep_client *c, const char *key, intune_scep_error *err);
+/** A copy of the current app key (wipe with isc_free_secret). */
+char *isc_client_app_key(intune_scep_client *c);
+
+/* certinfo.c */
+struct intune_scep_cert_details {
+    char *thumbprint;
+    char *serial_number;
+    char *expiration_date;
+    char *issuing_authority;
+};
+int isc_cert_details(const char *data, size_t len, intune_scep_cert_details **out, intune_scep_error *err);
+void isc_cert_details_free(intune_scep_cert_details *d);
+int isc_csr_to_base64_der(const char *data, size_t len, char **out, intune_scep_error *err);
+
+#endif

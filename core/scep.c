@@ -1,0 +1,119 @@
+/* scep.c - the three SCEP calls: their bodies, the exchange, the verdict
+ * (only "Success" passes), and the one log line per call. */
+#include "internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+static int add_string(cJSON *obj, const char *name, const char *value) {
+    cJSON *v = value && *value ? cJSON_CreateString(value) : cJSON_CreateNull();
+    return v && cJSON_AddItemToObject(obj, name, v) ? 0 : -1;
+}
+
+/* Print {"<wrapper>": inner} compactly and free the tree. */
+static char *print_body(const char *wrapper, cJSON *inner) {
+    cJSON *root = cJSON_CreateObject();
+    if (!root || !cJSON_AddItemToObject(root, wrapper, inner)) {
+        cJSON_Delete(root);
+        cJSON_Delete(inner);
+        return NULL;
+    }
+    char *out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return out;
+}
+
+char *isc_body_validate(const char *transaction_id, const char *csr, const char *provider) {
+    cJSON *r = cJSON_CreateObject();
+    if (!r || add_string(r, "transactionId", transaction_id) || add_string(r, "certificateRequest", csr) ||
+        add_string(r, "callerInfo", provider)) {
+        cJSON_Delete(r);
+        return NULL;
+    }
+    return print_body("request", r);
+}
+
+char *isc_body_success(const char *transaction_id, const char *csr, const char *thumbprint, const char *serial,
+                       const char *expiration, const char *issuer, const char *provider, const char *ca_configuration,
+                       const char *certificate_authority) {
+    cJSON *n = cJSON_CreateObject();
+    if (!n || add_string(n, "transactionId", transaction_id) || add_string(n, "certificateRequest", csr) ||
+        add_string(n, "certificateThumbprint", thumbprint) || add_string(n, "certificateSerialNumber", serial) ||
+        add_string(n, "certificateExpirationDateUtc", expiration) ||
+        add_string(n, "issuingCertificateAuthority", issuer) || add_string(n, "callerInfo", provider) ||
+        /* Optional: JSON null when not given, as the C# reference sends. */
+        add_string(n, "caConfiguration", ca_configuration) || add_string(n, "certificateAuthority", certificate_authority)) {
+        cJSON_Delete(n);
+        return NULL;
+    }
+    return print_body("notification", n);
+}
+
+char *isc_body_failure(const char *transaction_id, const char *csr, int64_t hresult, const char *description,
+                       const char *provider) {
+    char num[32];
+    snprintf(num, sizeof num, "%" PRId64, hresult); /* exact: a double would round 64-bit values */
+    cJSON *n = cJSON_CreateObject();
+    cJSON *h = cJSON_CreateRaw(num);
+    if (!n || !h || add_string(n, "transactionId", transaction_id) || add_string(n, "certificateRequest", csr) ||
+        !cJSON_AddItemToObject(n, "hResult", h) || add_string(n, "errorDescription", description) ||
+        add_string(n, "callerInfo", provider)) {
+        if (n && !cJSON_GetObjectItemCaseSensitive(n, "hResult")) cJSON_Delete(h);
+        cJSON_Delete(n);
+        return NULL;
+    }
+    return print_body("notification", n);
+}
+
+int isc_scep_call(intune_scep_client *c, const char *action, const char *transaction_id, char *body,
+                  intune_scep_error *err) {
+    isc_call call;
+    isc_call_begin(&call, c, action, transaction_id);
+    int rc;
+    if (!body) {
+        rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+    } else {
+        char path[96];
+        snprintf(path, sizeof path, "ScepActions/%s", action);
+        isc_request req = {.service = "ScepRequestValidationFEService",
+                           .path = path,
+                           .auth_resource = INTUNE_SCEP_RESOURCE_INTUNE,
+                           .api_version = c->settings.scep_api_version,
+                           .content_type = "application/json",
+                           .body = body,
+                           .body_len = strlen(body),
+                           .send_user_agent_header = 1};
+        isc_handle *h = NULL;
+        rc = isc_exchange(c, &call, &req, INTUNE_SCEP_E_HTTP, &h, err);
+        if (rc == INTUNE_SCEP_OK) {
+            rc = isc_parse_scep_answer(h->body.data, h->body.len, err);
+            if (rc == INTUNE_SCEP_E_PROTOCOL) isc_capture_error_body(h->body.data, h->body.len, err);
+            isc_http_release(c, h);
+        }
+    }
+    free(body);
+    if (rc != INTUNE_SCEP_OK) isc_call_stamp(&call, err);
+    unsigned long long elapsed = (unsigned long long)(isc_now_ms() - call.start_ms);
+    if (rc == INTUNE_SCEP_OK) {
+        isc_log(&c->log, INTUNE_SCEP_LOG_INFO,
+                "%s outcome=Success activity_id=%s transaction_id=%.128s url=%s http_status=%ld attempts=%d "
+                "elapsed_ms=%llu",
+                action, call.activity_id, transaction_id, call.url ? call.url : "-", call.http_status, call.attempts,
+                elapsed);
+    } else {
+        char *code = err && err->service_code ? isc_one_line(err->service_code, 128) : NULL;
+        isc_log(&c->log, rc == INTUNE_SCEP_E_REJECTED ? INTUNE_SCEP_LOG_WARNING : INTUNE_SCEP_LOG_ERROR,
+                "%s outcome=%s%s%s activity_id=%s transaction_id=%.128s url=%s http_status=%ld attempts=%d "
+                "elapsed_ms=%llu: %s",
+                action, intune_scep_status_name(rc), code ? " code=" : "", code ? code : "", call.activity_id,
+                transaction_id, call.url ? call.url : "-", call.http_status, call.attempts, elapsed,
+                err && err->message ? err->message : "");
+        free(code);
+    }
+    isc_call_end(&call);
+    return rc;
+}

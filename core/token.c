@@ -1,0 +1,107 @@
+/* token.c - OAuth 2.0 client-credentials tokens from the identity platform
+ * (v2.0 endpoint), one cache per resource, single flight. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *resource_name(int resource) {
+    return resource == INTUNE_SCEP_RESOURCE_GRAPH ? "Microsoft Graph" : "Intune";
+}
+
+/* The form body of a token request (holds the secret: wipe it). */
+static char *token_form(intune_scep_client *c, int resource) {
+    const isc_settings *s = &c->settings;
+    char *key = isc_client_app_key(c);
+    const char *scope = resource == INTUNE_SCEP_RESOURCE_GRAPH ? s->graph_scope : s->intune_scope;
+    char *id = curl_easy_escape(NULL, s->app_id, 0);
+    char *secret = key ? curl_easy_escape(NULL, key, 0) : NULL;
+    char *sc = curl_easy_escape(NULL, scope, 0);
+    char *form = NULL;
+    if (id && secret && sc)
+        form = isc_asprintf("grant_type=client_credentials&client_id=%s&client_secret=%s&scope=%s", id, secret, sc);
+    curl_free(id);
+    if (secret) isc_wipe(secret, strlen(secret));
+    curl_free(secret);
+    curl_free(sc);
+    isc_free_secret(key);
+    return form;
+}
+
+static int fetch_token(intune_scep_client *c, void *ctx, isc_call *call, void **value, uint64_t *lifetime_ms,
+                       intune_scep_error *err) {
+    int resource = *(int *)ctx;
+    /* A token request carries its own client-request-id, inside the call's deadline. */
+    isc_call sub;
+    isc_call_begin(&sub, c, "token", NULL);
+    sub.deadline_ms = call->deadline_ms;
+    char *form = token_form(c, resource);
+    if (!form) {
+        isc_call_end(&sub);
+        return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+    }
+    isc_request req = {.url = c->settings.token_url,
+                       .auth_resource = -1,
+                       .content_type = "application/x-www-form-urlencoded",
+                       .body = form,
+                       .body_len = strlen(form)};
+    isc_handle *h = NULL;
+    intune_scep_error local = {0};
+    int rc = isc_exchange(c, &sub, &req, INTUNE_SCEP_E_AUTH, &h, &local);
+    isc_free_secret(form);
+    isc_token_answer ans = {0};
+    if (rc == INTUNE_SCEP_OK) {
+        rc = isc_parse_token_answer(h->body.data, h->body.len, &ans, &local);
+        isc_wipe(h->body.data, h->body.len);
+        isc_http_release(c, h);
+    }
+    if (rc == INTUNE_SCEP_OK) {
+        char *header = isc_asprintf("Authorization: Bearer %s", ans.access_token);
+        isc_free_secret(ans.access_token);
+        if (!header) {
+            isc_call_end(&sub);
+            return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+        }
+        *value = header;
+        *lifetime_ms = (uint64_t)ans.expires_in * 1000u;
+        isc_log(&c->log, INTUNE_SCEP_LOG_DEBUG, "token for %s acquired: expires_in=%ld s, request_id=%s, elapsed_ms=%llu",
+                resource_name(resource), ans.expires_in, sub.activity_id,
+                (unsigned long long)(isc_now_ms() - sub.start_ms));
+        isc_call_end(&sub);
+        return INTUNE_SCEP_OK;
+    }
+    /* Name the resource and keep the identity platform's own words for the administrator. */
+    char *cause = isc_strdup(local.message);
+    if (local.status == INTUNE_SCEP_E_AUTH && local.http_status) {
+        isc_parse_token_error(local.response_body, local.response_body ? strlen(local.response_body) : 0, &local);
+        char aadsts[32] = "";
+        if (local.aadsts_code) snprintf(aadsts, sizeof aadsts, " AADSTS%ld", local.aadsts_code);
+        char *desc = local.description ? isc_one_line(local.description, 300) : NULL;
+        isc_error_set(&local, INTUNE_SCEP_E_AUTH, "token request for %s failed: HTTP %ld %s%s%s%s (request_id %s)",
+                      resource_name(resource), local.http_status, local.service_code ? local.service_code : "",
+                      aadsts, desc ? ": " : "", desc ? desc : "", sub.activity_id);
+        free(desc);
+    } else {
+        isc_error_set(&local, local.status, "token request for %s failed: %s (request_id %s)",
+                      resource_name(resource), cause ? cause : "", sub.activity_id);
+    }
+    free(cause);
+    isc_log(&c->log, INTUNE_SCEP_LOG_DEBUG, "token for %s not acquired: %s", resource_name(resource), local.message);
+    isc_call_end(&sub);
+    isc_error_move(err, &local);
+    return rc;
+}
+
+static int copy_header(const void *value, void *ctx, intune_scep_error *err) {
+    char **out = ctx;
+    *out = isc_strdup(value);
+    return *out ? INTUNE_SCEP_OK : isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+}
+
+int isc_token_header(intune_scep_client *c, int resource, isc_call *call, int force, char **header,
+                     uint64_t *generation, intune_scep_error *err) {
+    *header = NULL;
+    return isc_cache_get(c, &c->tokens[resource], call, force, fetch_token, &resource, copy_header, header, generation,
+                         err);
+}
