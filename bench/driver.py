@@ -1,0 +1,432 @@
+#!/usr/bin/env python3
+"""Run every benchmark figure against the nginx fake bench/run started, print one
+table and write the figures as JSON. Standard library only; bench/run calls it.
+
+Each front door is a program that prints one JSON object per line on stdout:
+  {"figure":"throughput","front_door":..,"threads":N,"calls_per_s":..,"rounds":[..],
+   "calls":M,"new_connections":C,"connections_per_1000":X}
+  {"figure":"cold","first_ok_monotonic":T, ...phases...}
+  {"figure":"memory","max_rss_kb":..,"rss_at_checkpoint_kb":..,"rss_end_kb":..,"growth_kb":..}
+A program that exits non-zero, or prints no figure, leaves its cells missing.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+THREADS = [1, 2, 4, 8]
+DOORS = {
+    # key: (label, ours?)
+    "curl": ("plain libcurl loop (the limit)", False),
+    "c": ("C ABI (libintunescep)", True),
+    "python": ("Python package (intune_scep)", True),
+    "java": ("Java jar (IntuneScepServiceClient)", True),
+    "requests": ("Python requests.Session", False),
+    "httpclient": ("Java java.net.http.HttpClient", False),
+}
+ORDER = ["curl", "c", "python", "java", "requests", "httpclient"]
+COLD_DOORS = ["c", "python", "java"]
+MEMORY_DOORS = ["c", "python", "java"]
+SCEP_PATH = "ScepRequestValidationFEService/ScepActions/validateRequest"
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--tmp", required=True)
+    p.add_argument("--base-url", required=True)
+    p.add_argument("--status-url", required=True)
+    p.add_argument("--token", required=True)
+    p.add_argument("--ca", required=True)
+    p.add_argument("--properties", required=True)
+    p.add_argument("--csr", required=True)
+    p.add_argument("--only", default=",".join(ORDER))
+    p.add_argument("--out", required=True)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--cbin")
+    p.add_argument("--python")
+    p.add_argument("--java-classes")
+    p.add_argument("--jar")
+    return p.parse_args()
+
+
+def log(msg):
+    print("bench/run: " + msg, file=sys.stderr, flush=True)
+
+
+class Runner:
+    def __init__(self, a):
+        self.a = a
+        self.quick = a.quick
+        self.here = os.path.dirname(os.path.abspath(__file__))
+        self.selected = [d for d in ORDER if d in a.only.split(",")]
+        if a.quick:
+            self.timing = {"warmup": 0.3, "seconds": 1.0, "rounds": 1}
+            self.java_warmup = 1.0
+            self.cold_runs = 3
+            self.mem_calls, self.mem_checkpoint = 10_000, 1_000
+        else:
+            self.timing = {"warmup": 1.0, "seconds": 5.0, "rounds": 3}
+            self.java_warmup = 3.0
+            self.cold_runs = 5
+            self.mem_calls, self.mem_checkpoint = 100_000, 10_000
+        self.url = a.base_url + SCEP_PATH
+        self.user_agent = library_user_agent()
+        self.results = {"throughput": {}, "cold_start": {}, "memory": {}}
+        self.missing = []
+        self.errors = {}
+
+    # -- commands per front door ------------------------------------------------
+    def timing_args(self, door):
+        warmup = self.java_warmup if door in ("java", "httpclient") else self.timing["warmup"]
+        return ["--warmup", str(warmup), "--seconds", str(self.timing["seconds"]),
+                "--rounds", str(self.timing["rounds"]), "--status-url", self.a.status_url]
+
+    def baseline_args(self):
+        return ["--url", self.url, "--token", self.a.token, "--ca", self.a.ca, "--csr", self.a.csr,
+                "--user-agent", self.user_agent]
+
+    def ours_args(self):
+        return ["--properties", self.a.properties, "--csr", self.a.csr]
+
+    def command(self, door, mode):
+        """The argv running `mode` (throughput, cold, memory) for `door`, or a reason it cannot run."""
+        a = self.a
+        py_script = os.path.join(self.here, "bench_python.py")
+        if door == "curl":
+            if not a.cbin:
+                return None, "the C benchmarks were not built"
+            return [os.path.join(a.cbin, "intune-scep-bench-curl")] + self.baseline_args(), None
+        if door == "c":
+            if not a.cbin:
+                return None, "the C benchmarks were not built"
+            return [os.path.join(a.cbin, "intune-scep-bench-c"), mode] + self.ours_args(), None
+        if door == "python":
+            if not a.python:
+                return None, "no Python with the intune_scep package"
+            return [a.python, py_script, mode, "--impl", "package"] + self.ours_args(), None
+        if door == "requests":
+            if not a.python:
+                return None, "no Python interpreter for the requests baseline"
+            return [a.python, py_script, mode, "--impl", "requests"] + self.baseline_args(), None
+        if door == "java":
+            if not a.jar or not a.java_classes:
+                return None, "no intune-scep jar (java/ not built)"
+            cp = a.jar + os.pathsep + a.java_classes
+            return ["java", "-cp", cp, "JarBench", mode] + self.ours_args(), None
+        if door == "httpclient":
+            if not a.java_classes:
+                return None, "the Java benchmark classes were not compiled"
+            return ["java", "-cp", a.java_classes, "HttpClientBench", mode] + self.baseline_args(), None
+        raise ValueError(door)
+
+    def run_program(self, argv, timeout):
+        """Run argv; return (figures, error). figures: the JSON lines it printed."""
+        try:
+            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               timeout=timeout, stdin=subprocess.DEVNULL)
+        except FileNotFoundError as e:
+            return [], f"cannot start {argv[0]}: {e}"
+        except subprocess.TimeoutExpired:
+            return [], f"timed out after {timeout:.0f} s"
+        figures = []
+        for line in p.stdout.splitlines():
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    figures.append(json.loads(line))
+                except ValueError:
+                    pass
+        if p.returncode != 0:
+            tail = " | ".join(p.stderr.strip().splitlines()[-5:])
+            return figures, f"exit status {p.returncode}: {tail}"
+        return figures, None
+
+    # -- figures -----------------------------------------------------------------
+    def throughput(self, door):
+        argv, why = self.command(door, "throughput")
+        cells = self.results["throughput"].setdefault(door, {})
+        if argv is None:
+            self.fail(door, "throughput", why)
+            return
+        argv = argv + ["--threads", ",".join(map(str, THREADS))] + self.timing_args(door)
+        per = self.timing["seconds"] * self.timing["rounds"] + 3 * max(self.timing["warmup"], self.java_warmup)
+        log(f"throughput: {DOORS[door][0]}")
+        figures, err = self.run_program(argv, timeout=120 + per * len(THREADS) * 2)
+        for f in figures:
+            if f.get("figure") != "throughput":
+                continue
+            # nginx must have answered at least the calls counted (less the few
+            # in flight across a window's edge): a loop that counts calls it did
+            # not make loses its cell.
+            sr = f.get("server_requests")
+            if sr is None or sr + f["threads"] < f["calls"] or f["calls"] <= 0:
+                msg = (f"{f['threads']} threads: {f['calls']} calls counted but nginx answered "
+                       f"{sr} requests in that time")
+                self.errors.setdefault(door, []).append(f"throughput: {msg}")
+                log(f"  {door}: {msg}")
+                continue
+            cells[str(f["threads"])] = f
+        if err:
+            self.errors.setdefault(door, []).append(f"throughput: {err}")
+        for t in THREADS:
+            if str(t) not in cells:
+                self.missing.append(f"throughput/{door}/{t}")
+        if err or len(cells) < len(THREADS):
+            log(f"  {door}: {err or 'figures missing'}")
+
+    def cold(self, door):
+        argv, why = self.command(door, "cold")
+        if argv is None:
+            self.fail(door, "cold_start", why)
+            return
+        log(f"cold start: {DOORS[door][0]} ({self.cold_runs} fresh processes)")
+        runs = []
+        for _ in range(self.cold_runs):
+            t0 = time.monotonic()
+            figures, err = self.run_program(argv, timeout=60)
+            cold = [f for f in figures if f.get("figure") == "cold"]
+            if err or not cold:
+                self.errors.setdefault(door, []).append(f"cold start: {err or 'no figure printed'}")
+                log(f"  {door}: {err or 'no figure printed'}")
+                self.missing.append(f"cold_start/{door}")
+                return
+            f = cold[0]
+            f["seconds"] = f["first_ok_monotonic"] - t0
+            runs.append(f)
+        secs = [r["seconds"] for r in runs]
+        self.results["cold_start"][door] = {
+            "median_s": statistics.median(secs), "min_s": min(secs), "runs_s": secs,
+            "phases_of_median_run": sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]}
+
+    def memory(self, door):
+        argv, why = self.command(door, "memory")
+        if argv is None:
+            self.fail(door, "memory", why)
+            return
+        argv = argv + ["--threads", "8", "--calls", str(self.mem_calls), "--checkpoint", str(self.mem_checkpoint)]
+        log(f"memory: {DOORS[door][0]} ({self.mem_calls:,} calls on 8 threads)")
+        figures, err = self.run_program(argv, timeout=900)
+        mem = [f for f in figures if f.get("figure") == "memory"]
+        if err or not mem:
+            self.errors.setdefault(door, []).append(f"memory: {err or 'no figure printed'}")
+            log(f"  {door}: {err or 'no figure printed'}")
+            self.missing.append(f"memory/{door}")
+            return
+        self.results["memory"][door] = mem[0]
+
+    def fail(self, door, figure, why):
+        log(f"  {door} {figure}: missing: {why}")
+        self.errors.setdefault(door, []).append(f"{figure}: {why}")
+        if figure == "throughput":
+            self.missing.extend(f"throughput/{door}/{t}" for t in THREADS)
+        else:
+            self.missing.append(f"{figure}/{door}")
+
+    def run(self):
+        for d in self.selected:
+            self.throughput(d)
+        for d in COLD_DOORS:
+            if d in self.selected:
+                self.cold(d)
+        for d in MEMORY_DOORS:
+            if d in self.selected:
+                self.memory(d)
+
+    # -- report ------------------------------------------------------------------
+    def rate(self, door, t):
+        c = self.results["throughput"].get(door, {}).get(str(t))
+        return c["calls_per_s"] if c else None
+
+    def connections(self, door):
+        cells = self.results["throughput"].get(door, {})
+        calls = sum(c.get("calls", 0) for c in cells.values())
+        if not cells or any("new_connections" not in c for c in cells.values()) or not calls:
+            return None
+        conns = sum(c["new_connections"] for c in cells.values())
+        return conns * 1000.0 / calls
+
+    def targets(self):
+        out = []
+
+        def ratio(door, base, t):
+            a, b = self.rate(door, t), self.rate(base, t)
+            return b / a if a and b else None
+
+        def add(name, value, limit, fmt, ok=None):
+            if value is None:
+                out.append({"target": name, "value": None, "met": None})
+                return
+            met = (value <= limit) if ok is None else ok(value)
+            out.append({"target": name, "value": value, "limit": limit, "met": met, "shown": fmt(value)})
+
+        x = lambda v: f"{v:.2f}x"
+        ms = lambda v: f"{v * 1000:.0f} ms"
+        mb = lambda v: f"{v / 1024:.1f} MB"
+        if "c" in self.selected:
+            add("C per call / libcurl loop, 1 thread <= 1.10x", ratio("c", "curl", 1), 1.10, x)
+            add("C per call / libcurl loop, 2 threads <= 1.10x", ratio("c", "curl", 2), 1.10, x)
+            s = (self.rate("c", 8) / self.rate("c", 1)) if self.rate("c", 8) and self.rate("c", 1) else None
+            add(f"C calls/s 8 threads / 1 thread >= 1.7x ({os.cpu_count()} cores)", s, 1.7, x, lambda v: v >= 1.7)
+        if "python" in self.selected:
+            add("Python per call / C, 1 thread <= 1.15x", ratio("python", "c", 1), 1.15, x)
+        if "java" in self.selected:
+            add("Java per call / C, 1 thread <= 1.15x", ratio("java", "c", 1), 1.15, x)
+        for d, lim in (("c", 0.050), ("python", 0.3), ("java", 0.5)):
+            if d in self.selected:
+                v = self.results["cold_start"].get(d, {}).get("median_s")
+                add(f"cold start {d} <= {lim * 1000:.0f} ms", v, lim, ms)
+        if "c" in self.selected:
+            m = self.results["memory"].get("c")
+            add("C max RSS <= 20 MB", m["max_rss_kb"] if m else None, 20 * 1024, mb)
+        for d in MEMORY_DOORS:
+            if d in self.selected:
+                m = self.results["memory"].get(d)
+                add(f"{d} RSS growth after warm-up = 0", m["growth_kb"] if m else None, 0,
+                    lambda v: f"{v:+d} kB", lambda v: v <= 0)
+        for d in ("c", "python", "java"):
+            if d in self.selected:
+                add(f"{d} new connections per 1,000 warm calls = 0", self.connections(d), 0, lambda v: f"{v:.2f}")
+        return out
+
+    def table(self):
+        L = []
+        w = 36
+        L.append("Throughput: validate calls/s, one shared client; (ratio) = time per call / the libcurl loop's")
+        L.append(f"{'front door':<{w}}" + "".join(f"{f'{t} thread' + ('s' if t > 1 else ''):>18}" for t in THREADS)
+                 + f"{'conn/1000 calls':>17}")
+        for d in self.selected:
+            row = f"{DOORS[d][0]:<{w}}"
+            for t in THREADS:
+                r, base = self.rate(d, t), self.rate("curl", t)
+                if r is None:
+                    cell = "MISSING"
+                elif base:
+                    cell = f"{r:,.0f} ({base / r:.2f}x)"
+                else:
+                    cell = f"{r:,.0f}"
+                row += f"{cell:>18}"
+            c = self.connections(d)
+            row += f"{'-' if c is None else f'{c:.2f}':>17}"
+            L.append(row)
+        scal = []
+        for d in self.selected:
+            if self.rate(d, 1) and self.rate(d, 8):
+                scal.append(f"{d} {self.rate(d, 8) / self.rate(d, 1):.2f}x")
+        if scal:
+            L.append(f"8 threads / 1 thread ({os.cpu_count()} cores): " + ", ".join(scal))
+        L.append("")
+        cold = [d for d in COLD_DOORS if d in self.selected]
+        if cold:
+            L.append(f"Cold start: process start to first validated request (token, discovery, token, validate); "
+                     f"median of {self.cold_runs} fresh processes")
+            for d in cold:
+                c = self.results["cold_start"].get(d)
+                label = DOORS[d][0]
+                if c:
+                    L.append(f"  {label:<{w}}{c['median_s'] * 1000:8.1f} ms   (min {c['min_s'] * 1000:.1f} ms)")
+                else:
+                    L.append(f"  {label:<{w}}MISSING")
+            L.append("")
+        mem = [d for d in MEMORY_DOORS if d in self.selected]
+        if mem:
+            L.append(f"Memory: {self.mem_calls:,} calls on 8 threads; max RSS, and RSS growth from the "
+                     f"{self.mem_checkpoint:,}th to the {self.mem_calls:,}th call"
+                     + (" (--quick: scaled down from 100,000 / 10,000)" if self.quick else ""))
+            for d in mem:
+                m = self.results["memory"].get(d)
+                label = DOORS[d][0]
+                if m:
+                    L.append(f"  {label:<{w}}max RSS {m['max_rss_kb'] / 1024:7.1f} MB   growth {m['growth_kb']:+7d} kB")
+                else:
+                    L.append(f"  {label:<{w}}MISSING")
+            L.append("")
+        L.append("Targets (figures, not assertions):")
+        for t in self.targets():
+            state = "n/a" if t["met"] is None else ("met" if t["met"] else "MISSED")
+            L.append(f"  {t['target']:<58} {t.get('shown', '-'):>12}  {state}")
+        return "\n".join(L)
+
+
+def library_user_agent():
+    """The User-Agent the C library sends ("intune-scep/VERSION libcurl/VERSION"): the
+    baselines send the same one, so every request has the same bytes."""
+    import ctypes
+    import re
+    version = "1.0.0"
+    try:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "CMakeLists.txt")) as f:
+            m = re.search(r"project\(\s*IntuneScep\s+VERSION\s+([0-9.]+)", f.read())
+            version = m.group(1) if m else version
+    except OSError:
+        pass
+    curl = "?"
+    try:
+        lib = ctypes.CDLL("libcurl.so.4")
+        lib.curl_version.restype = ctypes.c_char_p
+        m = re.match(r"libcurl/(\S+)", lib.curl_version().decode())
+        curl = m.group(1) if m else curl
+    except OSError:
+        pass
+    return f"intune-scep/{version} libcurl/{curl}"
+
+
+def machine():
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "cpu": model, "kernel": platform.release(), "python": platform.python_version()}
+
+
+def main():
+    a = parse_args()
+    r = Runner(a)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    r.run()
+    command = "bench/run" + (" --quick" if a.quick else "") + \
+        ("" if r.selected == ORDER else " --only " + ",".join(r.selected))
+    m = machine()
+    text = r.table()
+    print()
+    print(text)
+    print()
+    print(f"Machine: {m['cores']} cores, {m['cpu']}; {started:%Y-%m-%d %H:%M} UTC; command: {command}")
+    results = {
+        "date": started.isoformat(timespec="seconds"),
+        "command": command,
+        "quick": a.quick,
+        "machine": m,
+        "settings": {"threads": THREADS, **r.timing, "java_warmup": r.java_warmup, "cold_runs": r.cold_runs,
+                     "memory_calls": r.mem_calls, "memory_checkpoint": r.mem_checkpoint},
+        "front_doors": {d: DOORS[d][0] for d in r.selected},
+        **r.results,
+        "connections_per_1000": {d: r.connections(d) for d in r.selected},
+        "targets": r.targets(),
+        "missing": r.missing,
+        "errors": r.errors,
+        "table": text,
+    }
+    with open(a.out, "w") as f:
+        json.dump(results, f, indent=2)
+        f.write("\n")
+    if r.missing:
+        print(f"\nMISSING CELLS ({len(r.missing)}): " + ", ".join(r.missing), file=sys.stderr)
+        for d, errs in r.errors.items():
+            for e in errs:
+                print(f"  {d}: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
