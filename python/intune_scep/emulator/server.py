@@ -446,6 +446,10 @@ class EmulatorHTTPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
     def process_request_thread(self, request, client_address):
         try:
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        try:
             request.settimeout(HANDSHAKE_TIMEOUT_S)
             tls = self.ssl_context.wrap_socket(request, server_side=True)
         except (OSError, ssl.SSLError, ValueError):
