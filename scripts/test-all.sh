@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Run every test of intune-scep, from a fresh clone: the C suite (plain, ASan+UBSan,
+# valgrind), the hardening suite (fault matrix, soak, TSan, fuzz smoke), the Python
+# and Java packages, the CLI, the demo, the benchmark smoke run, and the secret scan
+# over everything the steps printed. Each step's output is kept under
+# $INTUNE_SCEP_ARTIFACTS (default build-artifacts/). Exits non-zero when any step failed.
+#
+#   scripts/test-all.sh            every step
+#   scripts/test-all.sh c python   only the named steps
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export INTUNE_SCEP_ARTIFACTS="${INTUNE_SCEP_ARTIFACTS:-$PWD/build-artifacts}"
+mkdir -p "$INTUNE_SCEP_ARTIFACTS"
+
+declare -A STEP=(
+  [c]="scripts/test-c.sh"
+  [asan]="scripts/test-c.sh asan"
+  [valgrind]="scripts/test-c.sh valgrind"
+  [hardening]="scripts/test-hardening.sh all"
+  [python]="scripts/test-python.sh"
+  [java]="scripts/test-java.sh"
+  [demo]="scripts/demo.sh"
+  [bench]="bench/run --quick"
+  [secrets]="scripts/secret-scan.sh"
+)
+ORDER=(c asan valgrind hardening python java demo bench secrets)
+[ "$#" -gt 0 ] && ORDER=("$@")
+
+failed=()
+summary=()
+for name in "${ORDER[@]}"; do
+  cmd="${STEP[$name]:-}"
+  if [ -z "$cmd" ]; then
+    echo "unknown step: $name (steps: ${!STEP[*]})" >&2
+    exit 2
+  fi
+  echo
+  echo "=== [$name] $cmd"
+  start=$(date +%s)
+  # shellcheck disable=SC2086
+  bash -c "$cmd" 2>&1 | tee "$INTUNE_SCEP_ARTIFACTS/$name.log"
+  rc=${PIPESTATUS[0]}
+  secs=$(( $(date +%s) - start ))
+  if [ "$rc" -eq 0 ]; then
+    summary+=("ok      $name (${secs}s)")
+  else
+    summary+=("FAILED  $name (${secs}s, exit $rc)")
+    failed+=("$name")
+  fi
+done
+
+echo
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "failed steps: ${failed[*]}"
+  exit 1
+fi
+echo "all steps passed"
