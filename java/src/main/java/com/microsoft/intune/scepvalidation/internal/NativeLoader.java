@@ -1,0 +1,195 @@
+package com.microsoft.intune.scepvalidation.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URL;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Loads the native library ({@code libintunescep_jni.so}: the JNI wrapper with
+ * the C library compiled in) once per class loader.
+ *
+ * <p>In order:
+ * <ol>
+ * <li>the file named by the system property {@value #PATH_PROPERTY}, when it
+ * is set (and nothing else then);</li>
+ * <li>the copy inside the jar, {@code /native/<os>-<arch>/libintunescep_jni.so}:
+ * extracted to a new private directory (mode 0700) under
+ * {@code java.io.tmpdir} (or {@value #TMPDIR_PROPERTY}), loaded, and deleted
+ * again at once (the loaded mapping stays valid; if deleting fails, it is
+ * deleted when the JVM exits);</li>
+ * <li>{@code System.loadLibrary("intunescep_jni")}, i.e. {@code java.library.path}.</li>
+ * </ol>
+ * When all fail, the {@link UnsatisfiedLinkError} names every place tried and why.
+ */
+public final class NativeLoader {
+    /** The library's base name: {@code System.mapLibraryName} gives the file name. */
+    public static final String LIBRARY = "intunescep_jni";
+    /** System property: load this file and nothing else. */
+    public static final String PATH_PROPERTY = "intunescep.native.library";
+    /** System property: directory to extract the jar's copy into (default java.io.tmpdir). */
+    public static final String TMPDIR_PROPERTY = "intunescep.native.tmpdir";
+
+    private static String source;
+    private static String failure;
+
+    private NativeLoader() {
+    }
+
+    /**
+     * Load the library if it is not loaded yet. Thread-safe; cheap after the first call.
+     *
+     * @throws UnsatisfiedLinkError naming every place tried, when none worked
+     */
+    public static synchronized void load() {
+        if (source != null) {
+            return;
+        }
+        if (failure != null) {
+            throw new UnsatisfiedLinkError(failure);
+        }
+        List<String> tried = new ArrayList<>();
+        String explicit = System.getProperty(PATH_PROPERTY);
+        if (explicit != null && !explicit.isEmpty()) {
+            try {
+                System.load(Paths.get(explicit).toAbsolutePath().toString());
+                source = "file " + explicit + " (system property " + PATH_PROPERTY + ")";
+                return;
+            } catch (UnsatisfiedLinkError | RuntimeException e) {
+                tried.add("file " + explicit + " (system property " + PATH_PROPERTY + "): " + e.getMessage());
+                fail(tried);
+            }
+        }
+
+        String resource = resourcePath();
+        URL url = NativeLoader.class.getResource(resource);
+        if (url == null) {
+            tried.add("jar resource " + resource + ": not present (this jar has no native library for "
+                    + platformKey() + ")");
+        } else {
+            try {
+                source = loadFromResource(url, resource);
+                return;
+            } catch (IOException | UnsatisfiedLinkError | RuntimeException e) {
+                tried.add("jar resource " + resource + ": " + e);
+            }
+        }
+
+        try {
+            System.loadLibrary(LIBRARY);
+            source = "System.loadLibrary(\"" + LIBRARY + "\") from java.library.path="
+                    + System.getProperty("java.library.path");
+            return;
+        } catch (UnsatisfiedLinkError | RuntimeException e) {
+            tried.add("System.loadLibrary(\"" + LIBRARY + "\") on java.library.path=\""
+                    + System.getProperty("java.library.path", "") + "\": " + e.getMessage());
+        }
+        fail(tried);
+    }
+
+    private static void fail(List<String> tried) {
+        failure = "intune-scep: cannot load the native library " + System.mapLibraryName(LIBRARY) + " for "
+                + platformKey() + "; tried: " + String.join("; ", tried);
+        throw new UnsatisfiedLinkError(failure);
+    }
+
+    private static String loadFromResource(URL url, String resource) throws IOException {
+        Path base = Paths.get(System.getProperty(TMPDIR_PROPERTY, System.getProperty("java.io.tmpdir")));
+        boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
+        Path dir;
+        Path file;
+        if (posix) {
+            Set<PosixFilePermission> owner = PosixFilePermissions.fromString("rwx------");
+            FileAttribute<Set<PosixFilePermission>> attr = PosixFilePermissions.asFileAttribute(owner);
+            dir = Files.createTempDirectory(base, "intune-scep-jni-", attr);
+            file = Files.createFile(dir.resolve(System.mapLibraryName(LIBRARY)), attr);
+        } else {
+            dir = Files.createTempDirectory(base, "intune-scep-jni-");
+            file = dir.resolve(System.mapLibraryName(LIBRARY));
+        }
+        try {
+            try (InputStream in = url.openStream()) {
+                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+            System.load(file.toAbsolutePath().toString());
+            return "jar resource " + resource + " (extracted to " + file + ", then deleted)";
+        } finally {
+            deleteNowOrOnExit(file, dir);
+        }
+    }
+
+    private static void deleteNowOrOnExit(Path file, Path dir) {
+        try {
+            Files.deleteIfExists(file);
+            Files.deleteIfExists(dir);
+        } catch (IOException | RuntimeException e) {
+            // e.g. a platform that cannot delete a loaded library: delete at exit (dir last)
+            dir.toFile().deleteOnExit();
+            file.toFile().deleteOnExit();
+        }
+    }
+
+    /** Where the library was loaded from, or null when it is not loaded (yet). */
+    public static synchronized String source() {
+        return source;
+    }
+
+    /** The jar resource holding this platform's library, e.g. /native/linux-x86_64/libintunescep_jni.so. */
+    public static String resourcePath() {
+        return "/native/" + platformKey() + "/" + System.mapLibraryName(LIBRARY);
+    }
+
+    /** This platform's key: os-arch, e.g. linux-x86_64, linux-aarch64, osx-aarch64, windows-x86_64. */
+    public static String platformKey() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        if (os.startsWith("linux")) {
+            os = "linux";
+        } else if (os.startsWith("mac") || os.startsWith("darwin")) {
+            os = "osx";
+        } else if (os.startsWith("windows")) {
+            os = "windows";
+        } else {
+            os = os.replaceAll("[^a-z0-9]", "");
+        }
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        switch (arch) {
+            case "amd64":
+            case "x86_64":
+            case "x64":
+                arch = "x86_64";
+                break;
+            case "aarch64":
+            case "arm64":
+                arch = "aarch64";
+                break;
+            case "x86":
+            case "i386":
+            case "i486":
+            case "i586":
+            case "i686":
+                arch = "x86";
+                break;
+            default:
+                arch = arch.replaceAll("[^a-z0-9_]", "");
+        }
+        return os + "-" + arch;
+    }
+
+    /** Loads the library and prints where it came from and the library version (a diagnostic). */
+    public static void main(String[] args) {
+        load();
+        System.out.println("source: " + source());
+        System.out.println("version: " + IntuneScepNative.intune_scep_version());
+    }
+}
