@@ -36,6 +36,17 @@ int isc_client_new(const intune_scep_config *cfg, intune_scep_client **out, intu
         return rc;
     }
     pthread_mutex_init(&c->key_lock, NULL);
+    if (c->settings.client_cert_file) {
+        rc = isc_credential_load(&c->credential, c->settings.client_cert_file, c->settings.client_key_file,
+                                 c->settings.client_key_password, err);
+        if (rc != INTUNE_SCEP_OK) {
+            pthread_mutex_destroy(&c->key_lock);
+            isc_settings_free(&c->settings);
+            isc_logger_destroy(&c->log);
+            free(c);
+            return rc;
+        }
+    }
     isc_cache_init(&c->tokens[0], free_secret_value);
     isc_cache_init(&c->tokens[1], free_secret_value);
     isc_cache_init(&c->services, free_service_map);
@@ -60,6 +71,7 @@ void isc_client_free(intune_scep_client *c) {
     isc_cache_destroy(&c->tokens[1]);
     isc_cache_destroy(&c->services);
     isc_settings_free(&c->settings);
+    isc_credential_free(&c->credential);
     pthread_mutex_destroy(&c->key_lock);
     isc_logger_destroy(&c->log);
     free(c);
@@ -73,6 +85,9 @@ char *isc_client_app_key(intune_scep_client *c) {
 }
 
 int isc_client_set_app_key(intune_scep_client *c, const char *key, intune_scep_error *err) {
+    if (c->credential.key)
+        return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT,
+                             "argument app_key: this client authenticates with a certificate (AAD_CLIENT_CERT_FILE)");
     char *k = isc_strdup(key);
     if (!k) return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
     pthread_mutex_lock(&c->key_lock);

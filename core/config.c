@@ -275,6 +275,7 @@ static const char *const KNOWN_KEYS[] = {
     "PROXY_PASS", "AUTH_AUTHORITY", "INTUNE_APP_ID", "INTUNE_RESOURCE_URL", "MS_GRAPH_RESOURCE_URL",
     "MS_GRAPH_API_VERSION", "GRAPH_RESOURCE_URL", "GRAPH_API_VERSION", "ScepRequestValidationFEServiceVersion",
     "PkiConnectorFEServiceVersion", "TLS_CA_FILE", "TIMEOUT_MS", "CONNECT_TIMEOUT_MS", "MAX_RETRIES",
+    "AAD_CLIENT_CERT_FILE", "AAD_CLIENT_KEY_FILE", "AAD_CLIENT_KEY_PASSWORD",
 };
 
 /* An optional key with an empty value counts as not set. */
@@ -308,7 +309,7 @@ static int path_safe(const char *s) {
 
 /* An https URL with a host; returned with exactly one trailing '/'. */
 static char *https_base(const char *v) {
-    if (!isc_has_prefix_ci(v, "https://") || strlen(v) <= 8 || v[8] == '/' || strpbrk(v, " ?#\\")) return NULL;
+    if (!isc_has_prefix_ci(v, "https://") || strlen(v) <= 8 || v[8] == '/' || strpbrk(v, " ?#\\\"")) return NULL;
     size_t n = strlen(v);
     while (n > 8 && v[n - 1] == '/') n--;
     char *s = malloc(n + 2);
@@ -332,14 +333,24 @@ static char *https_base(const char *v) {
 int isc_settings_from_config(const intune_scep_config *cfg, isc_settings *s, isc_logger *log, intune_scep_error *err) {
     int rc = INTUNE_SCEP_OK;
     memset(s, 0, sizeof *s);
-    static const char *const required[] = {"AAD_APP_ID", "AAD_APP_KEY", "TENANT", "PROVIDER_NAME_AND_VERSION"};
+    static const char *const required[] = {"AAD_APP_ID", "TENANT", "PROVIDER_NAME_AND_VERSION"};
     for (size_t i = 0; i < sizeof required / sizeof *required; i++) {
         const char *v = isc_config_get(cfg, required[i]);
         if (!v || !*v) FAIL("configuration key %s is required and %s", required[i], v ? "is empty" : "is not set");
     }
+    const char *cert_file = opt(cfg, "AAD_CLIENT_CERT_FILE", NULL);
+    const char *app_key = isc_config_get(cfg, "AAD_APP_KEY");
+    if (!cert_file && (!app_key || !*app_key))
+        FAIL("configuration key AAD_APP_KEY is required (unless AAD_CLIENT_CERT_FILE is set) and %s",
+             app_key ? "is empty" : "is not set");
+    if (cert_file && app_key && *app_key)
+        FAIL("configuration keys AAD_APP_KEY and AAD_CLIENT_CERT_FILE are both set; give one credential");
+    if (!cert_file && (opt(cfg, "AAD_CLIENT_KEY_FILE", NULL) || opt(cfg, "AAD_CLIENT_KEY_PASSWORD", NULL)))
+        FAIL("configuration key AAD_CLIENT_CERT_FILE is required when AAD_CLIENT_KEY_FILE or AAD_CLIENT_KEY_PASSWORD is set");
     for (size_t i = 0; i < cfg->count; i++) {
         const isc_kv *it = &cfg->items[i];
-        if (isc_has_control(it->value) && strcmp(it->key, "AAD_APP_KEY") != 0 && strcmp(it->key, "PROXY_PASS") != 0)
+        if (isc_has_control(it->value) && strcmp(it->key, "AAD_APP_KEY") != 0 && strcmp(it->key, "PROXY_PASS") != 0 &&
+            strcmp(it->key, "AAD_CLIENT_KEY_PASSWORD") != 0)
             FAIL("configuration key %s holds a control character", it->key);
     }
     const char *tenant = isc_config_get(cfg, "TENANT");
@@ -347,8 +358,17 @@ int isc_settings_from_config(const intune_scep_config *cfg, isc_settings *s, isc
     const char *intune_app_id = opt(cfg, "INTUNE_APP_ID", "0000000a-0000-0000-c000-000000000000");
     if (!path_safe(intune_app_id)) FAIL("configuration key INTUNE_APP_ID must be an application id (a GUID)");
 
+    if (!path_safe(isc_config_get(cfg, "AAD_APP_ID")))
+        FAIL("configuration key AAD_APP_ID must be an application (client) id, a GUID");
     DUP(s->app_id, isc_config_get(cfg, "AAD_APP_ID"));
-    DUP(s->app_key, isc_config_get(cfg, "AAD_APP_KEY"));
+    if (cert_file) {
+        DUP(s->client_cert_file, cert_file);
+        const char *kf = opt(cfg, "AAD_CLIENT_KEY_FILE", NULL), *kp = opt(cfg, "AAD_CLIENT_KEY_PASSWORD", NULL);
+        if (kf) DUP(s->client_key_file, kf);
+        if (kp) DUP(s->client_key_password, kp);
+    } else {
+        DUP(s->app_key, app_key);
+    }
     DUP(s->tenant, tenant);
     DUP(s->provider, isc_config_get(cfg, "PROVIDER_NAME_AND_VERSION"));
     DUP(s->intune_app_id, intune_app_id);
@@ -458,6 +478,9 @@ void isc_settings_free(isc_settings *s) {
     free(s->proxy_user);
     isc_free_secret(s->proxy_pass);
     free(s->ca_file);
+    free(s->client_cert_file);
+    free(s->client_key_file);
+    isc_free_secret(s->client_key_password);
     free(s->token_url);
     free(s->discovery_url);
     free(s->graph_scope);

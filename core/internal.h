@@ -118,6 +118,9 @@ typedef struct {
     char *proxy_user;
     char *proxy_pass; /* secret */
     char *ca_file;
+    char *client_cert_file; /* certificate credential, instead of app_key */
+    char *client_key_file;
+    char *client_key_password; /* secret */
     long timeout_ms;
     long connect_timeout_ms;
     long max_retries;
@@ -214,6 +217,22 @@ int isc_parse_scep_answer(const char *body, size_t len, intune_scep_error *err);
  */
 void isc_capture_error_body(const char *body, size_t len, intune_scep_error *err);
 
+/* ---- the certificate credential (assertion.c) ---------------------------- */
+
+typedef struct evp_pkey_st EVP_PKEY;
+typedef struct {
+    EVP_PKEY *key; /* RSA private key, or NULL when the client uses a secret */
+    char *x5t;     /* base64url SHA-1 thumbprint of the certificate */
+} isc_credential;
+
+/** Load the certificate and its private key; the message names the configuration key at fault. */
+int isc_credential_load(isc_credential *cred, const char *cert_file, const char *key_file, const char *password,
+                        intune_scep_error *err);
+void isc_credential_free(isc_credential *cred);
+/** A signed client-assertion JWT for `audience` (the token URL); NULL on failure. */
+char *isc_credential_assertion(const isc_credential *cred, const char *app_id, const char *audience,
+                               intune_scep_error *err);
+
 /* ---- the client -------------------------------------------------------- */
 
 /** A single-flight cache of one value (a token or the service map). */
@@ -243,6 +262,7 @@ typedef struct isc_handle {
 struct intune_scep_client {
     isc_settings settings;
     pthread_mutex_t key_lock; /* guards settings.app_key */
+    isc_credential credential;
     isc_logger log;
     CURLSH *share;
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];

@@ -10,22 +10,31 @@ static const char *resource_name(int resource) {
     return resource == INTUNE_SCEP_RESOURCE_GRAPH ? "Microsoft Graph" : "Intune";
 }
 
-/* The form body of a token request (holds the secret: wipe it). */
-static char *token_form(intune_scep_client *c, int resource) {
+/* The form body of a token request (holds the secret or the assertion: wipe it). */
+static char *token_form(intune_scep_client *c, int resource, intune_scep_error *err) {
     const isc_settings *s = &c->settings;
-    char *key = isc_client_app_key(c);
     const char *scope = resource == INTUNE_SCEP_RESOURCE_GRAPH ? s->graph_scope : s->intune_scope;
+    char *credential = c->credential.key ? isc_credential_assertion(&c->credential, s->app_id, s->token_url, err)
+                                         : isc_client_app_key(c);
+    if (!credential) return NULL;
     char *id = curl_easy_escape(NULL, s->app_id, 0);
-    char *secret = key ? curl_easy_escape(NULL, key, 0) : NULL;
+    char *cred = curl_easy_escape(NULL, credential, 0);
     char *sc = curl_easy_escape(NULL, scope, 0);
     char *form = NULL;
-    if (id && secret && sc)
-        form = isc_asprintf("grant_type=client_credentials&client_id=%s&client_secret=%s&scope=%s", id, secret, sc);
+    if (id && cred && sc) {
+        if (c->credential.key)
+            form = isc_asprintf("grant_type=client_credentials&client_id=%s&client_assertion_type=%s"
+                                "&client_assertion=%s&scope=%s",
+                                id, "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer", cred, sc);
+        else
+            form = isc_asprintf("grant_type=client_credentials&client_id=%s&client_secret=%s&scope=%s", id, cred, sc);
+    }
     curl_free(id);
-    if (secret) isc_wipe(secret, strlen(secret));
-    curl_free(secret);
+    if (cred) isc_wipe(cred, strlen(cred));
+    curl_free(cred);
     curl_free(sc);
-    isc_free_secret(key);
+    isc_free_secret(credential);
+    if (!form) isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
     return form;
 }
 
@@ -36,10 +45,10 @@ static int fetch_token(intune_scep_client *c, void *ctx, isc_call *call, void **
     isc_call sub;
     isc_call_begin(&sub, c, "token", NULL);
     sub.deadline_ms = call->deadline_ms;
-    char *form = token_form(c, resource);
+    char *form = token_form(c, resource, err);
     if (!form) {
         isc_call_end(&sub);
-        return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+        return err && err->status ? err->status : INTUNE_SCEP_E_NOMEM;
     }
     isc_request req = {.url = c->settings.token_url,
                        .auth_resource = -1,
@@ -76,8 +85,9 @@ static int fetch_token(intune_scep_client *c, void *ctx, isc_call *call, void **
     if (local.status == INTUNE_SCEP_E_AUTH && local.http_status) {
         isc_parse_token_error(local.response_body, local.response_body ? strlen(local.response_body) : 0, &local);
         char aadsts[32] = "";
-        if (local.aadsts_code) snprintf(aadsts, sizeof aadsts, " AADSTS%ld", local.aadsts_code);
         char *desc = local.description ? isc_one_line(local.description, 300) : NULL;
+        if (local.aadsts_code && !(desc && strncmp(desc, "AADSTS", 6) == 0))
+            snprintf(aadsts, sizeof aadsts, " AADSTS%ld", local.aadsts_code);
         isc_error_set(&local, INTUNE_SCEP_E_AUTH, "token request for %s failed: HTTP %ld %s%s%s%s (request_id %s)",
                       resource_name(resource), local.http_status, local.service_code ? local.service_code : "",
                       aadsts, desc ? ": " : "", desc ? desc : "", sub.activity_id);
