@@ -119,8 +119,12 @@ INTUNE_SCEP_API const char *intune_scep_status_name(int status);
  * A new, empty configuration, or NULL when out of memory.
  *
  * Keys (case-sensitive, as in java.util.Properties):
- *   AAD_APP_ID (required), AAD_APP_KEY (required; a secret), TENANT (required),
- *   PROVIDER_NAME_AND_VERSION (required),
+ *   AAD_APP_ID (required), TENANT (required), PROVIDER_NAME_AND_VERSION (required),
+ *   AAD_APP_KEY (the client secret; a secret) - required unless a certificate
+ *   credential is given instead: AAD_CLIENT_CERT_FILE (PEM certificate registered
+ *   on the app; its RSA private key in the same file or in AAD_CLIENT_KEY_FILE,
+ *   encrypted with AAD_CLIENT_KEY_PASSWORD, a secret). Tokens are then requested
+ *   with a signed client assertion (RS256, x5t). Exactly one credential may be set.
  *   PROXY_HOST, PROXY_PORT (1-65535, required with PROXY_HOST), PROXY_USER,
  *   PROXY_PASS (required with PROXY_USER; a secret),
  *   AUTH_AUTHORITY (default https://login.microsoftonline.com/),
@@ -261,7 +265,8 @@ INTUNE_SCEP_API void intune_scep_client_set_log_callback(intune_scep_client *cli
 /**
  * Replace the client secret (AAD_APP_KEY) of a live client, as administrators
  * rotate it; cached tokens are dropped so the next call uses the new key.
- * Safe while other threads make calls. INTUNE_SCEP_E_INVALID_ARGUMENT when empty.
+ * Safe while other threads make calls. INTUNE_SCEP_E_INVALID_ARGUMENT when empty,
+ * or when the client authenticates with a certificate (AAD_CLIENT_CERT_FILE).
  */
 INTUNE_SCEP_API int intune_scep_client_set_app_key(intune_scep_client *client, const char *app_key,
                                                    intune_scep_error *err);
