@@ -14,7 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from .state import json_response
+from .state import json_response, loads
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 EXTRA_SCOPES = {"openid", "profile", "offline_access"}
@@ -124,8 +124,8 @@ def verify_assertion(state, assertion, client_id, token_url, tenant):
     if len(parts) != 3:
         return bad(50027, "It must have three parts.")
     try:
-        header = json.loads(_b64url_decode(parts[0]))
-        claims = json.loads(_b64url_decode(parts[1]))
+        header = loads(_b64url_decode(parts[0]))
+        claims = loads(_b64url_decode(parts[1]))
         signature = _b64url_decode(parts[2])
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return bad(50027, "A part is not base64url JSON.")

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote, urlsplit
 
 from . import control, faults, graph, identity, intune
-from .state import PKI_SERVICE, SCEP_SERVICE, Request, Response, json_response
+from .state import PKI_SERVICE, SCEP_SERVICE, Request, Response, json_response, loads
 
 log = logging.getLogger("intune_scep.emulator")
 
@@ -71,6 +71,16 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # BaseHTTPRequestHandler's own lines (errors)
         log.debug("%s %s", self.client_address[0], fmt % args)
+
+    def send_error(self, code, message=None, explain=None):
+        """Malformed requests (bad request line, too many headers...): a JSON error, then close."""
+        self.close_connection = True
+        body = json.dumps({"error": {"code": "BadRequest", "message": message or "bad request"}}).encode()
+        try:
+            self.wfile.write(self._head_bytes(code, [("Content-Type", "application/json")], len(body)) + body)
+            self.wfile.flush()
+        except (OSError, ValueError):
+            pass
 
     def do_GET(self):
         self._dispatch()
@@ -292,7 +302,7 @@ class Handler(BaseHTTPRequestHandler):
         except UnicodeDecodeError:
             text = req.body.decode("utf-8", errors="replace")
         try:
-            parsed = json.loads(text) if text.strip() else None
+            parsed = loads(text) if text.strip() else None
         except ValueError:
             parsed = None
         rec = {"method": req.method, "path": req.raw_path, "query": req.query, "endpoint": endpoint,

@@ -25,6 +25,14 @@ def default_secret():
     return "Emu~" + secrets.token_urlsafe(18) + "+/=."
 
 
+def loads(text):
+    """json.loads that turns every failure (deep nesting included) into ValueError."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 class Request:
     """One HTTP request as the services see it."""
 
@@ -44,8 +52,11 @@ class Request:
         return self.headers.get(name.lower(), default)
 
     def json(self):
-        """The body as JSON, or raise ValueError."""
-        return json.loads(self.body.decode("utf-8"))
+        """The body as JSON, or raise ValueError (also for bytes that are not UTF-8)."""
+        try:
+            return loads(self.body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ValueError("the body is not UTF-8") from None
 
 
 class Response:
