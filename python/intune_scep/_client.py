@@ -1,0 +1,556 @@
+"""The client facade over the native extension (``intune_scep._native``).
+
+Importing this module loads the native extension; ``intune_scep`` imports it
+only when one of its names is first used.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional, TypeVar, Union
+
+from . import _native
+from ._errors import (
+    IntuneClientAuthException,
+    IntuneClientException,
+    IntuneClientHttpErrorException,
+    IntuneClientProtocolException,
+    IntuneClientTransportException,
+    IntuneScepServiceException,
+    IntuneServiceNotFoundException,
+)
+
+__all__ = [
+    "CertificateDetails",
+    "IntuneScepServiceClient",
+    "LOGGER_NAME",
+    "certificate_details",
+    "library_version",
+    "normalize_csr",
+]
+
+#: Name of the :mod:`logging` logger the library's log lines go to.
+LOGGER_NAME = "intune_scep"
+
+_OK = 0
+_E_INVALID_ARGUMENT = 1
+_E_CONFIG = 2
+_E_AUTH = 3
+_E_SERVICE_NOT_FOUND = 4
+_E_HTTP = 5
+_E_TRANSPORT = 6
+_E_PROTOCOL = 7
+_E_REJECTED = 8
+_E_NOMEM = 9
+_E_INTERNAL = 10
+
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+
+#: The service the three SCEP calls use.
+SCEP_SERVICE_NAME = "ScepRequestValidationFEService"
+
+Binary = Union[bytes, bytearray, memoryview, str]
+_T = TypeVar("_T")
+
+
+def library_version() -> str:
+    """The version of the C library compiled into the extension, e.g. ``"1.0.0"``."""
+    return str(_native.intune_scep_version())
+
+
+def _exception_from(status: int, err: Any, transaction_id: Optional[str] = None) -> BaseException:
+    """The Python exception for a failed call's status and filled error object."""
+    name = str(_native.intune_scep_status_name(status))
+    if err is None:  # the error object itself could not be allocated
+        message = name
+        activity_id = service_code = description = body = None
+        txid = transaction_id
+        http_status = aadsts = 0
+    else:
+        message = _native.intune_scep_error_message(err) or name
+        activity_id = _native.intune_scep_error_activity_id(err)
+        txid = _native.intune_scep_error_transaction_id(err) or transaction_id
+        service_code = _native.intune_scep_error_service_code(err)
+        description = _native.intune_scep_error_description(err)
+        http_status = int(_native.intune_scep_error_http_status(err))
+        body = _native.intune_scep_error_response_body(err)
+        aadsts = int(_native.intune_scep_error_aadsts_code(err))
+    common = {"status": name, "activity_id": activity_id, "transaction_id": txid}
+    if status in (_E_INVALID_ARGUMENT, _E_CONFIG):
+        return ValueError(message)
+    if status == _E_NOMEM:
+        return MemoryError(message)
+    if status == _E_REJECTED:
+        return IntuneScepServiceException(message, error_code=service_code, error_description=description, **common)
+    if status == _E_HTTP:
+        return IntuneClientHttpErrorException(message, status_code=http_status, response=body, **common)
+    if status == _E_AUTH:
+        return IntuneClientAuthException(
+            message, error_code=service_code, aadsts_code=aadsts, description=description,
+            status_code=http_status, **common)
+    if status == _E_SERVICE_NOT_FOUND:
+        return IntuneServiceNotFoundException(message, **common)
+    if status == _E_TRANSPORT:
+        return IntuneClientTransportException(message, **common)
+    if status == _E_PROTOCOL:
+        return IntuneClientProtocolException(message, status_code=http_status, response=body, **common)
+    return IntuneClientException(message, **common)
+
+
+def _call(fn: Callable[..., _T], *args: Any, transaction_id: Optional[str] = None) -> _T:
+    """Call a native function whose last argument is an error object; raise on failure.
+
+    ``fn`` returns either a status (int, 0 = OK) or an object (``None`` on failure).
+    """
+    err = _native.intune_scep_error_new()
+    try:
+        result = fn(*args, err)
+        if isinstance(result, int):
+            if result != _OK:
+                raise _exception_from(result, err, transaction_id)
+        elif result is None:
+            status = _native.intune_scep_error_status(err) if err is not None else _E_NOMEM
+            raise _exception_from(status or _E_INTERNAL, err, transaction_id)
+        return result
+    finally:
+        if err is not None:
+            _native.intune_scep_error_free(err)
+
+
+def _require_str(name: str, value: Any, *, optional: bool = False) -> Optional[str]:
+    """Check a text argument: a ``str`` without NUL characters (``None`` when optional)."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected str, got {type(value).__name__}")
+    if "\x00" in value:
+        raise ValueError(f"{name}: must not contain a NUL character")
+    return value
+
+
+def _require_binary(name: str, value: Any) -> Binary:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return value
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"{name}: expected bytes or str, got {type(value).__name__}")
+
+
+def _emit(logger: logging.Logger, level: int, message: str) -> None:
+    """Log sink: called by the native library (with the GIL taken) for every line."""
+    if logger.isEnabledFor(level):
+        logger.log(level, message)
+
+
+def _min_level(logger: logging.Logger) -> int:
+    level = logger.getEffectiveLevel()
+    return level if level > 0 else logging.DEBUG
+
+
+def _new_config(values: Optional[Mapping[str, Any]]) -> Any:
+    cfg = _native.intune_scep_config_new()
+    if cfg is None:
+        raise MemoryError("intune_scep_config_new: out of memory")
+    try:
+        for key, value in (values or {}).items():
+            _config_set(cfg, key, value)
+    except BaseException:
+        _native.intune_scep_config_free(cfg)
+        raise
+    return cfg
+
+
+def _config_set(cfg: Any, key: Any, value: Any) -> None:
+    if not isinstance(key, str):
+        raise TypeError(f"configuration key {key!r}: expected str, got {type(key).__name__}")
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TypeError(f"configuration key {key}: expected str, got {type(value).__name__}")
+    text = str(value)
+    # The value is never put into the message: it may be a secret.
+    if not key or "\x00" in key:
+        raise ValueError(f"configuration key {key!r}: not a valid key name")
+    if "\x00" in text:
+        raise ValueError(f"configuration key {key}: value contains a NUL character")
+    status = _native.intune_scep_config_set(cfg, key, text)
+    if status == _E_NOMEM:
+        raise MemoryError(f"configuration key {key}: out of memory")
+    if status != _OK:
+        raise ValueError(f"configuration key {key}: invalid key name or value (not UTF-8, or a control character)")
+
+
+class IntuneScepServiceClient:
+    """A client of Intune's SCEP validation service, shared by any number of threads.
+
+    It mirrors Microsoft's reference ``IntuneScepServiceClient``: create one from the
+    configuration (the reference's ``Properties``: ``AAD_APP_ID``, ``AAD_APP_KEY``,
+    ``TENANT``, ``PROVIDER_NAME_AND_VERSION``, …), then for every SCEP request call
+    :meth:`ValidateRequest` before issuing and :meth:`SendSuccessNotification` or
+    :meth:`SendFailureNotification` afterwards. Every method raises on anything but
+    an explicit ``Success`` from Intune: issue the certificate only when
+    :meth:`ValidateRequest` returned.
+
+    Calls run with the GIL released, so threads sharing one client run in parallel.
+    Log lines go to the :mod:`logging` logger ``intune_scep`` (or ``logger``); the
+    lowest level passed on is the logger's effective level when the client is
+    created (see :meth:`set_log_level`). Secrets never appear in a log line or an
+    exception.
+
+    Use it as a context manager, or call :meth:`close` when done.
+    """
+
+    def __init__(self, config: Mapping[str, Any], *, logger: Optional[logging.Logger] = None) -> None:
+        """Create a client from ``config`` (a mapping of configuration key to value).
+
+        Raises:
+            ValueError: a key is missing or invalid (the message names the key,
+                never the value).
+            TypeError: ``config`` is not a mapping, or a value is not a str.
+        """
+        self._client: Any = None
+        self._sink: Any = None
+        self._cond = threading.Condition(threading.Lock())
+        self._inflight = 0
+        if not isinstance(config, Mapping):
+            raise TypeError(f"config: expected a mapping of str to str, got {type(config).__name__}")
+        cfg = _new_config(config)
+        try:
+            self._open(cfg, logger)
+        finally:
+            _native.intune_scep_config_free(cfg)
+
+    @classmethod
+    def from_properties_file(
+        cls,
+        path: Union[str, "os.PathLike[str]"],
+        overrides: Optional[Mapping[str, Any]] = None,
+        *,
+        logger: Optional[logging.Logger] = None,
+    ) -> "IntuneScepServiceClient":
+        """Create a client from a file in java.util.Properties syntax.
+
+        ``overrides`` (optional) are set after the file is read and win over it.
+
+        Raises:
+            ValueError: the file cannot be read, has a syntax error (path and line
+                in the message), or a key is missing or invalid.
+        """
+        self = cls.__new__(cls)
+        self._client = None
+        self._sink = None
+        self._cond = threading.Condition(threading.Lock())
+        self._inflight = 0
+        cfg = _new_config(None)
+        try:
+            _call(_native.intune_scep_config_load_file, cfg, os.fspath(path))
+            for key, value in (overrides or {}).items():
+                _config_set(cfg, key, value)
+            self._open(cfg, logger)
+        finally:
+            _native.intune_scep_config_free(cfg)
+        return self
+
+    def _open(self, cfg: Any, logger: Optional[logging.Logger]) -> None:
+        log = logger if logger is not None else logging.getLogger(LOGGER_NAME)
+        # The sink holds the callable; the callable holds only the logger, never
+        # this object, so an unclosed client can still be collected.
+        sink = _native.intune_scep_py_log_sink_new(functools.partial(_emit, log))
+        try:
+            _native.intune_scep_py_config_set_log_sink(cfg, sink, _min_level(log))
+            client = _call(_native.intune_scep_client_create, cfg)
+        except BaseException:
+            _native.intune_scep_py_log_sink_free(sink)
+            raise
+        self._logger = log
+        self._sink = sink
+        self._client = client
+
+    # -- lifetime ---------------------------------------------------------------
+
+    def close(self) -> None:
+        """Free the native client: wipes cached tokens and the app key.
+
+        Waits for calls running on other threads to end; later calls raise
+        :class:`ValueError`. Calling it again does nothing.
+        """
+        with self._cond:
+            client, self._client = self._client, None
+            if client is None:
+                return
+            while self._inflight:
+                self._cond.wait()
+            sink, self._sink = self._sink, None
+        _native.intune_scep_client_free(client)
+        _native.intune_scep_py_log_sink_free(sink)
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._client is None
+
+    def __enter__(self) -> "IntuneScepServiceClient":
+        self._acquire()
+        self._release()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            if getattr(self, "_client", None) is not None:
+                self.close()
+        except Exception:  # interpreter shutdown: modules may be gone
+            pass
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {'closed' if self.closed else 'open'}>"
+
+    def _acquire(self) -> Any:
+        with self._cond:
+            client = self._client
+            if client is None:
+                raise ValueError("IntuneScepServiceClient is closed")
+            self._inflight += 1
+            return client
+
+    def _release(self) -> None:
+        with self._cond:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._cond.notify_all()
+
+    def _run(self, fn: Callable[..., int], *args: Any, transaction_id: Optional[str] = None) -> None:
+        client = self._acquire()
+        try:
+            _call(fn, client, *args, transaction_id=transaction_id)
+        finally:
+            self._release()
+
+    # -- the three SCEP calls -------------------------------------------------
+
+    def ValidateRequest(self, transaction_id: str, certificate_request: str) -> None:
+        """Ask Intune whether a CSR and the challenge inside it are genuine.
+
+        Args:
+            transaction_id: the SCEP transaction id.
+            certificate_request: the DER PKCS#10 CSR in base64 (one line, no PEM
+                armour), as the reference takes it; :func:`normalize_csr` converts
+                PEM or DER.
+
+        Returns only when Intune answered ``Success``: issue the certificate then,
+        and never otherwise.
+
+        Raises:
+            IntuneScepServiceException: Intune answered another code.
+            IntuneClientException: any other failure (HTTP, transport, auth, …).
+            ValueError: an argument is empty (the message names it).
+        """
+        _require_str("transaction_id", transaction_id)
+        _require_str("certificate_request", certificate_request)
+        self._run(_native.intune_scep_validate_request, transaction_id, certificate_request,
+                  transaction_id=transaction_id)
+
+    def SendSuccessNotification(
+        self,
+        transaction_id: str,
+        certificate_request: str,
+        cert_thumbprint: str,
+        cert_serial_number: str,
+        cert_expiration_date: str,
+        cert_issuing_authority: str,
+        ca_configuration: Optional[str] = None,
+        certificate_authority: Optional[str] = None,
+    ) -> None:
+        """Tell Intune the certificate for ``transaction_id`` was issued.
+
+        Args:
+            transaction_id: the SCEP transaction id.
+            certificate_request: the CSR in base64 DER, as for :meth:`ValidateRequest`.
+            cert_thumbprint: SHA-1 of the certificate's DER, in hex.
+            cert_serial_number: the certificate's serial number, in hex.
+            cert_expiration_date: notAfter, ISO 8601 UTC (``2027-06-11T16:11:20.000Z``).
+            cert_issuing_authority: the issuer's name.
+            ca_configuration: optional; ``None`` sends JSON null.
+            certificate_authority: optional; ``None`` sends JSON null.
+
+        :meth:`notify_success_for_certificate` derives the four certificate fields.
+        When this raises, the certificate should not be handed to the device.
+
+        Raises:
+            IntuneScepServiceException, IntuneClientException, ValueError: as
+            :meth:`ValidateRequest`.
+        """
+        for name, value in (("transaction_id", transaction_id), ("certificate_request", certificate_request),
+                            ("cert_thumbprint", cert_thumbprint), ("cert_serial_number", cert_serial_number),
+                            ("cert_expiration_date", cert_expiration_date),
+                            ("cert_issuing_authority", cert_issuing_authority)):
+            _require_str(name, value)
+        _require_str("ca_configuration", ca_configuration, optional=True)
+        _require_str("certificate_authority", certificate_authority, optional=True)
+        self._run(_native.intune_scep_send_success_notification, transaction_id, certificate_request,
+                  cert_thumbprint, cert_serial_number, cert_expiration_date, cert_issuing_authority,
+                  ca_configuration, certificate_authority, transaction_id=transaction_id)
+
+    def SendFailureNotification(
+        self, transaction_id: str, certificate_request: str, hresult: int, error_description: str
+    ) -> None:
+        """Tell Intune that issuing the certificate for ``transaction_id`` failed.
+
+        Args:
+            transaction_id: the SCEP transaction id.
+            certificate_request: the CSR in base64 DER, as for :meth:`ValidateRequest`.
+            hresult: the HRESULT, sent as this exact integer (a signed 64-bit
+                value; ``0x80004005`` stays 2147500037).
+            error_description: what went wrong, non-empty.
+
+        Raises:
+            IntuneScepServiceException, IntuneClientException, ValueError: as
+            :meth:`ValidateRequest`; ValueError also when ``hresult`` does not fit
+            in 64 signed bits.
+        """
+        _require_str("transaction_id", transaction_id)
+        _require_str("certificate_request", certificate_request)
+        _require_str("error_description", error_description)
+        if isinstance(hresult, bool) or not isinstance(hresult, int):
+            raise TypeError(f"hresult: expected int, got {type(hresult).__name__}")
+        if not _INT64_MIN <= hresult <= _INT64_MAX:
+            raise ValueError("hresult: does not fit in a signed 64-bit integer")
+        self._run(_native.intune_scep_send_failure_notification, transaction_id, certificate_request,
+                  hresult, error_description, transaction_id=transaction_id)
+
+    def notify_success_for_certificate(
+        self,
+        transaction_id: str,
+        csr: str,
+        cert_pem_or_der: Binary,
+        ca_configuration: Optional[str] = None,
+        certificate_authority: Optional[str] = None,
+    ) -> None:
+        """:meth:`SendSuccessNotification` with the four certificate fields derived
+        from the issued certificate (PEM or DER, as bytes or str).
+
+        Raises:
+            ValueError: ``cert_pem_or_der`` is not a certificate, or an argument is empty.
+            IntuneScepServiceException, IntuneClientException: as :meth:`ValidateRequest`.
+        """
+        _require_str("transaction_id", transaction_id)
+        _require_str("csr", csr)
+        cert = _require_binary("cert_pem_or_der", cert_pem_or_der)
+        _require_str("ca_configuration", ca_configuration, optional=True)
+        _require_str("certificate_authority", certificate_authority, optional=True)
+        self._run(_native.intune_scep_send_success_notification_for_cert, transaction_id, csr, cert,
+                  ca_configuration, certificate_authority, transaction_id=transaction_id)
+
+    # snake_case aliases of the reference's names
+    validate_request = ValidateRequest
+    send_success_notification = SendSuccessNotification
+    send_failure_notification = SendFailureNotification
+
+    # -- administration and diagnostics ---------------------------------------
+
+    def set_app_key(self, app_key: str) -> None:
+        """Replace the client secret (``AAD_APP_KEY``) of this live client.
+
+        Cached tokens are dropped; the next call fetches new ones with the new key.
+        Safe while other threads make calls.
+
+        Raises:
+            ValueError: ``app_key`` is empty.
+        """
+        _require_str("app_key", app_key)
+        self._run(_native.intune_scep_client_set_app_key, app_key)
+
+    def set_log_level(self, level: Optional[int] = None) -> None:
+        """Set the lowest level of the lines the library formats and passes on.
+
+        ``None`` (the default) takes the logger's current effective level again.
+        """
+        if level is None:
+            level = _min_level(self._logger)
+        if isinstance(level, bool) or not isinstance(level, int):
+            raise TypeError(f"level: expected int, got {type(level).__name__}")
+        client = self._acquire()
+        try:
+            _native.intune_scep_py_client_set_log_sink(client, self._sink, level)
+        finally:
+            self._release()
+
+    def fetch_token(self, resource: str = "intune") -> None:
+        """Fetch a fresh token now, for diagnostics: ``"intune"`` or ``"graph"``.
+
+        Raises:
+            IntuneClientAuthException: the identity platform refused (with the
+                OAuth error, its description and the AADSTS code).
+            IntuneClientException: any other failure.
+            ValueError: an unknown ``resource``.
+        """
+        resources = {"graph": _native.INTUNE_SCEP_RESOURCE_GRAPH, "intune": _native.INTUNE_SCEP_RESOURCE_INTUNE}
+        if resource not in resources:
+            raise ValueError(f"resource: expected 'intune' or 'graph', got {resource!r}")
+        self._run(_native.intune_scep_client_fetch_token, resources[resource])
+
+    def discover_service(self, service_name: str = SCEP_SERVICE_NAME) -> str:
+        """Run service discovery now and return the URI of ``service_name``.
+
+        Raises:
+            IntuneServiceNotFoundException: discovery does not list the service.
+            IntuneClientException: any other failure.
+        """
+        _require_str("service_name", service_name)
+        client = self._acquire()
+        try:
+            return str(_call(_native.intune_scep_client_discover_uri, client, service_name))
+        finally:
+            self._release()
+
+
+@dataclass(frozen=True)
+class CertificateDetails:
+    """The four success-notification fields of an issued certificate."""
+
+    #: SHA-1 of the certificate's DER, 40 upper-case hex digits.
+    thumbprint: str
+    #: The serial number in upper-case hex, without leading zeros.
+    serial_number: str
+    #: notAfter, ISO 8601 UTC with milliseconds, e.g. ``2027-06-11T16:11:20.000Z``.
+    expiration_date: str
+    #: The issuer's distinguished name (RFC 4514), e.g. ``CN=Contoso Issuing CA,O=Contoso``.
+    issuing_authority: str
+
+
+def certificate_details(cert_bytes: Binary) -> CertificateDetails:
+    """Derive the success-notification fields from a certificate (PEM or DER).
+
+    Raises:
+        ValueError: the data is not a certificate.
+        TypeError: neither bytes nor str.
+    """
+    data = _require_binary("cert_bytes", cert_bytes)
+    details = _call(_native.intune_scep_cert_details_parse, data)
+    try:
+        return CertificateDetails(
+            thumbprint=_native.intune_scep_cert_details_thumbprint(details),
+            serial_number=_native.intune_scep_cert_details_serial_number(details),
+            expiration_date=_native.intune_scep_cert_details_expiration_date(details),
+            issuing_authority=_native.intune_scep_cert_details_issuing_authority(details),
+        )
+    finally:
+        _native.intune_scep_cert_details_free(details)
+
+
+def normalize_csr(data: Binary) -> str:
+    """A certificate request (PEM, DER, or base64 with or without line breaks) as
+    the one-line base64 DER the SCEP calls take, after checking it parses as PKCS#10.
+
+    Raises:
+        ValueError: the data is not a certificate request.
+        TypeError: neither bytes nor str.
+    """
+    return str(_call(_native.intune_scep_csr_normalize, _require_binary("data", data)))

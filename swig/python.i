@@ -1,0 +1,152 @@
+/*
+ * python.i - the Python-specific part of the SWIG interface (included by
+ * intune_scep.i under SWIGPYTHON). It adds:
+ *   - binary input: (const char *cert, size_t cert_len) and
+ *     (const char *csr, size_t csr_len) take bytes, bytearray, memoryview (any
+ *     contiguous buffer) or str (encoded as UTF-8);
+ *   - the log callback: a C trampoline that takes the GIL and calls a Python
+ *     callable, held by a small "log sink" object that owns a strong reference;
+ *   - GIL handling: the module is generated with -threads, so every wrapped
+ *     call runs with the GIL released (the network calls above all); the few
+ *     helpers that touch Python objects are %nothread, and so are the trivial
+ *     accessors, which only read memory and would gain nothing from it.
+ */
+
+/* Binary input. The buffer (or the str's cached UTF-8 form) stays valid for
+ * the whole call: the argument tuple holds the object, and a buffer export
+ * keeps a bytearray from being resized while the GIL is released. */
+%define INTUNE_SCEP_PY_BINARY_INPUT(PTR, LEN)
+%typemap(in) (const char *PTR, size_t LEN) (Py_buffer view, int have_view = 0) {
+  if (PyUnicode_Check($input)) {
+    Py_ssize_t n = 0;
+    const char *s = PyUnicode_AsUTF8AndSize($input, &n);
+    if (!s) SWIG_fail;
+    $1 = (char *)s;
+    $2 = (size_t)n;
+  } else if (PyObject_CheckBuffer($input)) {
+    if (PyObject_GetBuffer($input, &view, PyBUF_SIMPLE) != 0) SWIG_fail;
+    have_view = 1;
+    $1 = (char *)view.buf;
+    $2 = (size_t)view.len;
+  } else {
+    PyErr_Format(PyExc_TypeError, "%s: expected bytes or str, got %s", #PTR, Py_TYPE($input)->tp_name);
+    SWIG_fail;
+  }
+}
+%typemap(freearg) (const char *PTR, size_t LEN) {
+  if (have_view$argnum) PyBuffer_Release(&view$argnum);
+}
+%typemap(typecheck, precedence=SWIG_TYPECHECK_STRING) (const char *PTR, size_t LEN) {
+  $1 = PyUnicode_Check($input) || PyObject_CheckBuffer($input);
+}
+%enddef
+INTUNE_SCEP_PY_BINARY_INPUT(cert, cert_len)
+INTUNE_SCEP_PY_BINARY_INPUT(csr, csr_len)
+
+/* A Python callable passed through as it is (the log sink's constructor). */
+%typemap(in) PyObject *callable {
+  $1 = $input;
+}
+
+/* Trivial accessors: pure reads of memory; no need to drop the GIL. */
+%nothread intune_scep_version;
+%nothread intune_scep_status_name;
+%nothread intune_scep_config_new;
+%nothread intune_scep_config_set;
+%nothread intune_scep_config_get;
+%nothread intune_scep_config_free;
+%nothread intune_scep_error_new;
+%nothread intune_scep_error_free;
+%nothread intune_scep_error_clear;
+%nothread intune_scep_error_status;
+%nothread intune_scep_error_message;
+%nothread intune_scep_error_service_code;
+%nothread intune_scep_error_description;
+%nothread intune_scep_error_activity_id;
+%nothread intune_scep_error_transaction_id;
+%nothread intune_scep_error_http_status;
+%nothread intune_scep_error_response_body;
+%nothread intune_scep_error_aadsts_code;
+%nothread intune_scep_cert_details_thumbprint;
+%nothread intune_scep_cert_details_serial_number;
+%nothread intune_scep_cert_details_expiration_date;
+%nothread intune_scep_cert_details_issuing_authority;
+%nothread intune_scep_cert_details_free;
+/* These take or drop a reference to a Python object: they need the GIL. */
+%nothread intune_scep_py_log_sink_new;
+%nothread intune_scep_py_log_sink_free;
+
+%{
+/* A log sink: owns a strong reference to a Python callable taking
+ * (level: int, message: str). Created and freed with the GIL held; used from
+ * any thread, with or without the GIL, through the trampoline below. */
+typedef struct intune_scep_py_log_sink {
+    PyObject *callable;
+} intune_scep_py_log_sink;
+
+/* The intune_scep_log_fn given to the library. The library calls it from any
+ * of its callers' threads, several at once, always without the GIL (every
+ * call into the library drops it): take the GIL, call, give it back. An
+ * exception raised by the callable is reported as unraisable and never
+ * reaches the library. */
+static void intune_scep_py_log_trampoline(void *userdata, int level, const char *message) {
+    intune_scep_py_log_sink *sink = (intune_scep_py_log_sink *)userdata;
+    PyGILState_STATE gil;
+    PyObject *result;
+    if (sink == NULL || message == NULL || !Py_IsInitialized()) return;
+    gil = PyGILState_Ensure();
+    result = PyObject_CallFunction(sink->callable, "is", level, message);
+    if (result == NULL) {
+        PyErr_WriteUnraisable(sink->callable);
+    } else {
+        Py_DECREF(result);
+    }
+    PyGILState_Release(gil);
+}
+%}
+
+/* A NULL sink from the constructor means a Python exception is set. */
+%exception intune_scep_py_log_sink_new {
+  $action
+  if (result == NULL) SWIG_fail;
+}
+
+%inline %{
+/* A new log sink holding `callable` (a strong reference is taken); NULL with a
+ * Python exception set when it is not callable or memory runs out. */
+intune_scep_py_log_sink *intune_scep_py_log_sink_new(PyObject *callable) {
+    intune_scep_py_log_sink *sink;
+    if (callable == NULL || !PyCallable_Check(callable)) {
+        PyErr_SetString(PyExc_TypeError, "log callback: expected a callable");
+        return NULL;
+    }
+    sink = (intune_scep_py_log_sink *)PyMem_RawMalloc(sizeof *sink);
+    if (sink == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    Py_INCREF(callable);
+    sink->callable = callable;
+    return sink;
+}
+
+/* Drop the sink's reference and free it. Only after every configuration and
+ * client it was set on has been freed or given another sink. NULL is fine. */
+void intune_scep_py_log_sink_free(intune_scep_py_log_sink *sink) {
+    if (sink == NULL) return;
+    Py_CLEAR(sink->callable);
+    PyMem_RawFree(sink);
+}
+
+/* intune_scep_config_set_log_callback with a sink (NULL: no logging). */
+void intune_scep_py_config_set_log_sink(intune_scep_config *cfg, intune_scep_py_log_sink *sink, int min_level) {
+    intune_scep_config_set_log_callback(cfg, sink ? intune_scep_py_log_trampoline : NULL, sink, min_level);
+}
+
+/* intune_scep_client_set_log_callback with a sink (NULL: no logging). Runs
+ * without the GIL: lines being written by other threads may need it. */
+void intune_scep_py_client_set_log_sink(intune_scep_client *client, intune_scep_py_log_sink *sink, int min_level) {
+    intune_scep_client_set_log_callback(client, sink ? intune_scep_py_log_trampoline : NULL, sink, min_level);
+}
+%}
+
