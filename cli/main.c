@@ -688,7 +688,8 @@ static void log_line(void *userdata, int level, const char *message) {
     free(clean);
 }
 
-/* Quiet by default: warnings only (errors are reported by the tool itself). */
+/* Quiet by default: warnings only (errors are reported by the tool itself), and only while the
+   client is created (see run()). */
 static void log_warnings_only(void *userdata, int level, const char *message) {
     if (level >= INTUNE_SCEP_LOG_WARNING && level < INTUNE_SCEP_LOG_ERROR)
         log_line(userdata, level, message);
@@ -787,7 +788,7 @@ static void print_error_fields(FILE *out, int indent, const intune_scep_error *e
         field_at(out, indent, "AADSTS", num);
     }
     long http = intune_scep_error_http_status(err);
-    if (http != 0) {
+    if (http != 0 && (http < 200 || http > 299)) {
         snprintf(num, sizeof num, "%ld", http);
         field_at(out, indent, "HTTP status", num);
     }
@@ -1100,6 +1101,10 @@ static int run(void) {
                           intune_scep_error_message(err), hint);
         goto done;
     }
+    /* Without -v the configuration's warnings (unknown or retired keys) were shown while the
+       client was created; the per-call lines would only repeat what the tool reports itself. */
+    if (!g.verbose)
+        intune_scep_client_set_log_callback(client, NULL, NULL, INTUNE_SCEP_LOG_ERROR);
     if (g.command == CMD_CHECK)
         code = cmd_check(client, cfg, err);
     else
