@@ -100,7 +100,10 @@ th_emu *th_emu_start(const char *const *extra_args) {
     argv[argc++] = "--port";
     argv[argc++] = "0";
     argv[argc++] = "--exit-on-stdin-eof";
-    for (int i = 0; extra_args && extra_args[i] && argc < 62; i++) argv[argc++] = (char *)extra_args[i];
+    for (int i = 0; extra_args && extra_args[i] && argc < 62; i++) {
+        argv[argc++] = (char *)extra_args[i];
+        if (strcmp(extra_args[i], "--server-cert-hostname") == 0 && extra_args[i + 1]) emu->tls_name = strdup(extra_args[i + 1]);
+    }
     argv[argc] = NULL;
 
     /* The child's environment: ours plus PYTHONPATH=<source>/python. */
@@ -167,6 +170,14 @@ th_emu *th_emu_start(const char *const *extra_args) {
     cJSON_Delete(j);
     th_register_secret(th_json_str(emu->config, "AAD_APP_KEY"));
 
+    if (emu->tls_name) {
+        /* The server certificate names only tls_name: reach the control API by that name. */
+        const char *port = strrchr(emu->base_url, ':');
+        int p = port ? atoi(port + 1) : 0;
+        emu->resolve = th_strdupf("%s:%d:127.0.0.1", emu->tls_name, p);
+        free(emu->control_url);
+        emu->control_url = th_strdupf("https://%s:%d/_emulator/", emu->tls_name, p);
+    }
     CURL *c = curl_easy_init();
     if (!c) emu_fatal("curl_easy_init failed", emu);
     emu->curl = c;
@@ -196,6 +207,8 @@ void th_emu_stop(th_emu *emu) {
     free(emu->control_url);
     free(emu->ca_file);
     free(emu->log_path);
+    free(emu->tls_name);
+    free(emu->resolve);
     cJSON_Delete(emu->config);
     pthread_mutex_destroy(&emu->mu);
     free(emu);
@@ -225,6 +238,8 @@ cJSON *th_emu_call(th_emu *emu, const char *method, const char *path, const char
     char *url = th_strdupf("%s%s", emu->control_url, path);
     struct buf b = {NULL, 0};
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    struct curl_slist *resolve = emu->resolve ? curl_slist_append(NULL, emu->resolve) : NULL;
+    if (resolve) curl_easy_setopt(c, CURLOPT_RESOLVE, resolve);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CAINFO, emu->ca_file);
     curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
@@ -243,6 +258,7 @@ cJSON *th_emu_call(th_emu *emu, const char *method, const char *path, const char
     long st = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
     curl_slist_free_all(h);
+    curl_slist_free_all(resolve);
     pthread_mutex_unlock(&emu->mu);
     if (status) *status = rc == CURLE_OK ? st : -1;
     cJSON *j = NULL;

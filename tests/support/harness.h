@@ -111,6 +111,8 @@ typedef struct th_emu {
     char *log_path;        /* the emulator's stderr */
     cJSON *config;         /* the complete client configuration it printed */
     void *curl;            /* control-API handle */
+    char *tls_name;        /* --server-cert-hostname: the control API is reached by this name */
+    char *resolve;         /* "name:port:127.0.0.1" for CURLOPT_RESOLVE, or NULL */
     pthread_mutex_t mu;
 } th_emu;
 

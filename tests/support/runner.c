@@ -196,6 +196,12 @@ static void th_rmtree_tmp(void) {
     free(cmd);
 }
 
+static void run_one(void (*fn)(void)) {
+    th_in_test = 1;
+    if (setjmp(th_jmp) == 0) fn();
+    th_in_test = 0;
+}
+
 int th_run(int argc, char **argv, const th_test *tests, size_t count, void (*setup)(void), void (*teardown)(void)) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     th_main_thread = pthread_self();
@@ -232,9 +238,7 @@ int th_run(int argc, char **argv, const th_test *tests, size_t count, void (*set
         th_current_failures = 0;
         int64_t start = th_now_ms();
         fprintf(stdout, "[ RUN  ] %s\n", th_current);
-        th_in_test = 1;
-        if (setjmp(th_jmp) == 0) tests[i].fn();
-        th_in_test = 0;
+        run_one(tests[i].fn);
         long el = (long)(th_now_ms() - start);
         if (th_current_failures) {
             failed++;
