@@ -94,6 +94,7 @@ class Emulator(ControlMethods):
         self._server.stop()
         self._thread.join(10)
         self._server = None
+        self._control = None
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
