@@ -346,3 +346,77 @@ API int intune_scep_csr_to_base64_der(const char *csr, size_t len, char **out, i
     if (!csr) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument csr is required (got NULL)"));
     return END_ERR(isc_csr_to_base64_der(csr, len, out, e));
 }
+
+/* ---- revocation ---------------------------------------------------------- */
+
+API int intune_scep_download_revocation_requests(intune_scep_client *client, int max_requests,
+                                                 const char *issuer_name, intune_scep_revocation_requests **out,
+                                                 intune_scep_error *err) {
+    BEGIN_ERR(err);
+    if (out) *out = NULL;
+    int rc = check_client(e, client);
+    if (!rc && (max_requests < 1 || max_requests > 500))
+        rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument max_requests must be from 1 to 500 (got %d)",
+                           max_requests);
+    if (!rc) rc = check_optional(e, "issuer_name", issuer_name);
+    if (!rc && !out) rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument out is required (got NULL)");
+    if (rc) return END_ERR(rc);
+    return END_ERR(isc_download_revocation_requests(client, max_requests, issuer_name, out, e));
+}
+
+API size_t intune_scep_revocation_requests_count(const intune_scep_revocation_requests *r) {
+    return r ? r->count : 0;
+}
+
+API const char *intune_scep_revocation_requests_request_context(const intune_scep_revocation_requests *r, size_t i) {
+    return r && i < r->count ? r->items[i].request_context : NULL;
+}
+
+API const char *intune_scep_revocation_requests_serial_number(const intune_scep_revocation_requests *r, size_t i) {
+    return r && i < r->count ? r->items[i].serial_number : NULL;
+}
+
+API const char *intune_scep_revocation_requests_issuer_name(const intune_scep_revocation_requests *r, size_t i) {
+    return r && i < r->count ? r->items[i].issuer_name : NULL;
+}
+
+API const char *intune_scep_revocation_requests_ca_configuration(const intune_scep_revocation_requests *r, size_t i) {
+    return r && i < r->count ? r->items[i].ca_configuration : NULL;
+}
+
+API void intune_scep_revocation_requests_free(intune_scep_revocation_requests *r) {
+    isc_revocation_requests_free(r);
+}
+
+API intune_scep_revocation_results *intune_scep_revocation_results_new(void) {
+    return calloc(1, sizeof(intune_scep_revocation_results));
+}
+
+API int intune_scep_revocation_results_add(intune_scep_revocation_results *r, const char *request_context,
+                                           int succeeded, const char *error_code, const char *error_message,
+                                           intune_scep_error *err) {
+    BEGIN_ERR(err);
+    int rc = r ? INTUNE_SCEP_OK : isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument results is required (got NULL)");
+    if (!rc) rc = check_text(e, "request_context", request_context, 1);
+    if (!rc && error_message && *error_message) rc = check_text(e, "error_message", error_message, 0);
+    if (rc) return END_ERR(rc);
+    return END_ERR(isc_revocation_results_add(r, request_context, succeeded, error_code, error_message, e));
+}
+
+API size_t intune_scep_revocation_results_count(const intune_scep_revocation_results *r) {
+    return r ? r->count : 0;
+}
+
+API void intune_scep_revocation_results_free(intune_scep_revocation_results *r) {
+    isc_revocation_results_free(r);
+}
+
+API int intune_scep_upload_revocation_results(intune_scep_client *client,
+                                              const intune_scep_revocation_results *results, intune_scep_error *err) {
+    BEGIN_ERR(err);
+    int rc = check_client(e, client);
+    if (!rc && (!results || results->count == 0))
+        rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument results must hold at least one result");
+    if (rc) return END_ERR(rc);
+    return END_ERR(isc_upload_revocation_results(client, results, e));
+}

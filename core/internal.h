@@ -233,6 +233,47 @@ void isc_credential_free(isc_credential *cred);
 char *isc_credential_assertion(const isc_credential *cred, const char *app_id, const char *audience,
                                intune_scep_error *err);
 
+/* ---- revocation (revocation.c; readers in parse.c) ------------------------ */
+
+typedef struct {
+    char *request_context;
+    char *serial_number;
+    char *issuer_name;
+    char *ca_configuration; /* may be NULL */
+} isc_revocation_request;
+
+struct intune_scep_revocation_requests {
+    isc_revocation_request *items;
+    size_t count;
+};
+
+typedef struct {
+    char *request_context;
+    int succeeded;
+    char *error_code;
+    char *error_message; /* may be NULL */
+} isc_revocation_result;
+
+struct intune_scep_revocation_results {
+    isc_revocation_result *items;
+    size_t count;
+    size_t cap;
+};
+
+/** Read a downloadRevocationRequests answer (entries without a requestContext or serial are refused). */
+int isc_parse_revocation_requests(const char *body, size_t len, intune_scep_revocation_requests *out,
+                                  intune_scep_error *err);
+/** Read an uploadRevocationResults answer: OK only for {"value": true}. */
+int isc_parse_revocation_upload(const char *body, size_t len, intune_scep_error *err);
+void isc_revocation_requests_free(intune_scep_revocation_requests *r);
+void isc_revocation_results_free(intune_scep_revocation_results *r);
+int isc_revocation_results_add(intune_scep_revocation_results *r, const char *request_context, int succeeded,
+                               const char *error_code, const char *error_message, intune_scep_error *err);
+int isc_download_revocation_requests(intune_scep_client *c, int max_requests, const char *issuer_name,
+                                     intune_scep_revocation_requests **out, intune_scep_error *err);
+int isc_upload_revocation_results(intune_scep_client *c, const intune_scep_revocation_results *results,
+                                  intune_scep_error *err);
+
 /* ---- the client -------------------------------------------------------- */
 
 /** A single-flight cache of one value (a token or the service map). */
@@ -365,6 +406,18 @@ char *isc_body_success(const char *transaction_id, const char *csr, const char *
                        const char *certificate_authority);
 char *isc_body_failure(const char *transaction_id, const char *csr, int64_t hresult, const char *description,
                        const char *provider);
+/** A call to one of Intune's services. */
+typedef struct {
+    const char *name;        /* for the log and errors: "validateRequest" */
+    const char *service;     /* discovered service name */
+    const char *path;        /* under the service's URI */
+    const char *api_version; /* the api-version header */
+} isc_service_op;
+/** Reads a 2xx answer; returns a status (INTUNE_SCEP_E_PROTOCOL when it cannot be trusted). */
+typedef int (*isc_answer_fn)(const char *body, size_t len, void *ctx, intune_scep_error *err);
+/** POST `body` (taken over and freed) to `op` with a fresh activity id, read the answer; one log line. */
+int isc_service_call(intune_scep_client *c, const isc_service_op *op, const char *transaction_id, char *body,
+                     isc_answer_fn read_answer, void *answer_ctx, intune_scep_error *err);
 /** Send `body` (taken over and freed) to ScepActions/`action`; one log line. */
 int isc_scep_call(intune_scep_client *c, const char *action, const char *transaction_id, char *body,
                   intune_scep_error *err);

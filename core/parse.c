@@ -226,3 +226,65 @@ void isc_capture_error_body(const char *body, size_t len, intune_scep_error *err
     if (desc && !err->description) err->description = isc_one_line(desc, 2048);
     cJSON_Delete(j);
 }
+
+void isc_revocation_requests_free(intune_scep_revocation_requests *r) {
+    if (!r) return;
+    for (size_t i = 0; i < r->count; i++) {
+        free(r->items[i].request_context);
+        free(r->items[i].serial_number);
+        free(r->items[i].issuer_name);
+        free(r->items[i].ca_configuration);
+    }
+    free(r->items);
+    free(r);
+}
+
+int isc_parse_revocation_requests(const char *body, size_t len, intune_scep_revocation_requests *out,
+                                  intune_scep_error *err) {
+    cJSON *j = parse_object(body, len);
+    const cJSON *value = j ? cJSON_GetObjectItemCaseSensitive(j, "value") : NULL;
+    if (!cJSON_IsArray(value)) {
+        cJSON_Delete(j);
+        return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL,
+                             "the revocation requests answer is not a JSON object with a \"value\" array");
+    }
+    int n = cJSON_GetArraySize(value), rc = INTUNE_SCEP_OK;
+    out->items = n > 0 ? calloc((size_t)n, sizeof *out->items) : NULL;
+    if (n > 0 && !out->items) rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, value) {
+        if (rc != INTUNE_SCEP_OK) break;
+        const char *ctx = cJSON_IsObject(e) ? string_field(e, "requestContext") : NULL;
+        const char *serial = cJSON_IsObject(e) ? string_field(e, "serialNumber") : NULL;
+        const char *issuer = cJSON_IsObject(e) ? string_field(e, "issuerName") : NULL;
+        const char *cacfg = cJSON_IsObject(e) ? string_field(e, "caConfiguration") : NULL;
+        if (!ctx || !*ctx || !serial || !*serial) {
+            rc = isc_error_set(err, INTUNE_SCEP_E_PROTOCOL,
+                               "revocation request %zu has no requestContext or serialNumber string", out->count);
+            break;
+        }
+        isc_revocation_request *r = &out->items[out->count++];
+        r->request_context = isc_strdup(ctx);
+        r->serial_number = isc_strdup(serial);
+        r->issuer_name = isc_strdup(issuer ? issuer : "");
+        r->ca_configuration = isc_strdup(cacfg);
+        if (!r->request_context || !r->serial_number || !r->issuer_name || (cacfg && !r->ca_configuration))
+            rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
+int isc_parse_revocation_upload(const char *body, size_t len, intune_scep_error *err) {
+    cJSON *j = parse_object(body, len);
+    const cJSON *value = j ? cJSON_GetObjectItemCaseSensitive(j, "value") : NULL;
+    int rc;
+    if (cJSON_IsTrue(value)) rc = INTUNE_SCEP_OK;
+    else if (cJSON_IsFalse(value))
+        rc = isc_error_set(err, INTUNE_SCEP_E_REJECTED, "Intune did not accept the revocation results (value false)");
+    else
+        rc = isc_error_set(err, INTUNE_SCEP_E_PROTOCOL,
+                           "the revocation results answer is not a JSON object with a boolean \"value\"");
+    cJSON_Delete(j);
+    return rc;
+}

@@ -69,20 +69,23 @@ char *isc_body_failure(const char *transaction_id, const char *csr, int64_t hres
     return print_body("notification", n);
 }
 
-int isc_scep_call(intune_scep_client *c, const char *action, const char *transaction_id, char *body,
-                  intune_scep_error *err) {
+static int read_scep_answer(const char *body, size_t len, void *ctx, intune_scep_error *err) {
+    (void)ctx;
+    return isc_parse_scep_answer(body, len, err);
+}
+
+int isc_service_call(intune_scep_client *c, const isc_service_op *op, const char *transaction_id, char *body,
+                     isc_answer_fn read_answer, void *answer_ctx, intune_scep_error *err) {
     isc_call call;
-    isc_call_begin(&call, c, action, transaction_id);
+    isc_call_begin(&call, c, op->name, transaction_id);
     int rc;
     if (!body) {
         rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
     } else {
-        char path[96];
-        snprintf(path, sizeof path, "ScepActions/%s", action);
-        isc_request req = {.service = "ScepRequestValidationFEService",
-                           .path = path,
+        isc_request req = {.service = op->service,
+                           .path = op->path,
                            .auth_resource = INTUNE_SCEP_RESOURCE_INTUNE,
-                           .api_version = c->settings.scep_api_version,
+                           .api_version = op->api_version,
                            .content_type = "application/json",
                            .body = body,
                            .body_len = strlen(body),
@@ -90,7 +93,7 @@ int isc_scep_call(intune_scep_client *c, const char *action, const char *transac
         isc_handle *h = NULL;
         rc = isc_exchange(c, &call, &req, INTUNE_SCEP_E_HTTP, &h, err);
         if (rc == INTUNE_SCEP_OK) {
-            rc = isc_parse_scep_answer(h->body.data, h->body.len, err);
+            rc = read_answer(h->body.data, h->body.len, answer_ctx, err);
             if (rc == INTUNE_SCEP_E_PROTOCOL) isc_capture_error_body(h->body.data, h->body.len, err);
             isc_http_release(c, h);
         }
@@ -98,22 +101,30 @@ int isc_scep_call(intune_scep_client *c, const char *action, const char *transac
     free(body);
     if (rc != INTUNE_SCEP_OK) isc_call_stamp(&call, err);
     unsigned long long elapsed = (unsigned long long)(isc_now_ms() - call.start_ms);
+    const char *txid = transaction_id ? transaction_id : "-";
     if (rc == INTUNE_SCEP_OK) {
         isc_log(&c->log, INTUNE_SCEP_LOG_INFO,
                 "%s outcome=Success activity_id=%s transaction_id=%.128s url=%s http_status=%ld attempts=%d "
                 "elapsed_ms=%llu",
-                action, call.activity_id, transaction_id, call.url ? call.url : "-", call.http_status, call.attempts,
-                elapsed);
+                op->name, call.activity_id, txid, call.url ? call.url : "-", call.http_status, call.attempts, elapsed);
     } else {
         char *code = err && err->service_code ? isc_one_line(err->service_code, 128) : NULL;
         isc_log(&c->log, rc == INTUNE_SCEP_E_REJECTED ? INTUNE_SCEP_LOG_WARNING : INTUNE_SCEP_LOG_ERROR,
                 "%s outcome=%s%s%s activity_id=%s transaction_id=%.128s url=%s http_status=%ld attempts=%d "
                 "elapsed_ms=%llu: %s",
-                action, intune_scep_status_name(rc), code ? " code=" : "", code ? code : "", call.activity_id,
-                transaction_id, call.url ? call.url : "-", call.http_status, call.attempts, elapsed,
+                op->name, intune_scep_status_name(rc), code ? " code=" : "", code ? code : "", call.activity_id, txid,
+                call.url ? call.url : "-", call.http_status, call.attempts, elapsed,
                 err && err->message ? err->message : "");
         free(code);
     }
     isc_call_end(&call);
     return rc;
+}
+
+int isc_scep_call(intune_scep_client *c, const char *action, const char *transaction_id, char *body,
+                  intune_scep_error *err) {
+    char path[96];
+    snprintf(path, sizeof path, "ScepActions/%s", action);
+    isc_service_op op = {action, "ScepRequestValidationFEService", path, c->settings.scep_api_version};
+    return isc_service_call(c, &op, transaction_id, body, read_scep_answer, NULL, err);
 }

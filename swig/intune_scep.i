@@ -27,12 +27,14 @@
 %ignore intune_scep_cert_details_from_cert;
 %ignore intune_scep_csr_to_base64_der;
 %ignore intune_scep_string_free;
+%ignore intune_scep_download_revocation_requests;
 /* Log callbacks are wired by each language's file. */
 %ignore intune_scep_config_set_log_callback;
 %ignore intune_scep_client_set_log_callback;
 
 %newobject intune_scep_client_discover_uri;
 %newobject intune_scep_csr_normalize;
+%newobject intune_scep_download_revocation_requests_list;
 %typemap(newfree) char * "intune_scep_string_free($1);";
 
 #if defined(SWIGPYTHON)
@@ -67,5 +69,12 @@ char *intune_scep_csr_normalize(const char *csr, size_t csr_len, intune_scep_err
     char *out = NULL;
     (void)intune_scep_csr_to_base64_der(csr, csr_len, &out, err);
     return out;
+}
+/* intune_scep_download_revocation_requests returning the list (NULL on failure: see err). */
+intune_scep_revocation_requests *intune_scep_download_revocation_requests_list(intune_scep_client *client,
+        int max_requests, const char *issuer_name, intune_scep_error *err) {
+    intune_scep_revocation_requests *r = NULL;
+    (void)intune_scep_download_revocation_requests(client, max_requests, issuer_name, &r, err);
+    return r;
 }
 %}

@@ -60,6 +60,10 @@ typedef struct intune_scep_client intune_scep_client;
 typedef struct intune_scep_error intune_scep_error;
 /** The four success-notification fields derived from an issued certificate. */
 typedef struct intune_scep_cert_details intune_scep_cert_details;
+/** Revocation requests Intune queued for this CA (downloadRevocationRequests). */
+typedef struct intune_scep_revocation_requests intune_scep_revocation_requests;
+/** What became of revocation requests, to upload (uploadRevocationResults). */
+typedef struct intune_scep_revocation_results intune_scep_revocation_results;
 
 /** Status of every fallible call. Values never change once shipped. */
 typedef enum {
@@ -377,6 +381,64 @@ INTUNE_SCEP_API void intune_scep_cert_details_free(intune_scep_cert_details *d);
  * it is not a certificate request.
  */
 INTUNE_SCEP_API int intune_scep_csr_to_base64_der(const char *csr, size_t len, char **out, intune_scep_error *err);
+
+/* ------------------------------------------------------------------------- */
+/* Revocation (PkiConnectorFEService, api-version PkiConnectorFEServiceVersion) */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Download up to `max_requests` (1-500) revocation requests Intune queued for this
+ * CA, only those of `issuer_name` when it is not NULL or "". On success *out holds
+ * the list (free with intune_scep_revocation_requests_free); on failure *out is NULL.
+ * Errors as for the SCEP calls (activity id, HTTP status, retries, deadline).
+ */
+INTUNE_SCEP_API int intune_scep_download_revocation_requests(intune_scep_client *client, int max_requests,
+                                                             const char *issuer_name,
+                                                             intune_scep_revocation_requests **out,
+                                                             intune_scep_error *err);
+/** How many requests the list holds. */
+INTUNE_SCEP_API size_t intune_scep_revocation_requests_count(const intune_scep_revocation_requests *r);
+/** The opaque requestContext of request `i` (echo it in the result), or NULL when out of range. */
+INTUNE_SCEP_API const char *intune_scep_revocation_requests_request_context(const intune_scep_revocation_requests *r,
+                                                                            size_t i);
+/** The serial number of the certificate to revoke (as Intune sent it), or NULL when out of range. */
+INTUNE_SCEP_API const char *intune_scep_revocation_requests_serial_number(const intune_scep_revocation_requests *r,
+                                                                          size_t i);
+/** The issuer name Intune sent ("" when none), or NULL when out of range. */
+INTUNE_SCEP_API const char *intune_scep_revocation_requests_issuer_name(const intune_scep_revocation_requests *r,
+                                                                        size_t i);
+/** The CA configuration Intune sent, or NULL when none or out of range. */
+INTUNE_SCEP_API const char *intune_scep_revocation_requests_ca_configuration(const intune_scep_revocation_requests *r,
+                                                                             size_t i);
+/** Free a list of revocation requests. NULL is fine. */
+INTUNE_SCEP_API void intune_scep_revocation_requests_free(intune_scep_revocation_requests *r);
+
+/** A new, empty set of revocation results, or NULL when out of memory. */
+INTUNE_SCEP_API intune_scep_revocation_results *intune_scep_revocation_results_new(void);
+/**
+ * Add the result of one request: its `request_context`, whether the revocation
+ * `succeeded`, and an `error_code` - "0" (or NULL) for a success; for a failure one of
+ * "4000" NonRetryableServiceException, "4001" DataSerializationError, "4002"
+ * ParameterDataInvalidError, "4003" CryptographyError, "4004" CertificateNotFoundError,
+ * "4005" ConflictError, "4006" NotSupportedError, "4007" PayloadTooLargeError, "4100"
+ * RetryableServiceException, "4101" ServiceUnavailableException, "4102"
+ * ServiceTooBusyException, "4103" AuthenticationException - and an optional message.
+ * INTUNE_SCEP_E_INVALID_ARGUMENT naming the argument when they do not fit together.
+ */
+INTUNE_SCEP_API int intune_scep_revocation_results_add(intune_scep_revocation_results *r, const char *request_context,
+                                                       int succeeded, const char *error_code,
+                                                       const char *error_message, intune_scep_error *err);
+/** How many results the set holds. */
+INTUNE_SCEP_API size_t intune_scep_revocation_results_count(const intune_scep_revocation_results *r);
+/** Free a set of revocation results. NULL is fine. */
+INTUNE_SCEP_API void intune_scep_revocation_results_free(intune_scep_revocation_results *r);
+/**
+ * Upload the results (at least one). INTUNE_SCEP_OK only when Intune answered
+ * {"value": true}; {"value": false} is INTUNE_SCEP_E_REJECTED.
+ */
+INTUNE_SCEP_API int intune_scep_upload_revocation_results(intune_scep_client *client,
+                                                          const intune_scep_revocation_results *results,
+                                                          intune_scep_error *err);
 
 #ifdef __cplusplus
 }
