@@ -83,7 +83,7 @@ struct cli {
     const char *description;
     const char *help_topic;
     /* Secret values of the configuration, to scrub from anything printed. */
-    char *secrets[2];
+    char *secrets[3];
 };
 
 static struct cli g;
@@ -264,12 +264,13 @@ static const char global_options_help[] =
     "                      it must not be readable or writable by group or others (chmod 600 FILE)\n"
     "      --json          print one JSON object on stdout instead of text\n"
     "      --allow-insecure-config-permissions\n"
-    "                      accept a config file that group or others may read or write (warns)\n"
+    "                      accept a config file (or AAD_CLIENT_KEY_FILE) that group or others\n"
+    "                      may read or write (warns)\n"
     "  -v, --verbose       print the library's log lines (debug level) on stderr\n"
     "  -h, --help          show help (also: intune-scep COMMAND --help)\n"
     "\n"
-    "Configuration: the keys of the file (AAD_APP_ID, AAD_APP_KEY, TENANT,\n"
-    "PROVIDER_NAME_AND_VERSION, TLS_CA_FILE, PROXY_HOST, ...). An environment variable\n"
+    "Configuration: the keys of the file (AAD_APP_ID, AAD_APP_KEY or AAD_CLIENT_CERT_FILE,\n"
+    "TENANT, PROVIDER_NAME_AND_VERSION, TLS_CA_FILE, PROXY_HOST, ...). An environment variable\n"
     "INTUNE_SCEP_<KEY> overrides KEY, e.g. INTUNE_SCEP_AAD_APP_KEY, so a secret can come\n"
     "from the environment instead of the file.\n";
 
@@ -748,10 +749,30 @@ static int load_config(intune_scep_config *cfg, intune_scep_error *err) {
         free(key);
     }
     /* Remember the secrets, to scrub them from anything printed. */
-    const char *app_key = intune_scep_config_get(cfg, "AAD_APP_KEY");
-    const char *proxy_pass = intune_scep_config_get(cfg, "PROXY_PASS");
-    g.secrets[0] = app_key ? xstrdup(app_key) : NULL;
-    g.secrets[1] = proxy_pass ? xstrdup(proxy_pass) : NULL;
+    static const char *const secret_keys[] = {"AAD_APP_KEY", "PROXY_PASS", "AAD_CLIENT_KEY_PASSWORD"};
+    for (size_t i = 0; i < sizeof secret_keys / sizeof secret_keys[0]; i++) {
+        const char *v = intune_scep_config_get(cfg, secret_keys[i]);
+        g.secrets[i] = v ? xstrdup(v) : NULL;
+    }
+    /* The private key of a certificate credential is a secret file too: its own file, or the
+       certificate file when the key is inside it. */
+    const char *key_file = intune_scep_config_get(cfg, "AAD_CLIENT_KEY_FILE");
+    if (key_file == NULL || *key_file == '\0')
+        key_file = intune_scep_config_get(cfg, "AAD_CLIENT_CERT_FILE");
+    if (key_file != NULL && *key_file != '\0') {
+        struct stat st;
+        if (stat(key_file, &st) == 0 && (st.st_mode & 077)) {
+            if (!g.allow_insecure)
+                return fail_early(EXIT_USAGE, intune_scep_status_name(INTUNE_SCEP_E_CONFIG),
+                                  "private key file %s is accessible to group or others (mode %03o): run "
+                                  "'chmod 600 %s', or pass --allow-insecure-config-permissions",
+                                  key_file, (unsigned)(st.st_mode & 0777), key_file);
+            fprintf(stderr,
+                    "intune-scep: warning: private key file %s is accessible to group or others (mode %03o); "
+                    "chmod 600 it\n",
+                    key_file, (unsigned)(st.st_mode & 0777));
+        }
+    }
     if (g.verbose)
         intune_scep_config_set_log_callback(cfg, log_line, NULL, INTUNE_SCEP_LOG_DEBUG);
     else

@@ -204,6 +204,52 @@ def test_environment_overrides_the_file(run, emulator, tmp_path):
     assert r.code == 0 and r.json()["ok"] is True, r
 
 
+def _client_certificate(tmp_path, password=None):
+    """A certificate credential: (cert+key PEM file, cert PEM) registered on nothing yet."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+    from device import new_key
+    key = new_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "intune-scep app credential")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    enc = (serialization.BestAvailableEncryption(password.encode()) if password
+           else serialization.NoEncryption())
+    path = tmp_path / "app-credential.pem"
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(cert_pem + key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc))
+    return str(path), cert_pem.decode()
+
+
+def test_certificate_credential_and_key_file_permissions(run, emulator, tmp_path):
+    password = "key-password-" + uuid.uuid4().hex
+    TRANSCRIPT.secrets["AAD_CLIENT_KEY_PASSWORD"] = password
+    cred, cert_pem = _client_certificate(tmp_path, password)
+    emulator.call("POST", "settings", {"client_certificates": [cert_pem]})
+    path = write_config(str(tmp_path / "c.properties"), emulator.config, drop=["AAD_APP_KEY"],
+                        AAD_CLIENT_CERT_FILE=cred)
+    # The key's password from the environment.
+    env = {"INTUNE_SCEP_AAD_CLIENT_KEY_PASSWORD": password}
+    r = run("-c", path, "check", env=env)
+    assert r.code == 0, r
+    assert "client_assertion" in emulator.requests("token")[0]["body"]
+    # A wrong password is a configuration error naming the key, without the password.
+    r = run("-c", path, "check", env={"INTUNE_SCEP_AAD_CLIENT_KEY_PASSWORD": "wrong-" + password})
+    assert r.code == 2 and "AAD_CLIENT_KEY_PASSWORD" in r.err, r
+    # The private key file readable by others is refused like the config file.
+    os.chmod(cred, 0o644)
+    r = run("-c", path, "check", env=env)
+    assert r.code == 2 and "private key file" in r.err and "chmod 600" in r.err, r
+    r = run("-c", path, "--allow-insecure-config-permissions", "check", env=env)
+    assert r.code == 0 and "warning: private key file" in r.err, r
+
+
 # ----------------------------------------------------------------------------
 # check
 
@@ -339,6 +385,10 @@ def test_validate_success_json(run, emulator, config_file, tmp_path):
     assert j["command"] == "validate" and j["ok"] is True and j["exit_code"] == 0
     assert j["service_code"] == "Success" and j["transaction_id"] == "tx-json"
     assert j["status"] == "INTUNE_SCEP_OK"
+    # -v: the library's log lines on stderr (and the leak check reads them too); stdout stays one object.
+    r = run("-c", config_file, "--json", "-v", "validate", "--transaction-id", "tx-json", "--csr", csr_path)
+    assert r.code == 0 and r.json()["ok"] is True and "[debug]" in r.err, r
+    assert "validateRequest" in r.err, r
 
 
 def test_validate_rejected_exit_3(run, emulator, config_file, tmp_path):
