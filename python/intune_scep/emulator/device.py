@@ -36,7 +36,6 @@ _RSA_SIG_OIDS = {
     "sha256": "1.2.840.113549.1.1.11", "sha384": "1.2.840.113549.1.1.12",
     "sha512": "1.2.840.113549.1.1.13",
 }
-_KEEP = object()
 
 
 def _oid_der(dotted):
@@ -85,8 +84,8 @@ def make_key(key_size=2048, key_type="rsa"):
     raise ValueError("key_type must be rsa or ec")
 
 
-def make_csr(profile_or_fields=None, challenge=None, key_size=_KEEP, hash="sha256", subject=_KEEP,
-             san_emails=_KEEP, san_upns=_KEEP, san_dns=_KEEP, key_usage=_KEEP, ekus=_KEEP,
+def make_csr(profile_or_fields=None, challenge=None, key_size=None, hash="sha256", subject=None,
+             san_emails=None, san_upns=None, san_dns=None, key_usage=None, ekus=None,
              key=None, key_type="rsa", include_challenge=True, extra_extensions=(),
              corrupt_signature=False):
     """Build the CSR a device builds for a profile; returns (private_key, csr_der).
@@ -94,6 +93,8 @@ def make_csr(profile_or_fields=None, challenge=None, key_size=_KEEP, hash="sha25
     `profile_or_fields` is the profile given to issue_challenge (or any dict with
     the same keys); keyword arguments override single fields, so a negative
     test changes exactly one thing: ``make_csr(profile, ch, subject="CN=mallory")``.
+    An override left at None takes the profile's value; an empty one ("" or [])
+    leaves the part out (empty subject, no SAN, no key usage or EKU extension).
     `hash` is "sha1", "sha256" (default), "sha384" or "sha512".  `challenge` None
     or include_challenge=False leaves the challengePassword attribute out.
     `corrupt_signature` flips one bit of the signature.
@@ -101,7 +102,7 @@ def make_csr(profile_or_fields=None, challenge=None, key_size=_KEEP, hash="sha25
     p = dict(profile_or_fields or {})
 
     def pick(value, field, default):
-        if value is not _KEEP:
+        if value is not None:
             return value
         v = p.get(field)
         return default if v is None else v
@@ -122,7 +123,7 @@ def make_csr(profile_or_fields=None, challenge=None, key_size=_KEEP, hash="sha25
     b = x509.CertificateSigningRequestBuilder().subject_name(name)
     if emails or upns or dns:
         b = b.add_extension(san_extension(emails, upns, dns), critical=False)
-    if ku is not None:
+    if ku:
         b = b.add_extension(key_usage_extension(ku), critical=True)
     if ekus_:
         b = b.add_extension(x509.ExtendedKeyUsage([x509.ObjectIdentifier(o) for o in ekus_]), critical=False)
@@ -152,6 +153,17 @@ def _sign_manually(builder, key, hash_name, corrupt):
     if corrupt:
         sig = bytes([sig[0] ^ 0x01]) + sig[1:]
     return _tlv(0x30, tbs + alg + _tlv(0x03, b"\x00" + sig))
+
+
+def not_after(cert):
+    """The certificate's notAfter as an aware UTC datetime (any cryptography version)."""
+    t = getattr(cert, "not_valid_after_utc", None)
+    return t if t is not None else cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+
+
+def not_before(cert):
+    t = getattr(cert, "not_valid_before_utc", None)
+    return t if t is not None else cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
 
 
 def csr_base64(der):
@@ -226,7 +238,7 @@ class TestCA:
 
     @staticmethod
     def expiry_iso(cert):
-        t = cert.not_valid_after_utc
+        t = not_after(cert)
         return t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t.microsecond // 1000)
 
     def notification_fields(self, cert):

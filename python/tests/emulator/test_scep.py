@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import AttributeOID, NameOID
 
-from intune_scep.emulator.device import TestCA, csr_base64, make_csr, make_key
+from intune_scep.emulator.device import TestCA, csr_base64, make_csr, make_key, not_after, not_before
 
 CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
 IPSEC_TUNNEL = "1.3.6.1.5.5.7.3.6"
@@ -109,7 +109,7 @@ NEGATIVE = [
      "KeyUsageMismatch"),
     ("KU extra bit", {"key_usage": ["digitalSignature"]}, {"key_usage": ["digitalSignature", "keyCertSign"]},
      "KeyUsageMismatch"),
-    ("KU extension absent", {"key_usage": ["digitalSignature"]}, {"key_usage": None}, "KeyUsageMismatch"),
+    ("KU extension absent", {"key_usage": ["digitalSignature"]}, {"key_usage": []}, "KeyUsageMismatch"),
     ("short key", {"key_size": 2048}, {"key_size": 1024}, "KeyLengthMismatch"),
     ("long key", {"key_size": 1024}, {"key_size": 2048}, "KeyLengthMismatch"),
     ("EKU missing", {"ekus": [CLIENT_AUTH]}, {"ekus": []}, "EnhancedKeyUsageMissing"),
@@ -230,7 +230,7 @@ def test_row1_validity_and_success_notification(emu, wire):
     assert wire.validate(der, "row1") == "Success"
     ca = TestCA()
     cert = ca.sign(der, validity_days=p["validity_days"])
-    delta = cert.not_valid_after_utc - cert.not_valid_before_utc
+    delta = not_after(cert) - not_before(cert)
     assert delta == datetime.timedelta(days=30)
     answer, sent = _notify_success(wire, "row1", der, cert, ca, caConfiguration=None, certificateAuthority=None)
     assert answer["code"] == "Success"
