@@ -69,7 +69,7 @@ API intune_scep_config *intune_scep_config_new(void) {
 API int intune_scep_config_set(intune_scep_config *cfg, const char *key, const char *value) {
     if (!cfg || !key || !*key) return INTUNE_SCEP_E_INVALID_ARGUMENT;
     if (!isc_utf8_valid(key, strlen(key)) || isc_has_control(key)) return INTUNE_SCEP_E_INVALID_ARGUMENT;
-    if (value && !isc_utf8_valid(value, strlen(value))) return INTUNE_SCEP_E_INVALID_ARGUMENT;
+    if (value && (!isc_utf8_valid(value, strlen(value)) || isc_has_control(value))) return INTUNE_SCEP_E_INVALID_ARGUMENT;
     return isc_config_set(cfg, key, value);
 }
 

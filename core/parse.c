@@ -9,7 +9,18 @@
 
 static cJSON *parse_object(const char *body, size_t len) {
     if (!body || len == 0) return NULL;
-    cJSON *j = cJSON_ParseWithLength(body, len);
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    /* One JSON value and nothing but blanks after it: trailing bytes make the answer untrustworthy. */
+    if (j && end) {
+        size_t used = (size_t)(end - body);
+        while (used < len && (body[used] == ' ' || body[used] == '\t' || body[used] == '\r' || body[used] == '\n'))
+            used++;
+        if (used != len) {
+            cJSON_Delete(j);
+            return NULL;
+        }
+    }
     if (j && !cJSON_IsObject(j)) {
         cJSON_Delete(j);
         return NULL;
