@@ -83,6 +83,8 @@ static const struct aadsts_hint aadsts_codes[] = {
             "contoso.onmicrosoft.com) and, for a national cloud, AUTH_AUTHORITY."},
     {900023, "The tenant identifier is not valid: check TENANT (the tenant id GUID or a verified domain such as "
              "contoso.onmicrosoft.com)."},
+    {70011, "Invalid scope: INTUNE_RESOURCE_URL or MS_GRAPH_RESOURCE_URL is not a resource the identity platform "
+            "knows. Use the values of your cloud (docs/onboarding.md, National clouds)."},
     {90072, "The application is not from this tenant and is not multi-tenant: check TENANT and AAD_APP_ID."},
     {700016, "Application not found in the tenant: check AAD_APP_ID (the Application (client) ID of the app "
              "registration) and TENANT (the tenant the app is registered in)."},
