@@ -8,6 +8,8 @@
  * usage: intune-scep-bench-curl --url URL --token TOKEN --ca CA_FILE --csr CSR_FILE
  *            [--transaction-id T] [--provider P] [--threads 1,2,4,8]
  *            [--warmup S] [--seconds S] [--rounds N] [--status-url URL]
+ *        ... --calls N [--checkpoint N]: a fixed number of calls on the first
+ *            thread count instead (for profilers), printed as the memory figure
  */
 #include "bench_util.h"
 
@@ -214,8 +216,14 @@ int main(int argc, char **argv)
 
     bench_ops ops = {.thread_init = thread_init, .call = call, .thread_fini = thread_fini, .shared = &cfg};
     int rc = 0;
-    for (int i = 0; i < nthreads && rc == 0; i++)
-        rc = bench_throughput("curl", &ops, threads[i], &timing);
+    long calls = atol(bench_opt(argc, argv, 1, "--calls", "0"));
+    if (calls > 0) {
+        /* A fixed number of calls on the first thread count (for profilers): the memory figure. */
+        rc = bench_memory("curl", &ops, threads[0], calls, atol(bench_opt(argc, argv, 1, "--checkpoint", "1")));
+    } else {
+        for (int i = 0; i < nthreads && rc == 0; i++)
+            rc = bench_throughput("curl", &ops, threads[i], &timing);
+    }
 
     cJSON_free(cfg.body);
     free(csr);

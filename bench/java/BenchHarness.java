@@ -62,6 +62,16 @@ final class BenchHarness {
         return -1;
     }
 
+    /**
+     * The Java heap still reachable, in kB, after a full collection: RSS alone
+     * cannot tell a leak from the collector growing its heap.
+     */
+    static long liveHeapKb() {
+        System.gc();
+        Runtime rt = Runtime.getRuntime();
+        return (rt.totalMemory() - rt.freeMemory()) / 1024;
+    }
+
     /** nginx stub_status: {accepts, requests}. One plain connection per reading, closed after it. */
     static long[] stubStatus(String url) throws IOException {
         URI u = URI.create(url);
@@ -206,6 +216,7 @@ final class BenchHarness {
         AtomicLong tickets = new AtomicLong();
         AtomicLong done = new AtomicLong();
         AtomicLong rssCp = new AtomicLong(-1);
+        AtomicLong heapCp = new AtomicLong(-1);
         AtomicReference<String> error = new AtomicReference<>();
         List<Thread> threads = new ArrayList<>();
         long t0 = System.nanoTime();
@@ -216,6 +227,7 @@ final class BenchHarness {
                         call.call();
                         if (done.incrementAndGet() == checkpoint) {
                             rssCp.set(procStatusKb("VmRSS"));
+                            heapCp.set(liveHeapKb());
                         }
                     }
                 } catch (Throwable e) {
@@ -234,12 +246,14 @@ final class BenchHarness {
             return 1;
         }
         long rssEnd = procStatusKb("VmRSS");
+        long heapEnd = liveHeapKb();
         System.out.println(String.format(Locale.ROOT,
                 "{\"figure\":\"memory\",\"front_door\":\"%s\",\"threads\":%d,\"calls\":%d,\"checkpoint\":%d,"
                         + "\"max_rss_kb\":%d,\"rss_at_checkpoint_kb\":%d,\"rss_end_kb\":%d,\"growth_kb\":%d,"
+                        + "\"live_heap_at_checkpoint_kb\":%d,\"live_heap_end_kb\":%d,\"live_heap_growth_kb\":%d,"
                         + "\"seconds\":%.2f}",
                 name, n, total, checkpoint, procStatusKb("VmHWM"), rssCp.get(), rssEnd, rssEnd - rssCp.get(),
-                (t1 - t0) / 1e9));
+                heapCp.get(), heapEnd, heapEnd - heapCp.get(), (t1 - t0) / 1e9));
         System.out.flush();
         return 0;
     }

@@ -64,7 +64,7 @@ public final class HttpClientBench {
         URI url = URI.create(BenchHarness.opt(args, "--url", null));
         String token = BenchHarness.opt(args, "--token", null);
         String csr = BenchHarness.readTrimmed(BenchHarness.opt(args, "--csr", null));
-        String userAgent = BenchHarness.opt(args, "--user-agent", "intune-scep/1.0.0");
+        String userAgent = BenchHarness.opt(args, "--user-agent", "intune-scep/1.0.0 libcurl/7.88.1");
         HttpClient client = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
                 .sslContext(trusting(BenchHarness.opt(args, "--ca", null)))
