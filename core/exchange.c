@@ -182,6 +182,12 @@ int isc_exchange(intune_scep_client *c, isc_call *call, const isc_request *req, 
                 wait = retry_after_ms(h->retry_after);
             }
         } else {
+            if (h->proxy_status >= 300) {
+                rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "the proxy %s refused to connect to %s: HTTP %ld%s",
+                                   s->proxy_url, url, h->proxy_status,
+                                   h->proxy_status == 407 ? " (check PROXY_USER and PROXY_PASS)" : "");
+                break;
+            }
             if (h->oversize || cc == CURLE_FILESIZE_EXCEEDED) {
                 rc = isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "the answer from %s is larger than 1 MiB; refused",
                                    url);

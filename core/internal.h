@@ -296,6 +296,7 @@ typedef struct isc_handle {
     struct isc_handle *next;
     isc_buf body;
     int oversize;
+    long proxy_status; /* the proxy's answer to CONNECT, 0 when none */
     char retry_after[64];
     char errbuf[CURL_ERROR_SIZE];
 } isc_handle;
