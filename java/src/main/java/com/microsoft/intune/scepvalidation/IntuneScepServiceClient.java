@@ -182,22 +182,27 @@ public class IntuneScepServiceClient implements AutoCloseable {
     private void invoke(String transactionId, NativeCall call) throws IntuneClientException {
         NativeState.Handle h = state.acquire();
         try {
-            int level = LogBridge.minNativeLevel(logger);
-            if (level != h.logLevel) {
-                h.logLevel = level;
-                IntuneScepNative.intune_scep_java_client_set_log_sink(h.client, h.shared.sink, level);
-            }
-            SWIGTYPE_p_intune_scep_error err = NativeErrors.newError();
-            try {
-                int st = call.run(h.client, err);
-                if (st != intune_scep_status.INTUNE_SCEP_OK) {
-                    throwMapped(NativeErrors.toException(st, err, transactionId));
-                }
-            } finally {
-                IntuneScepNative.intune_scep_error_free(err);
-            }
+            invokeOn(h, transactionId, call);
         } finally {
             h.release();
+        }
+    }
+
+    /** Run {@code call} on the handle {@code h}, which the caller holds a reference on. */
+    private void invokeOn(NativeState.Handle h, String transactionId, NativeCall call) throws IntuneClientException {
+        int level = LogBridge.minNativeLevel(logger);
+        if (level != h.logLevel) {
+            h.logLevel = level;
+            IntuneScepNative.intune_scep_java_client_set_log_sink(h.client, h.shared.sink, level);
+        }
+        SWIGTYPE_p_intune_scep_error err = NativeErrors.newError();
+        try {
+            int st = call.run(h.client, err);
+            if (st != intune_scep_status.INTUNE_SCEP_OK) {
+                throwMapped(NativeErrors.toException(st, err, transactionId));
+            }
+        } finally {
+            IntuneScepNative.intune_scep_error_free(err);
         }
     }
 
@@ -368,11 +373,14 @@ public class IntuneScepServiceClient implements AutoCloseable {
     public void SetAppKey(String appKey) throws IllegalArgumentException {
         requireArgument("appKey", appKey);
         synchronized (configLock) { // no network call in here: only memory
-            setConfig(state.shared.config, AAD_APP_KEY, appKey);
+            NativeState.Handle h = state.acquire(); // fails when closed; keeps the configuration alive
             try {
-                invoke(null, (c, e) -> IntuneScepNative.intune_scep_client_set_app_key(c, appKey, e));
+                setConfig(h.shared.config, AAD_APP_KEY, appKey); // for clients rebuilt later (SetTrustStore)
+                invokeOn(h, null, (c, e) -> IntuneScepNative.intune_scep_client_set_app_key(c, appKey, e));
             } catch (IntuneClientException e) {
                 throw new IllegalStateException("intune-scep: cannot set the client secret: " + e.getMessage(), e);
+            } finally {
+                h.release();
             }
         }
     }
@@ -427,20 +435,24 @@ public class IntuneScepServiceClient implements AutoCloseable {
         boolean installed = false;
         try {
             synchronized (configLock) { // no network call in here: creating a client sends nothing
-                NativeState.Handle cur = state.acquire(); // fails when closed
-                cur.release();
-                String previous = IntuneScepNative.intune_scep_config_get(state.shared.config, TLS_CA_FILE);
-                setConfig(state.shared.config, TLS_CA_FILE, file.toString());
-                NativeState.Handle h;
+                NativeState.Handle cur = state.acquire(); // fails when closed; keeps the configuration alive
                 try {
-                    h = newHandle(state.shared, file);
-                } catch (RuntimeException | Error e) {
-                    IntuneScepNative.intune_scep_config_set(state.shared.config, TLS_CA_FILE, previous);
-                    throw e;
-                }
-                installed = true; // from here on the handle owns the file
-                if (!state.replace(h)) {
-                    throw new IllegalStateException("The IntuneScepServiceClient is closed");
+                    SWIGTYPE_p_intune_scep_config config = cur.shared.config;
+                    String previous = IntuneScepNative.intune_scep_config_get(config, TLS_CA_FILE);
+                    setConfig(config, TLS_CA_FILE, file.toString());
+                    NativeState.Handle h;
+                    try {
+                        h = newHandle(cur.shared, file);
+                    } catch (RuntimeException | Error e) {
+                        IntuneScepNative.intune_scep_config_set(config, TLS_CA_FILE, previous);
+                        throw e;
+                    }
+                    installed = true; // from here on the handle owns the file
+                    if (!state.replace(h)) {
+                        throw new IllegalStateException("The IntuneScepServiceClient is closed");
+                    }
+                } finally {
+                    cur.release();
                 }
             }
         } finally {
