@@ -462,6 +462,52 @@ def test_validate_auth_exit_4(run, emulator, tmp_path):
     assert emulator.requests("validateRequest") == []
 
 
+# Every code of protocol.md section 4 but Success, in Intune's order.
+INTUNE_CODES = [
+    "Unknown", "CertificateRequestDecodingFailed", "ChallengePasswordMissing", "ChallengeDeserializationError",
+    "ChallengeDecryptionError", "ChallengeDecodingError", "ChallengeInvalidTimestamp", "ChallengeExpired",
+    "SubjectNameMissing", "SubjectNameMismatch", "SubjectAltNameMissing", "SubjectAltNameMismatch",
+    "KeyUsageMismatch", "KeyLengthMismatch", "EnhancedKeyUsageMissing", "EnhancedKeyUsageMismatch",
+    "AadKeyIdentifierListMissing", "RegisteredKeyMismatch", "SigningCertThumbprintMismatch",
+    "ScepProfileNoLongerTargetedToTheClient", "SignatureValidationFailed", "BadCertificateRequestIdInChallenge",
+    "BadDeviceIdInChallenge", "BadUserIdInChallenge",
+]
+UNKNOWN_CODE_FIX = "a code this tool does not know"
+ONBOARDING = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                          "docs", "onboarding.md")
+
+
+def test_every_intune_code_is_exit_3_with_its_own_fix(run, emulator, config_file, tmp_path):
+    csr_path, _ = device_csr(emulator, tmp_path)
+    doc = open(ONBOARDING, encoding="utf-8").read()
+    fixes = set()
+    for code in INTUNE_CODES + ["SomeFutureCode"]:
+        emulator.call("DELETE", "faults")
+        emulator.fault(endpoint="validateRequest", status=200, times=0,
+                       body='{"code":"%s","errorDescription":"described by Intune"}' % code)
+        j = run("-c", config_file, "--json", "validate", "--transaction-id", "t-" + code, "--csr", csr_path).json()
+        assert j["exit_code"] == 3 and j["service_code"] == code and j["description"] == "described by Intune", j
+        if code == "SomeFutureCode":
+            assert UNKNOWN_CODE_FIX in j["fix"]
+        else:
+            assert UNKNOWN_CODE_FIX not in j["fix"], (code, j["fix"])
+            assert f"| `{code}` |" in doc, f"docs/onboarding.md has no row for {code}"
+            fixes.add(j["fix"])
+    assert len(fixes) >= 20, "each code deserves its own advice"
+
+
+@pytest.mark.parametrize("aadsts", [7000215, 7000222, 7000218, 90002, 900023, 70011, 90072, 700016, 7000112,
+                                    500011, 500014, 65001, 700024, 700027, 53003, 50049])
+def test_aadsts_codes_have_a_fix_and_a_doc_row(run, emulator, config_file, aadsts):
+    emulator.fault(endpoint="token", status=400, times=0, body=(
+        '{"error":"invalid_request","error_description":"AADSTS%d: something the platform says.",'
+        '"error_codes":[%d]}' % (aadsts, aadsts)))
+    j = run("-c", config_file, "--json", "check").json()
+    assert j["exit_code"] == 4 and j["aadsts_code"] == aadsts and j["failed_step"] == "graph_token", j
+    assert "the description above says which" not in j["fix"], j["fix"]
+    assert f"`AADSTS{aadsts}`" in open(ONBOARDING, encoding="utf-8").read()
+
+
 # ----------------------------------------------------------------------------
 # notify-success
 
