@@ -375,9 +375,11 @@ class Handler(BaseHTTPRequestHandler):
                 resp.headers.append((k, v))
         record["status"] = resp.status
         if action == "reset_after_headers":
+            # Close with a FIN rather than a reset: a reset can make the peer's kernel
+            # drop the head before the client has read it.
+            self.close_connection = True
             self.wfile.write(self._head_bytes(resp.status, resp.headers, len(resp.body)))
-            self.wfile.flush()
-            self._rst()
+            self._close_plain()
             raise _Abort()
         if action == "short_body":
             self.close_connection = True
