@@ -154,7 +154,7 @@ class State:
         }
 
     def issue_token(self, resource):
-        token = secrets.token_urlsafe(32)
+        token = "EmuTok-" + secrets.token_urlsafe(32)  # recognisable in a secret scan
         lifetime = self.settings["token_lifetime"]
         with self.lock:
             self.tokens[token] = (resource, time.time() + lifetime)
