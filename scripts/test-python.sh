@@ -61,8 +61,10 @@ if [ "$DIST" = 1 ]; then
   rm -rf "$BUILD/dist" "$BUILD/sdist-unpacked"
   "$VENV/bin/python" -m build --sdist --outdir "$BUILD/dist" "$ROOT/python"
   sdist=$(ls "$BUILD"/dist/intune_scep-*.tar.gz)
-  tar -tzf "$sdist" | grep -q '/csrc/swig/intune_scep_wrap.c$' || { echo "sdist lacks the generated wrapper"; exit 1; }
-  tar -tzf "$sdist" | grep -q '/csrc/core/' || { echo "sdist lacks the C sources"; exit 1; }
+  listing=$(tar -tzf "$sdist")
+  grep -q '/csrc/swig/intune_scep_wrap.c$' <<<"$listing" || { echo "sdist lacks the generated wrapper"; exit 1; }
+  grep -q '/csrc/core/.*\.c$' <<<"$listing" || { echo "sdist lacks the C sources"; exit 1; }
+  grep -q '/csrc/bindings/include/intune_scep.h$' <<<"$listing" || { echo "sdist lacks the header"; exit 1; }
 
   echo "== python -m build: wheel from the unpacked sdist, without SWIG"
   mkdir -p "$BUILD/sdist-unpacked"

@@ -94,6 +94,13 @@ static void intune_scep_py_log_trampoline(void *userdata, int level, const char 
     PyGILState_STATE gil;
     PyObject *result;
     if (sink == NULL || message == NULL || !Py_IsInitialized()) return;
+    /* A thread still in a call while the interpreter shuts down drops the line:
+     * taking the GIL then would never return. */
+#if PY_VERSION_HEX >= 0x030D0000
+    if (Py_IsFinalizing()) return;
+#else
+    if (_Py_IsFinalizing()) return;
+#endif
     gil = PyGILState_Ensure();
     result = PyObject_CallFunction(sink->callable, "is", level, message);
     if (result == NULL) {
