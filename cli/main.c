@@ -895,12 +895,13 @@ static int cmd_check(intune_scep_client *client, const intune_scep_config *cfg, 
         cJSON_AddBoolToObject(o, "ok", failed < 0);
         json_str(o, "tenant", tenant);
         json_str(o, "app_id", app_id);
+        json_str(o, "transaction_id", NULL); /* no SCEP transaction: same fields as the other commands */
         if (failed >= 0) {
             json_error_fields(o, err, fix);
             json_str(o, "failed_step", steps[failed].name);
         } else {
-            json_str(o, "status", intune_scep_status_name(INTUNE_SCEP_OK));
-            json_str(o, "message", "every step passed");
+            json_error_fields(o, err, NULL); /* every field present, empty */
+            cJSON_ReplaceItemInObject(o, "message", cJSON_CreateString("every step passed"));
         }
         cJSON *arr = cJSON_AddArrayToObject(o, "steps");
         for (int i = 0; i < 3; i++) {

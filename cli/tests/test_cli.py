@@ -271,6 +271,9 @@ def test_check_ok_text(run, emulator, config_file):
 def test_check_ok_json(run, emulator, config_file):
     j = run("-c", config_file, "--json", "check").json()
     assert j["command"] == "check" and j["ok"] is True and j["exit_code"] == 0
+    for key in ("status", "message", "activity_id", "transaction_id", "service_code", "description",
+                "http_status", "aadsts_code", "steps"):
+        assert key in j, key
     assert [s["name"] for s in j["steps"]] == ["graph_token", "discovery", "intune_token"]
     assert all(s["ok"] and s["result"] == "ok" and s["elapsed_ms"] >= 0 for s in j["steps"])
     assert j["steps"][1]["uri"].endswith("/ScepRequestValidationFEService")
