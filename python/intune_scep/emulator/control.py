@@ -13,7 +13,7 @@ from .state import ENDPOINT_NAMES, PKI_SERVICE, SCEP_SERVICE, json_response
 SETTINGS_TYPES = {
     "token_lifetime": int, "page_size": int, "app_secret": str, "extra_endpoints": int,
     "expires_in_as_string": bool, "scep_api_version": str, "pki_api_version": str,
-    "mixed_case_names": bool, "client_certificates": list, "max_body": int,
+    "mixed_case_names": bool, "client_certificates": list, "max_body": int, "max_recorded": int,
 }
 
 
@@ -106,7 +106,7 @@ def _route(state, req, sub):
             return json_response(200, {"connections": state.connections,
                                        "token_requests": {"graph": state.token_requests["graph"],
                                                           "intune": state.token_requests["intune"]},
-                                       "requests": len(state.requests),
+                                       "requests": state.request_count,
                                        "endpoints": dict(state.endpoint_counts)})
     if s == "reset" and m == "POST":
         state.reset()

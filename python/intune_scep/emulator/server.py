@@ -311,6 +311,10 @@ class Handler(BaseHTTPRequestHandler):
         state = self.server.state
         with state.lock:
             state.requests.append(rec)
+            state.request_count += 1
+            excess = len(state.requests) - max(1, state.settings["max_recorded"])
+            if excess > 0:  # a long run keeps the newest requests only
+                del state.requests[:excess]
             key = endpoint or "other"
             state.endpoint_counts[key] = state.endpoint_counts.get(key, 0) + 1
         if self.server.debug:

@@ -99,6 +99,7 @@ class State:
             "mixed_case_names": False,
             "client_certificates": list(client_certificates or []),
             "max_body": 4 * 1024 * 1024,
+            "max_recorded": 100000,
         }
         self.tokens = {}  # token -> (resource, expires_at)
         self.profiles = {}
@@ -111,6 +112,7 @@ class State:
         self.settings = copy.deepcopy(self.initial_settings)
         self.faults = []
         self.requests = []
+        self.request_count = 0
         self.success_notifications = []
         self.failure_notifications = []
         self.rejected_notifications = []

@@ -343,3 +343,14 @@ def test_unknown_paths_and_methods(emu, wire):
     rec = emu.requests()
     assert rec[0]["endpoint"] is None and rec[0]["status"] == 404
     assert rec[1]["endpoint"] == "token" and rec[1]["status"] == 405
+
+
+def test_max_recorded_keeps_newest(emu, wire):
+    emu.settings(max_recorded=3)
+    wire.token("intune")
+    for i in range(5):
+        body = {"request": {"transactionId": "t%d" % i, "certificateRequest": "MIIB", "callerInfo": "c"}}
+        wire.scep("validateRequest", body)
+    recs = emu.requests()
+    assert [r["json"]["request"]["transactionId"] for r in recs] == ["t2", "t3", "t4"]
+    assert emu.stats()["requests"] == 6
