@@ -176,6 +176,19 @@ static void intune_scep_java_log_trampoline(void *userdata, int level, const cha
         (*env)->DeleteLocalRef(env, pending);
     }
 }
+
+/* A log line delivered from a native thread (intune_scep_java_sink_log_from_native_thread). */
+struct intune_scep_java_native_line {
+    intune_scep_java_sink *sink;
+    int level;
+    const char *message;
+};
+
+static void *intune_scep_java_native_line_run(void *arg) {
+    struct intune_scep_java_native_line *line = (struct intune_scep_java_native_line *)arg;
+    intune_scep_java_log_trampoline(line->sink, line->level, line->message);
+    return NULL;
+}
 %}
 
 /* ---- typemaps ----------------------------------------------------------- */
@@ -267,6 +280,26 @@ void intune_scep_java_sink_free(JNIEnv *jenv, intune_scep_java_sink *sink) {
 /* Route the log lines of clients created from `cfg` to `sink` (NULL: none). */
 void intune_scep_java_config_set_log_sink(intune_scep_config *cfg, intune_scep_java_sink *sink, int min_level) {
     intune_scep_config_set_log_callback(cfg, sink ? intune_scep_java_log_trampoline : NULL, sink, min_level);
+}
+
+/*
+ * Diagnostic: deliver `message` to `sink` from a new native thread (attached to
+ * the JVM by the trampoline as a daemon and detached when it exits), and wait
+ * for it. Returns 0, or the pthread error number. Used by the tests of the
+ * native-thread path; the library itself logs on the calling thread today.
+ */
+int intune_scep_java_sink_log_from_native_thread(intune_scep_java_sink *sink, int level, const char *message) {
+    struct intune_scep_java_native_line line;
+    pthread_t thread;
+    int rc;
+    line.sink = sink;
+    line.level = level;
+    line.message = message;
+    rc = pthread_create(&thread, NULL, intune_scep_java_native_line_run, &line);
+    if (rc != 0) {
+        return rc;
+    }
+    return pthread_join(thread, NULL);
 }
 
 /* Route the log lines of a live client to `sink` (NULL: none), from `min_level` up. */

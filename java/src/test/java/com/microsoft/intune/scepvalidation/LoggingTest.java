@@ -1,6 +1,8 @@
 package com.microsoft.intune.scepvalidation;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,6 +18,10 @@ import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+
+import com.microsoft.intune.scepvalidation.internal.IntuneScepNative;
+import com.microsoft.intune.scepvalidation.internal.LogBridge;
+import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_java_sink;
 
 /** The library's log lines reach java.util.logging, carry the activity id, and never a secret. */
 class LoggingTest extends EmulatorTestBase {
@@ -142,6 +148,32 @@ class LoggingTest extends EmulatorTestBase {
             assertTrue(lines().stream().anyMatch(l -> l.contains("outcome=Success")), lines().toString());
         } finally {
             logger.removeHandler(bad);
+        }
+    }
+
+    @Test
+    @SuppressWarnings("deprecation")
+    void linesFromANativeThreadAreDeliveredAndTheThreadIsDetachedAfterwards() {
+        SWIGTYPE_p_intune_scep_java_sink sink = IntuneScepNative.intune_scep_java_sink_new(new LogBridge(logger));
+        try {
+            for (int i = 0; i < 3; i++) {
+                assertEquals(0, IntuneScepNative.intune_scep_java_sink_log_from_native_thread(sink, 30,
+                        "native line " + i + " \ud83d\ude00"));
+            }
+            assertEquals(0, IntuneScepNative.intune_scep_java_sink_log_from_native_thread(sink, 10, "debug line"));
+        } finally {
+            IntuneScepNative.intune_scep_java_sink_free(sink);
+        }
+        List<LogRecord> got = new ArrayList<>(records);
+        assertEquals(4, got.size(), lines().toString());
+        for (int i = 0; i < 3; i++) {
+            assertEquals(Level.WARNING, got.get(i).getLevel());
+            assertEquals("native line " + i + " \ud83d\ude00", got.get(i).getMessage());
+            assertNotEquals((int) Thread.currentThread().getId(), got.get(i).getThreadID());
+        }
+        assertEquals(Level.FINE, got.get(3).getLevel());
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            assertNotEquals("intune-scep-native", t.getName(), "a native thread stayed attached");
         }
     }
 }
