@@ -1,0 +1,26 @@
+/* fuzz_token_answer.c - the identity platform's 200 answer (isc_parse_token_answer). */
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    char *body = malloc(size ? size : 1);
+    FUZZ_ASSERT(body);
+    if (size) memcpy(body, data, size);
+    intune_scep_error err = {0};
+    isc_token_answer ans;
+    int rc = isc_parse_token_answer(body, size, &ans, &err);
+    if (rc == INTUNE_SCEP_OK) {
+        /* A usable bearer token: non-empty, no control character, no blank; a lifetime in range. */
+        FUZZ_ASSERT(ans.access_token && *ans.access_token);
+        FUZZ_ASSERT(!isc_has_control(ans.access_token) && !strchr(ans.access_token, ' '));
+        FUZZ_ASSERT(ans.expires_in >= 1 && ans.expires_in <= 31536000);
+        FUZZ_ASSERT(err.message == NULL);
+        isc_free_secret(ans.access_token);
+    } else {
+        FUZZ_ASSERT(rc == INTUNE_SCEP_E_AUTH || rc == INTUNE_SCEP_E_NOMEM);
+        FUZZ_ASSERT(ans.access_token == NULL);
+        fuzz_check_error(&err, rc);
+    }
+    isc_error_reset(&err);
+    free(body);
+    return 0;
+}
