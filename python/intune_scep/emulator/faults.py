@@ -34,7 +34,9 @@ def normalise(spec, seq):
     ctype = spec.get("content_type")
     if ctype is not None and not isinstance(ctype, str):
         raise ValueError("content_type must be a string")
-    headers = spec.get("headers") or {}
+    headers = spec.get("headers")
+    if headers is None:
+        headers = {}
     if not isinstance(headers, dict) or not all(
             isinstance(k, str) and isinstance(v, (str, int)) and "\n" not in str(v) and "\r" not in str(v)
             and k and ":" not in k and "\n" not in k and "\r" not in k

@@ -253,7 +253,12 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(json_response(403, {"error": "the control API answers loopback clients only"}))
                 return
             req = Request(self.command, path, raw_path, query, headers, body, peer)
-            self._send(control.handle(state, req, path[len("/_emulator/"):]))
+            try:
+                resp = control.handle(state, req, path[len("/_emulator/"):])
+            except Exception:  # noqa: BLE001 - a bug answers 500, the server goes on
+                log.exception("internal error answering control call %s %s", self.command, raw_path)
+                resp = json_response(500, {"error": "emulator internal error"})
+            self._send(resp)
             return
         if not self.counted:
             self.counted = True

@@ -354,3 +354,38 @@ def test_max_recorded_keeps_newest(emu, wire):
     recs = emu.requests()
     assert [r["json"]["request"]["transactionId"] for r in recs] == ["t2", "t3", "t4"]
     assert emu.stats()["requests"] == 6
+
+
+def test_random_bodies_never_500(emu, wire):
+    import random
+    rnd = random.Random(1234)
+    wire.token("intune")
+    values = [None, True, 0, -1, 2 ** 70, 1.5, "", "x", [], [1, "a"], {}, {"a": {"b": []}},
+              {"subject": 5}, {"request": None}, {"notification": []}, {"results": [None]},
+              {"downloadParameters": {"maxRequests": None}}, {"endpoint": "token", "headers": []},
+              {"requests": [{"serialNumber": 1}]}, {"token_lifetime": None}]
+    paths = [("POST", emu.service_uri() + "/ScepActions/" + a) for a in
+             ("validateRequest", "successNotification", "failureNotification")]
+    paths += [("POST", emu.service_uri("PkiConnectorFEService") + "/CertificateAuthorityRequests/" + a)
+              for a in ("downloadRevocationRequests", "uploadRevocationResults")]
+    paths += [("POST", emu.control_url + c) for c in ("challenges", "faults", "settings", "revocations",
+                                                       "move_endpoint", "profiles/x/untarget")]
+    paths += [("POST", emu.token_url)]
+    seen = set()
+    for i in range(300):
+        method, url = paths[i % len(paths)]
+        if rnd.random() < 0.3:
+            data = bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 64)))
+        else:
+            v = rnd.choice(values)
+            if isinstance(v, dict) and rnd.random() < 0.5:
+                v = {"request": v, "notification": v}
+            data = json.dumps(v).encode()
+        headers = wire.intune_headers(api_version="5019-05-05" if "Pki" in url else "2018-02-20")
+        r = wire.post(url, data=data, headers=headers)
+        seen.add(r.status_code)
+        assert r.status_code != 500 and r.status_code < 600, (url, data, r.text)
+    assert 400 in seen
+    emu.clear_faults()
+    emu.reset()
+    assert wire.scep("validateRequest", VALID).status_code == 200
