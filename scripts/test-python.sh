@@ -3,7 +3,10 @@
 # under build-py/, then run its tests (python/tests, emulator tests included)
 # against the INSTALLED package, never the source tree.
 #
-#   scripts/test-python.sh [--dist] [--no-test] [pytest arguments...]
+#   scripts/test-python.sh [--dist] [--no-test] [pytest arguments and test paths...]
+#
+#   Test paths are relative to the repository (python/tests/test_calls.py);
+#   without one, all of python/tests runs.
 #
 #   --dist     also build an sdist and a wheel with `python -m build` (the wheel
 #              from the unpacked sdist with SWIG out of reach, proving the sdist
@@ -23,11 +26,18 @@ PYTHON="${PYTHON:-python3}"
 DIST=0
 TEST=1
 PYTEST_ARGS=()
+HAVE_PATH=0
 for arg in "$@"; do
   case "$arg" in
     --dist) DIST=1 ;;
     --no-test) TEST=0 ;;
-    *) PYTEST_ARGS+=("$arg") ;;
+    *)
+      # a test path relative to the repository (e.g. python/tests/test_calls.py::test_x)
+      if [ -e "$ROOT/${arg%%::*}" ] && [[ "$arg" != -* ]]; then
+        PYTEST_ARGS+=("$ROOT/$arg"); HAVE_PATH=1
+      else
+        PYTEST_ARGS+=("$arg")
+      fi ;;
   esac
 done
 
@@ -50,8 +60,9 @@ if [ "$TEST" = 1 ]; then
   # Run from build-py/: neither the repository nor python/ is on sys.path, so
   # `import intune_scep` finds the installed package (conftest.py checks it).
   cd "$BUILD"
+  [ "$HAVE_PATH" = 1 ] || PYTEST_ARGS+=("$ROOT/python/tests")
   INTUNE_SCEP_TEST_INSTALLED=1 "$VENV/bin/python" -m pytest -p no:cacheprovider \
-    --rootdir "$ROOT/python" "$ROOT/python/tests" "${PYTEST_ARGS[@]}"
+    --rootdir "$ROOT/python" "${PYTEST_ARGS[@]}"
   cd "$ROOT"
 fi
 

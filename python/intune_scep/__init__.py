@@ -38,6 +38,10 @@ from ._errors import (
 if TYPE_CHECKING:  # pragma: no cover
     from ._client import (
         LOGGER_NAME,
+        CARequestErrorCode,
+        CARevocationRequest,
+        CARevocationResult,
+        IntuneRevocationClient,
         CertificateDetails,
         IntuneScepServiceClient,
         certificate_details,
@@ -46,6 +50,10 @@ if TYPE_CHECKING:  # pragma: no cover
     )
 
 _LAZY = {
+    "IntuneRevocationClient": "._client",
+    "CARequestErrorCode": "._client",
+    "CARevocationRequest": "._client",
+    "CARevocationResult": "._client",
     "IntuneScepServiceClient": "._client",
     "CertificateDetails": "._client",
     "certificate_details": "._client",
@@ -55,6 +63,10 @@ _LAZY = {
 }
 
 __all__ = [
+    "CARequestErrorCode",
+    "CARevocationRequest",
+    "CARevocationResult",
+    "IntuneRevocationClient",
     "CertificateDetails",
     "ErrorCode",
     "IntuneClientAuthException",

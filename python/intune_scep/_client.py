@@ -6,12 +6,13 @@ only when one of its names is first used.
 
 from __future__ import annotations
 
+import enum
 import functools
 import logging
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, TypeVar, Union
+from typing import Any, Callable, List, Mapping, Optional, Sequence, TypeVar, Union
 
 from . import _native
 from ._errors import (
@@ -25,7 +26,11 @@ from ._errors import (
 )
 
 __all__ = [
+    "CARequestErrorCode",
+    "CARevocationRequest",
+    "CARevocationResult",
     "CertificateDetails",
+    "IntuneRevocationClient",
     "IntuneScepServiceClient",
     "LOGGER_NAME",
     "certificate_details",
@@ -53,9 +58,12 @@ _INT64_MAX = 2**63 - 1
 
 #: The service the three SCEP calls use.
 SCEP_SERVICE_NAME = "ScepRequestValidationFEService"
+#: The service the revocation calls use.
+PKI_SERVICE_NAME = "PkiConnectorFEService"
 
 Binary = Union[bytes, bytearray, memoryview, str]
 _T = TypeVar("_T")
+_Self = TypeVar("_Self", bound="_NativeClient")
 
 
 def library_version() -> str:
@@ -185,25 +193,10 @@ def _config_set(cfg: Any, key: Any, value: Any) -> None:
         raise ValueError(f"configuration key {key}: invalid key name or value (not UTF-8, or a control character)")
 
 
-class IntuneScepServiceClient:
-    """A client of Intune's SCEP validation service, shared by any number of threads.
+class _NativeClient:
+    """What every client shares: configuration, lifetime, logging, diagnostics."""
 
-    It mirrors Microsoft's reference ``IntuneScepServiceClient``: create one from the
-    configuration (the reference's ``Properties``: ``AAD_APP_ID``, ``AAD_APP_KEY``,
-    ``TENANT``, ``PROVIDER_NAME_AND_VERSION``, …), then for every SCEP request call
-    :meth:`ValidateRequest` before issuing and :meth:`SendSuccessNotification` or
-    :meth:`SendFailureNotification` afterwards. Every method raises on anything but
-    an explicit ``Success`` from Intune: issue the certificate only when
-    :meth:`ValidateRequest` returned.
-
-    Calls run with the GIL released, so threads sharing one client run in parallel.
-    Log lines go to the :mod:`logging` logger ``intune_scep`` (or ``logger``); the
-    lowest level passed on is the logger's effective level when the client is
-    created (see :meth:`set_log_level`). Secrets never appear in a log line or an
-    exception.
-
-    Use it as a context manager, or call :meth:`close` when done.
-    """
+    _SERVICE = SCEP_SERVICE_NAME
 
     def __init__(self, config: Mapping[str, Any], *, logger: Optional[logging.Logger] = None) -> None:
         """Create a client from ``config`` (a mapping of configuration key to value).
@@ -227,12 +220,12 @@ class IntuneScepServiceClient:
 
     @classmethod
     def from_properties_file(
-        cls,
+        cls: "type[_Self]",
         path: Union[str, "os.PathLike[str]"],
         overrides: Optional[Mapping[str, Any]] = None,
         *,
         logger: Optional[logging.Logger] = None,
-    ) -> "IntuneScepServiceClient":
+    ) -> "_Self":
         """Create a client from a file in java.util.Properties syntax.
 
         ``overrides`` (optional) are set after the file is read and win over it.
@@ -294,7 +287,7 @@ class IntuneScepServiceClient:
         """True once :meth:`close` was called."""
         return self._client is None
 
-    def __enter__(self) -> "IntuneScepServiceClient":
+    def __enter__(self: "_Self") -> "_Self":
         self._acquire()
         self._release()
         return self
@@ -316,7 +309,7 @@ class IntuneScepServiceClient:
         with self._cond:
             client = self._client
             if client is None:
-                raise ValueError("IntuneScepServiceClient is closed")
+                raise ValueError(f"{type(self).__name__} is closed")
             self._inflight += 1
             return client
 
@@ -332,6 +325,86 @@ class IntuneScepServiceClient:
             _call(fn, client, *args, transaction_id=transaction_id)
         finally:
             self._release()
+
+    # -- administration and diagnostics ---------------------------------------
+
+    def set_app_key(self, app_key: str) -> None:
+        """Replace the client secret (``AAD_APP_KEY``) of this live client.
+
+        Cached tokens are dropped; the next call fetches new ones with the new key.
+        Safe while other threads make calls.
+
+        Raises:
+            ValueError: ``app_key`` is empty.
+        """
+        _require_str("app_key", app_key)
+        self._run(_native.intune_scep_client_set_app_key, app_key)
+
+    def set_log_level(self, level: Optional[int] = None) -> None:
+        """Set the lowest level of the lines the library formats and passes on.
+
+        ``None`` (the default) takes the logger's current effective level again.
+        """
+        if level is None:
+            level = _min_level(self._logger)
+        if isinstance(level, bool) or not isinstance(level, int):
+            raise TypeError(f"level: expected int, got {type(level).__name__}")
+        client = self._acquire()
+        try:
+            _native.intune_scep_py_client_set_log_sink(client, self._sink, level)
+        finally:
+            self._release()
+
+    def fetch_token(self, resource: str = "intune") -> None:
+        """Fetch a fresh token now, for diagnostics: ``"intune"`` or ``"graph"``.
+
+        Raises:
+            IntuneClientAuthException: the identity platform refused (with the
+                OAuth error, its description and the AADSTS code).
+            IntuneClientException: any other failure.
+            ValueError: an unknown ``resource``.
+        """
+        resources = {"graph": _native.INTUNE_SCEP_RESOURCE_GRAPH, "intune": _native.INTUNE_SCEP_RESOURCE_INTUNE}
+        if resource not in resources:
+            raise ValueError(f"resource: expected 'intune' or 'graph', got {resource!r}")
+        self._run(_native.intune_scep_client_fetch_token, resources[resource])
+
+    def discover_service(self, service_name: Optional[str] = None) -> str:
+        """Run service discovery now and return the URI of ``service_name``
+        (default: the service this client's calls use).
+
+        Raises:
+            IntuneServiceNotFoundException: discovery does not list the service.
+            IntuneClientException: any other failure.
+        """
+        service_name = self._SERVICE if service_name is None else service_name
+        _require_str("service_name", service_name)
+        client = self._acquire()
+        try:
+            return str(_call(_native.intune_scep_client_discover_uri, client, service_name))
+        finally:
+            self._release()
+
+
+class IntuneScepServiceClient(_NativeClient):
+    """A client of Intune's SCEP validation service, shared by any number of threads.
+
+    It mirrors Microsoft's reference ``IntuneScepServiceClient``: create one from the
+    configuration (the reference's ``Properties``: ``AAD_APP_ID``, ``AAD_APP_KEY``,
+    ``TENANT``, ``PROVIDER_NAME_AND_VERSION``, …), then for every SCEP request call
+    :meth:`ValidateRequest` before issuing and :meth:`SendSuccessNotification` or
+    :meth:`SendFailureNotification` afterwards. Every method raises on anything but
+    an explicit ``Success`` from Intune: issue the certificate only when
+    :meth:`ValidateRequest` returned.
+
+    Calls run with the GIL released, so threads sharing one client run in parallel.
+    Log lines go to the :mod:`logging` logger ``intune_scep`` (or ``logger``); the
+    lowest level passed on is the logger's effective level when the client is
+    created (see :meth:`set_log_level`). Secrets never appear in a log line or an
+    exception.
+
+    Use it as a context manager, or call :meth:`close` when done.
+    """
 
     # -- the three SCEP calls -------------------------------------------------
 
@@ -453,62 +526,142 @@ class IntuneScepServiceClient:
     send_success_notification = SendSuccessNotification
     send_failure_notification = SendFailureNotification
 
-    # -- administration and diagnostics ---------------------------------------
 
-    def set_app_key(self, app_key: str) -> None:
-        """Replace the client secret (``AAD_APP_KEY``) of this live client.
 
-        Cached tokens are dropped; the next call fetches new ones with the new key.
-        Safe while other threads make calls.
+class CARequestErrorCode(enum.Enum):
+    """The error code of a revocation result, as the reference's CARequestErrorCode.
+
+    ``None_`` (``"0"``) is the code of a revocation that succeeded (``None`` is a
+    Python keyword); every other code marks a failure.
+    """
+
+    None_ = "0"
+    NonRetryableServiceException = "4000"
+    DataSerializationError = "4001"
+    ParameterDataInvalidError = "4002"
+    CryptographyError = "4003"
+    CertificateNotFoundError = "4004"
+    ConflictError = "4005"
+    NotSupportedError = "4006"
+    PayloadTooLargeError = "4007"
+    RetryableServiceException = "4100"
+    ServiceUnavailableException = "4101"
+    ServiceTooBusyException = "4102"
+    AuthenticationException = "4103"
+
+
+@dataclass(frozen=True)
+class CARevocationRequest:
+    """A certificate Intune asks the CA to revoke."""
+
+    #: Opaque; echo it in the :class:`CARevocationResult`.
+    request_context: str
+    #: The serial number of the certificate to revoke, as Intune sent it.
+    serial_number: str
+    #: The issuer's name as Intune sent it (``""`` when none).
+    issuer_name: str
+    #: The CA configuration Intune sent, or ``None``.
+    ca_configuration: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class CARevocationResult:
+    """What became of one :class:`CARevocationRequest`."""
+
+    #: The ``request_context`` of the request.
+    request_context: str
+    #: Whether the certificate was revoked.
+    succeeded: bool
+    #: ``CARequestErrorCode.None_`` for a success; another code for a failure.
+    error_code: CARequestErrorCode = CARequestErrorCode.None_
+    #: Optional text for the administrator.
+    error_message: Optional[str] = None
+
+
+class IntuneRevocationClient(_NativeClient):
+    """A client of Intune's certificate revocation service (PkiConnectorFEService).
+
+    It mirrors the reference's ``IntuneRevocationClient``: a CA periodically calls
+    :meth:`DownloadCARequests` for the certificates Intune wants revoked, revokes
+    them, and reports with :meth:`UploadRevocationResults`. Configuration, logging,
+    threads and lifetime as :class:`IntuneScepServiceClient`.
+    """
+
+    _SERVICE = PKI_SERVICE_NAME
+
+    def DownloadCARequests(
+        self, transaction_id: Optional[str], max_requests: int, issuer_name: Optional[str] = None
+    ) -> List[CARevocationRequest]:
+        """Download up to ``max_requests`` (1-500) revocation requests Intune queued.
+
+        Args:
+            transaction_id: an id of this operation for the caller's logs (as in
+                the reference; it is not sent), or ``None``.
+            max_requests: how many requests at most, 1 to 500.
+            issuer_name: only requests of this issuer (``None``: all).
 
         Raises:
-            ValueError: ``app_key`` is empty.
+            ValueError: ``max_requests`` out of range.
+            IntuneClientException: the call failed (its subclasses as for the SCEP calls).
         """
-        _require_str("app_key", app_key)
-        self._run(_native.intune_scep_client_set_app_key, app_key)
-
-    def set_log_level(self, level: Optional[int] = None) -> None:
-        """Set the lowest level of the lines the library formats and passes on.
-
-        ``None`` (the default) takes the logger's current effective level again.
-        """
-        if level is None:
-            level = _min_level(self._logger)
-        if isinstance(level, bool) or not isinstance(level, int):
-            raise TypeError(f"level: expected int, got {type(level).__name__}")
+        _require_str("transaction_id", transaction_id, optional=True)
+        _require_str("issuer_name", issuer_name, optional=True)
+        if isinstance(max_requests, bool) or not isinstance(max_requests, int):
+            raise TypeError(f"max_requests: expected int, got {type(max_requests).__name__}")
+        if not 1 <= max_requests <= 500:
+            raise ValueError("max_requests: must be 1 to 500")
         client = self._acquire()
         try:
-            _native.intune_scep_py_client_set_log_sink(client, self._sink, level)
+            reqs = _call(_native.intune_scep_download_revocation_requests_list, client, max_requests, issuer_name,
+                         transaction_id=transaction_id)
         finally:
             self._release()
-
-    def fetch_token(self, resource: str = "intune") -> None:
-        """Fetch a fresh token now, for diagnostics: ``"intune"`` or ``"graph"``.
-
-        Raises:
-            IntuneClientAuthException: the identity platform refused (with the
-                OAuth error, its description and the AADSTS code).
-            IntuneClientException: any other failure.
-            ValueError: an unknown ``resource``.
-        """
-        resources = {"graph": _native.INTUNE_SCEP_RESOURCE_GRAPH, "intune": _native.INTUNE_SCEP_RESOURCE_INTUNE}
-        if resource not in resources:
-            raise ValueError(f"resource: expected 'intune' or 'graph', got {resource!r}")
-        self._run(_native.intune_scep_client_fetch_token, resources[resource])
-
-    def discover_service(self, service_name: str = SCEP_SERVICE_NAME) -> str:
-        """Run service discovery now and return the URI of ``service_name``.
-
-        Raises:
-            IntuneServiceNotFoundException: discovery does not list the service.
-            IntuneClientException: any other failure.
-        """
-        _require_str("service_name", service_name)
-        client = self._acquire()
         try:
-            return str(_call(_native.intune_scep_client_discover_uri, client, service_name))
+            out = []
+            for i in range(int(_native.intune_scep_revocation_requests_count(reqs))):
+                out.append(CARevocationRequest(
+                    request_context=_native.intune_scep_revocation_requests_request_context(reqs, i),
+                    serial_number=_native.intune_scep_revocation_requests_serial_number(reqs, i),
+                    issuer_name=_native.intune_scep_revocation_requests_issuer_name(reqs, i) or "",
+                    ca_configuration=_native.intune_scep_revocation_requests_ca_configuration(reqs, i),
+                ))
+            return out
         finally:
-            self._release()
+            _native.intune_scep_revocation_requests_free(reqs)
+
+    def UploadRevocationResults(self, transaction_id: Optional[str], results: Sequence[CARevocationResult]) -> None:
+        """Report what became of downloaded revocation requests (at least one).
+
+        Returns only when Intune accepted them (``{"value": true}``).
+
+        Raises:
+            ValueError: no results, or a result whose ``succeeded`` and
+                ``error_code`` do not fit together.
+            IntuneScepServiceException: Intune answered ``{"value": false}``.
+            IntuneClientException: any other failure.
+        """
+        _require_str("transaction_id", transaction_id, optional=True)
+        if not results:
+            raise ValueError("results: at least one result is needed")
+        native = _native.intune_scep_revocation_results_new()
+        if native is None:
+            raise MemoryError("intune_scep_revocation_results_new: out of memory")
+        try:
+            for i, r in enumerate(results):
+                if not isinstance(r, CARevocationResult):
+                    raise TypeError(f"results[{i}]: expected CARevocationResult, got {type(r).__name__}")
+                code = r.error_code.value if isinstance(r.error_code, CARequestErrorCode) else r.error_code
+                _require_str(f"results[{i}].request_context", r.request_context)
+                _require_str(f"results[{i}].error_code", code)
+                _require_str(f"results[{i}].error_message", r.error_message, optional=True)
+                _call(_native.intune_scep_revocation_results_add, native, r.request_context,
+                      1 if r.succeeded else 0, code, r.error_message)
+            self._run(_native.intune_scep_upload_revocation_results, native, transaction_id=transaction_id)
+        finally:
+            _native.intune_scep_revocation_results_free(native)
+
+    download_ca_requests = DownloadCARequests
+    upload_revocation_results = UploadRevocationResults
 
 
 @dataclass(frozen=True)
