@@ -30,11 +30,20 @@ class ControlMethods:
     def untarget(self, profile_id):
         return self._call("POST", "profiles/%s/untarget" % quote(profile_id, safe=""))
 
-    def add_fault(self, endpoint=None, action="respond", **fields):
-        """Script a fault (see the docs for the fields); returns its id."""
-        spec = dict(fields)
-        if endpoint is not None:
-            spec["endpoint"] = endpoint
+    def add_fault(self, endpoint=None, action=None, **fields):
+        """Script a fault; returns its id.
+
+        ``add_fault("validateRequest", status=503, headers={"Retry-After": "1"}, times=2)``
+        or ``add_fault({"endpoint": "token", "action": "reset"})``.  Fields: endpoint,
+        action (default respond), times, status, body, content_type, headers, delay_ms.
+        """
+        if isinstance(endpoint, dict):
+            spec = dict(endpoint)
+        else:
+            spec = {}
+            if endpoint is not None:
+                spec["endpoint"] = endpoint
+        spec.update(fields)
         if action is not None:
             spec["action"] = action
         return self._call("POST", "faults", spec)["id"]

@@ -262,3 +262,11 @@ def test_concurrent_requests_served(emu, wire):
     assert errors == []
     assert len(emu.validations()) == 40
     assert emu.stats()["connections"] == 5  # the token fetch, then one per worker
+
+
+def test_add_fault_spellings(emu, wire):
+    emu.add_fault({"endpoint": "validateRequest", "action": "respond", "status": 418})
+    emu.add_fault("validateRequest", "respond", status=419)
+    emu.add_fault(endpoint="validateRequest", status=420)
+    assert [f["status"] for f in emu.faults()] == [418, 419, 420]
+    assert [wire.scep("validateRequest", VALID).status_code for _ in range(4)] == [418, 419, 420, 200]
