@@ -54,6 +54,8 @@ def parse_args():
     p.add_argument("--python")
     p.add_argument("--java-classes")
     p.add_argument("--jar")
+    p.add_argument("--profile", action="store_true",
+                   help="instead of the figures: instructions per call under callgrind (curl, c, python)")
     return p.parse_args()
 
 
@@ -394,9 +396,82 @@ def machine():
     return {"cores": os.cpu_count(), "cpu": model, "kernel": platform.release(), "python": platform.python_version()}
 
 
+PROFILE_DOORS = {"curl": (500, 2500), "c": (500, 2500), "python": (300, 1300)}
+
+
+def callgrind_functions(path):
+    """{function: inclusive instructions} from a callgrind output file."""
+    import re
+    out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
+                         capture_output=True, text=True, check=True).stdout
+    funcs = {}
+    for line in out.splitlines():
+        m = re.match(r"\s*([\d,]+) \([ \d.]+%\)\s+(.*?)(?: \[(.*)\])?$", line)
+        if m and not m.group(2).startswith("=>"):
+            name = m.group(2).split(":")[-1]
+            funcs[name] = max(funcs.get(name, 0), int(m.group(1).replace(",", "")))
+    return funcs
+
+
+def profile(r):
+    """Instructions per warm call under callgrind: a fixed number of calls on one
+    thread, run twice with different counts; the difference over the difference in
+    calls removes start-up (TLS handshakes, tokens, discovery, the interpreter)."""
+    import shutil
+    if not shutil.which("valgrind"):
+        log("valgrind is not installed")
+        return 2
+    per_call = {}
+    details = {}
+    for door in [d for d in ("curl", "c", "python") if d in r.selected]:
+        argv, why = r.command(door, "memory")
+        if argv is None:
+            log(f"{door}: {why}")
+            return 1
+        runs = []
+        for n in PROFILE_DOORS[door]:
+            out = os.path.join(r.a.tmp, f"callgrind.{door}.{n}")
+            extra = ["--threads", "1", "--calls", str(n), "--checkpoint", "1"]
+            log(f"callgrind: {DOORS[door][0]}, {n} calls")
+            p = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] + argv + extra,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if p.returncode != 0:
+                log(f"{door}: {p.stderr.strip().splitlines()[-3:]}")
+                return 1
+            runs.append((n, callgrind_functions(out)))
+        (n1, f1), (n2, f2) = runs
+        delta = {k: (f2.get(k, 0) - f1.get(k, 0)) / (n2 - n1) for k in f2}
+        per_call[door] = delta.get("PROGRAM TOTALS", 0)
+        details[door] = delta
+    print()
+    print("Instructions per warm call (callgrind, one thread):")
+    for door, v in per_call.items():
+        ratio = f"  ({v / per_call['curl']:.2f}x the libcurl loop)" if "curl" in per_call and door != "curl" else ""
+        print(f"  {DOORS[door][0]:<36}{v:10,.0f}{ratio}")
+    for door in ("c", "python"):
+        d = details.get(door)
+        if not d:
+            continue
+        base = d.get("intune_scep_validate_request", 0)
+        print()
+        print(f"{DOORS[door][0]}: inclusive instructions per call")
+        if door == "python":
+            total = per_call["python"]
+            print(f"  {'the Python side (facade, SWIG, GIL)':<44}{total - base:10,.0f}")
+        rows = sorted(((v, k) for k, v in d.items()
+                       if v >= 1000 and (k.startswith(("isc_", "intune_scep", "check_", "curl_easy_perform",
+                                                       "cJSON_Print", "cJSON_Parse", "RAND_bytes", "curl_maprintf"))
+                                         or k.startswith("_wrap_"))), reverse=True)
+        for v, k in rows[:25]:
+            print(f"  {k:<44}{v:10,.0f}")
+    return 0
+
+
 def main():
     a = parse_args()
     r = Runner(a)
+    if a.profile:
+        return profile(r)
     started = datetime.datetime.now(datetime.timezone.utc)
     r.run()
     command = "bench/run" + (" --quick" if a.quick else "") + \
