@@ -375,8 +375,8 @@ __attribute__((format(printf, 3, 4))) static int fail_early(int code, const char
     } else {
         fprintf(stderr, "intune-scep: %s\n", clean);
         if (code == EXIT_USAGE && strcmp(status, "USAGE") == 0)
-            fprintf(stderr, "Run 'intune-scep %s--help' for usage.\n",
-                    g.command_name && g.command != CMD_NONE ? g.command_name : "");
+            fprintf(stderr, "Run 'intune-scep %s%s--help' for usage.\n",
+                    g.command != CMD_NONE ? g.command_name : "", g.command != CMD_NONE ? " " : "");
     }
     free(clean);
     return code;

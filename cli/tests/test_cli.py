@@ -118,6 +118,7 @@ def test_usage_errors_exit_2(run, args, words):
     assert r.code == 2, r
     assert words in r.err, r
     assert r.out == ""
+    assert "Run 'intune-scep " in r.err and "--help' for usage." in r.err, r
     j = run("--json", *args).json()
     assert j["ok"] is False and j["status"] == "USAGE" and j["exit_code"] == 2 and words in j["message"]
 
