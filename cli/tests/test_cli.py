@@ -23,6 +23,13 @@ from cryptography.hazmat.primitives import serialization
 from device import DemoCA, make_csr
 
 SUBJECT = "CN=alice,O=Contoso"
+# Recognisable secrets (scripts/secret-scan.sh looks for them in CI logs too); never printed.
+WRONG_APP_KEY = "Wrong~Secret+/=123"
+OTHER_WRONG_APP_KEY = "definitely-not-the-key~+/="
+KEY_PASSWORD = "K3y~Passw0rd"
+WRONG_KEY_PASSWORD = "wr0ng~Pass"
+for _name in ("WRONG_APP_KEY", "OTHER_WRONG_APP_KEY", "KEY_PASSWORD", "WRONG_KEY_PASSWORD"):
+    TRANSCRIPT.secrets[_name] = globals()[_name]
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -196,7 +203,7 @@ def test_environment_overrides_the_file(run, emulator, tmp_path):
     r = run("-c", path, "check", env={"INTUNE_SCEP_AAD_APP_KEY": emulator.config["AAD_APP_KEY"]})
     assert r.code == 0, r
     # The environment wins over a wrong value in the file.
-    path = write_config(str(tmp_path / "d.properties"), emulator.config, AAD_APP_KEY="wrong-secret-value")
+    path = write_config(str(tmp_path / "d.properties"), emulator.config, AAD_APP_KEY=OTHER_WRONG_APP_KEY)
     r = run("-c", path, "check", env={"INTUNE_SCEP_AAD_APP_KEY": emulator.config["AAD_APP_KEY"]})
     assert r.code == 0, r
     # And the whole configuration from the environment, no file at all.
@@ -229,8 +236,7 @@ def _client_certificate(tmp_path, password=None):
 
 
 def test_certificate_credential_and_key_file_permissions(run, emulator, tmp_path):
-    password = "key-password-" + uuid.uuid4().hex
-    TRANSCRIPT.secrets["AAD_CLIENT_KEY_PASSWORD"] = password
+    password = KEY_PASSWORD
     cred, cert_pem = _client_certificate(tmp_path, password)
     emulator.call("POST", "settings", {"client_certificates": [cert_pem]})
     path = write_config(str(tmp_path / "c.properties"), emulator.config, drop=["AAD_APP_KEY"],
@@ -241,7 +247,7 @@ def test_certificate_credential_and_key_file_permissions(run, emulator, tmp_path
     assert r.code == 0, r
     assert "client_assertion" in emulator.requests("token")[0]["body"]
     # A wrong password is a configuration error naming the key, without the password.
-    r = run("-c", path, "check", env={"INTUNE_SCEP_AAD_CLIENT_KEY_PASSWORD": "wrong-" + password})
+    r = run("-c", path, "check", env={"INTUNE_SCEP_AAD_CLIENT_KEY_PASSWORD": WRONG_KEY_PASSWORD})
     assert r.code == 2 and "AAD_CLIENT_KEY_PASSWORD" in r.err, r
     # The private key file readable by others is refused like the config file.
     os.chmod(cred, 0o644)
@@ -281,8 +287,7 @@ def test_check_ok_json(run, emulator, config_file):
 
 
 def test_check_wrong_secret_exit_4(run, emulator, tmp_path):
-    path = write_config(str(tmp_path / "c.properties"), emulator.config, AAD_APP_KEY="not-the-right-secret")
-    TRANSCRIPT.secrets["wrong AAD_APP_KEY"] = "not-the-right-secret"
+    path = write_config(str(tmp_path / "c.properties"), emulator.config, AAD_APP_KEY=WRONG_APP_KEY)
     r = run("-c", path, "check")
     assert r.code == 4, r
     assert re.search(r"^  FAIL  Graph token", r.out, re.M), r
@@ -459,7 +464,7 @@ def test_validate_transport_exit_6(run, emulator, tmp_path):
 
 
 def test_validate_auth_exit_4(run, emulator, tmp_path):
-    path = write_config(str(tmp_path / "c.properties"), emulator.config, AAD_APP_KEY="not-the-right-secret")
+    path = write_config(str(tmp_path / "c.properties"), emulator.config, AAD_APP_KEY=WRONG_APP_KEY)
     csr_path, _ = device_csr(emulator, tmp_path)
     r = run("-c", path, "validate", "--transaction-id", "ta", "--csr", csr_path)
     assert r.code == 4 and "AADSTS7000215" in r.out, r
