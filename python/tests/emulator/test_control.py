@@ -106,7 +106,7 @@ def test_discovery_single_page_mixed_case_and_errors(emu, wire):
     j = wire.get(wire.discovery_url(), headers={"Authorization": "Bearer " + graph}).json()
     assert "@odata.nextLink" not in j
     names = [e["providerName"] for e in j["value"]]
-    assert "scePrequestValidationFEService".lower() in names and "PKICONNECTORFESERVICE" in names
+    assert "sceprequestvalidationfeservice" in names and "PKICONNECTORFESERVICE" in names
     r = wire.get(wire.discovery_url("11111111-1111-1111-1111-111111111111"), headers={"Authorization": "Bearer " + graph})
     assert r.status_code == 404 and r.json()["error"]["code"] == "Request_ResourceNotFound"
     r = wire.get(wire.discovery_url())
