@@ -28,9 +28,31 @@
 static pthread_mutex_t key_mu = PTHREAD_MUTEX_INITIALIZER;
 static EVP_PKEY *key_cache[2];   /* 1024, 2048 */
 
+#ifndef TH_SOURCE_DIR
+#define TH_SOURCE_DIR "."
+#endif
+
+/* tests/fixtures/test-rsa-BITS.key.pem (generating RSA keys under valgrind takes minutes), else a new key. */
+static EVP_PKEY *load_fixture_key(int bits) {
+    const char *src = getenv("INTUNE_SCEP_SOURCE_DIR");
+    if (!src || !*src) src = TH_SOURCE_DIR;
+    char *path = th_strdupf("%s/tests/fixtures/test-rsa-%d.key.pem", src, bits);
+    FILE *f = path ? fopen(path, "r") : NULL;
+    free(path);
+    if (!f) return NULL;
+    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    if (k && EVP_PKEY_get_bits(k) != bits) {
+        EVP_PKEY_free(k);
+        k = NULL;
+    }
+    return k;
+}
+
 static EVP_PKEY *rsa_key(int bits) {
     int slot = bits == 1024 ? 0 : 1;
     pthread_mutex_lock(&key_mu);
+    if (!key_cache[slot]) key_cache[slot] = load_fixture_key(bits);
     if (!key_cache[slot]) key_cache[slot] = EVP_RSA_gen((unsigned)bits);
     EVP_PKEY *k = key_cache[slot];
     if (k) EVP_PKEY_up_ref(k);
