@@ -1,14 +1,13 @@
 """The control API under /_emulator/ (loopback only, JSON in and out)."""
 
 import copy
-import json
 import re
 import time
 import uuid
 from urllib.parse import parse_qsl
 
 from . import challenges, faults, intune
-from .state import ENDPOINT_NAMES, PKI_SERVICE, SCEP_SERVICE, json_response
+from .state import PKI_SERVICE, SCEP_SERVICE, json_response
 
 SETTINGS_TYPES = {
     "token_lifetime": int, "page_size": int, "app_secret": str, "extra_endpoints": int,
@@ -153,9 +152,3 @@ def _settings(state, body):
         state.settings.update(clean)
     return json_response(200, {})
 
-
-def dump(obj):
-    return json.dumps(obj)
-
-
-__all__ = ["handle", "ENDPOINT_NAMES"]

@@ -5,7 +5,6 @@ import binascii
 import datetime
 import hashlib
 import hmac
-import json
 import time
 import uuid
 

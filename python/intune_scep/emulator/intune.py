@@ -2,7 +2,6 @@
 
 import base64
 import binascii
-import json
 import time
 import uuid
 
@@ -243,6 +242,3 @@ def queue_revocations(state, requests):
         state.revocation_queue.extend(items)
     return items
 
-
-def dumps(obj):
-    return json.dumps(obj)

@@ -8,8 +8,7 @@ import json
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import AttributeOID, NameOID
+from cryptography.x509.oid import AttributeOID
 
 from intune_scep.emulator.device import TestCA, csr_base64, make_csr, make_key, not_after, not_before
 
