@@ -99,7 +99,14 @@ int isc_service_call(intune_scep_client *c, const isc_service_op *op, const char
         }
     }
     free(body);
-    if (rc != INTUNE_SCEP_OK) isc_call_stamp(&call, err);
+    if (rc != INTUNE_SCEP_OK) {
+        isc_call_stamp(&call, err);
+    } else if (err) {
+        /* A success carries the activity id too, for the caller's own records. */
+        isc_error_field(&err->activity_id, call.activity_id);
+        isc_error_field(&err->transaction_id, transaction_id);
+        err->http_status = call.http_status;
+    }
     unsigned long long elapsed = (unsigned long long)(isc_now_ms() - call.start_ms);
     const char *txid = transaction_id ? transaction_id : "-";
     if (rc == INTUNE_SCEP_OK) {

@@ -217,9 +217,11 @@ INTUNE_SCEP_API const char *intune_scep_error_service_code(const intune_scep_err
 INTUNE_SCEP_API const char *intune_scep_error_description(const intune_scep_error *err);
 
 /**
- * The activity id: the client-request-id UUID sent with the failing call (every
- * attempt of one call carries the same one). Intune support correlates by it.
- * NULL only when nothing was going to be sent (invalid argument, configuration).
+ * The activity id: the client-request-id UUID sent with the call (every attempt
+ * of one call carries the same one). Intune support correlates by it. Set after
+ * a failed call and after a successful call to Intune (status INTUNE_SCEP_OK),
+ * so a CA can record it with the certificate; NULL when nothing was sent
+ * (invalid argument, configuration).
  */
 INTUNE_SCEP_API const char *intune_scep_error_activity_id(const intune_scep_error *err);
 
