@@ -31,7 +31,7 @@ class InFlightTest extends EmulatorTestBase {
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void aHangingCallBlocksNothingElse() throws Exception {
-        IntuneScepServiceClient client = client("TIMEOUT_MS", "4000", "MAX_RETRIES", "0");
+        IntuneScepServiceClient client = client("TIMEOUT_MS", "8000", "MAX_RETRIES", "0");
         String csr = validCsr("alice");
         client.ValidateRequest("warm", csr);
         emu.reset();
