@@ -19,10 +19,10 @@ IPSEC_TUNNEL = "1.3.6.1.5.5.7.3.6"
 _KEYS = {}
 
 
-def key(size=2048):
-    if size not in _KEYS:
-        _KEYS[size] = make_key(size)
-    return _KEYS[size]
+def key(size=2048, n=0):
+    if (size, n) not in _KEYS:
+        _KEYS[(size, n)] = make_key(size)
+    return _KEYS[(size, n)]
 
 
 def csr(profile, challenge, **kw):
@@ -260,7 +260,7 @@ def test_row21_renewal(emu, wire):
     for i in range(2):
         ch = emu.issue_challenge(p)
         assert ch["profile_id"] == "renewal-profile"
-        der = make_csr(p, ch["challenge"], key=make_key(2048))[1]
+        der = make_csr(p, ch["challenge"], key=key(2048, i + 1))[1]
         assert wire.validate(der, "renew-%d" % i) == "Success"
         assert _notify_success(wire, "renew-%d" % i, der, ca.sign(der), ca)[0]["code"] == "Success"
     assert [n["transactionId"] for n in emu.notifications()["success"]] == ["renew-0", "renew-1"]
@@ -271,7 +271,7 @@ def test_success_notification_without_matching_validation(emu, wire, case):
     p = profile()
     ch = emu.issue_challenge(p)["challenge"]
     good = csr(p, ch)
-    other = csr(p, ch, key=make_key(1024), key_size=1024)
+    other = csr(p, ch, key=key(1024), key_size=1024)
     ca = TestCA()
     if case == "other csr":
         assert wire.validate(good, "t") == "Success"

@@ -28,6 +28,13 @@ def make_cert(key):
 
 
 @pytest.fixture(scope="module")
+def stranger():
+    """A key (and certificate) the emulator does not know."""
+    key = rsa.generate_private_key(65537, 2048)
+    return key, make_cert(key)
+
+
+@pytest.fixture(scope="module")
 def credential(emu_server):
     key = rsa.generate_private_key(65537, 2048)
     cert = make_cert(key)
@@ -203,7 +210,7 @@ def test_client_assertion_accepted(emu, wire, credential, alg, thumb):
     ("bad_signature", 700027), ("unknown_cert", 700027), ("no_thumbprint", 700027),
     ("hs256", 50027), ("garbage", 50027),
 ])
-def test_client_assertion_errors(emu, wire, credential, case, code):
+def test_client_assertion_errors(emu, wire, credential, stranger, case, code):
     key, cert = credential
     now = int(time.time())
     claims, alg, thumb = claims_for(emu), "RS256", "x5t"
@@ -223,10 +230,9 @@ def test_client_assertion_errors(emu, wire, credential, case, code):
     elif case == "wrong_sub":
         claims = claims_for(emu, sub=str(uuid.uuid4()))
     elif case == "bad_signature":
-        signer_key = rsa.generate_private_key(65537, 2048)
+        signer_key = stranger[0]
     elif case == "unknown_cert":
-        other = rsa.generate_private_key(65537, 2048)
-        signer_key, header_cert = other, make_cert(other)
+        signer_key, header_cert = stranger
     elif case == "no_thumbprint":
         thumb = None
     if case == "hs256":
