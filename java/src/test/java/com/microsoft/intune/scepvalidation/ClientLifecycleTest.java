@@ -65,7 +65,7 @@ class ClientLifecycleTest extends EmulatorTestBase {
         IntuneScepServiceClient client = client("MAX_RETRIES", "0");
         String csr = validCsr("alice");
         client.ValidateRequest("before", csr);
-        String newKey = "rotated-" + System.nanoTime();
+        String newKey = "r0tated~Secret+With/Form=Chars&x"; // form-encoding matters; listed in scripts/secret-scan.sh
         emu.settings("app_secret", newKey);
         emu.post("tokens/expire", null);
         IntuneClientAuthException e = assertThrows(IntuneClientAuthException.class,

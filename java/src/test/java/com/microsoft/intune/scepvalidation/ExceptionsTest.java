@@ -130,7 +130,7 @@ class ExceptionsTest extends EmulatorTestBase {
 
     @Test
     void aWrongSecretIsAnAuthenticationErrorThatNamesTheCauseButNotTheSecret() throws Exception {
-        String wrong = "wrong-secret-" + UUID.randomUUID();
+        String wrong = "Wrong~Secret+/=123"; // listed in scripts/secret-scan.sh
         IntuneScepServiceClient client = client("AAD_APP_KEY", wrong);
         String tid = newTransactionId();
         IntuneClientAuthException e = assertThrows(IntuneClientAuthException.class,

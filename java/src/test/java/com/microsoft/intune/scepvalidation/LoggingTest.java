@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.UUID;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -102,7 +101,7 @@ class LoggingTest extends EmulatorTestBase {
 
     @Test
     void aWrongSecretIsLoggedWithTheCauseButWithoutTheSecret() throws Exception {
-        String wrong = "wrong-" + UUID.randomUUID();
+        String wrong = "Wrong~Secret+/=123"; // listed in scripts/secret-scan.sh
         IntuneScepServiceClient client = client("AAD_APP_KEY", wrong);
         IntuneClientAuthException e = assertThrows(IntuneClientAuthException.class,
                 () -> client.ValidateRequest("t", "MIIB"));
