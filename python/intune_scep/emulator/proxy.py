@@ -132,7 +132,7 @@ class ConnectProxy:
             given = base64.b64decode(value[6:], validate=True)
         except ValueError:
             return False
-        want = ("%s:%s" % (self._user, self._password)).encode("utf-8")
+        want = ("%s:%s" % (self._user, self._password or "")).encode("utf-8")
         return hmac.compare_digest(given, want)
 
     def start(self):
