@@ -96,6 +96,11 @@ def run_swig(output: Path) -> None:
 class BuildExt(build_ext):
     """Generates the SWIG wrapper (unless the sdist ships one), then compiles."""
 
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        if not self.parallel:  # two compiler jobs unless told otherwise (build_ext -j N)
+            self.parallel = int(os.environ.get("INTUNE_SCEP_BUILD_JOBS", "2"))
+
     def build_extensions(self) -> None:
         shipped = ROOT / "swig" / WRAPPER_NAME
         if shipped.is_file():

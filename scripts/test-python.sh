@@ -51,9 +51,8 @@ fi
 
 echo "== pip install ./python"
 "$VENV/bin/python" -m pip install "${PIP_FLAGS[@]}" "pytest>=7" requests
-# --force-reinstall of the package alone: a rebuilt extension always replaces the old one
+# pip always rebuilds and reinstalls a project given as a directory
 "$VENV/bin/python" -m pip install "${PIP_FLAGS[@]}" "$ROOT/python"
-"$VENV/bin/python" -m pip install "${PIP_FLAGS[@]}" --force-reinstall --no-deps "$ROOT/python"
 
 if [ "$TEST" = 1 ]; then
   echo "== pytest python/tests (installed package)"

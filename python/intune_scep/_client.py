@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import enum
 import functools
+import importlib
 import logging
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, List, Mapping, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TypeVar, Union
 
-from . import _native
 from ._errors import (
     IntuneClientAuthException,
     IntuneClientException,
@@ -24,6 +24,9 @@ from ._errors import (
     IntuneScepServiceException,
     IntuneServiceNotFoundException,
 )
+
+# The SWIG-generated extension (flat functions over the C ABI); untyped.
+_native: Any = importlib.import_module(".._native", __name__)
 
 __all__ = [
     "CARequestErrorCode",
@@ -88,7 +91,7 @@ def _exception_from(status: int, err: Any, transaction_id: Optional[str] = None)
         http_status = int(_native.intune_scep_error_http_status(err))
         body = _native.intune_scep_error_response_body(err)
         aadsts = int(_native.intune_scep_error_aadsts_code(err))
-    common = {"status": name, "activity_id": activity_id, "transaction_id": txid}
+    common: Dict[str, Any] = {"status": name, "activity_id": activity_id, "transaction_id": txid}
     if status in (_E_INVALID_ARGUMENT, _E_CONFIG):
         return ValueError(message)
     if status == _E_NOMEM:

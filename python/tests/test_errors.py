@@ -251,3 +251,20 @@ def test_exceptions_caught_by_the_base_class(emu, client, csr):
     emu.fault(endpoint="validateRequest", status=200, body='{"code":"ChallengeExpired"}')
     with pytest.raises(IntuneClientException):
         client.ValidateRequest(csr["txid"], csr["csr_b64"])
+
+
+@pytest.mark.parametrize("status,cls", [
+    (1, ValueError), (2, ValueError), (3, IntuneClientAuthException), (4, IntuneServiceNotFoundException),
+    (5, IntuneClientHttpErrorException), (6, IntuneClientTransportException), (7, IntuneClientProtocolException),
+    (8, IntuneScepServiceException), (9, MemoryError), (10, IntuneClientException), (99, IntuneClientException),
+])
+def test_every_status_mapped(status, cls):
+    """Each intune_scep_status maps to its Python exception (also without an error object)."""
+    from intune_scep import _client, _native
+
+    e = _client._exception_from(status, None, "tx-map")
+    assert type(e) is cls
+    name = _native.intune_scep_status_name(status)
+    assert name in str(e)
+    if isinstance(e, IntuneClientException):
+        assert e.status == name and e.transaction_id == "tx-map" and e.activity_id is None
