@@ -223,4 +223,25 @@ class ExceptionsTest extends EmulatorTestBase {
             assertEquals(i, values[i].ordinal());
         }
     }
+
+    @Test
+    @SuppressWarnings("deprecation")
+    void codeCatchingTheEarlyReferencesValidationExceptionCompilesAndSeesTheServiceException() throws Exception {
+        IntuneScepServiceClient client = client();
+        String challenge = emu.challenge("CN=bob");
+        String csr = new Csr().cn("alice").challenge(challenge).base64();
+        String caught;
+        try {
+            client.ValidateRequest("t", csr);
+            caught = "nothing";
+        } catch (IntuneClientValidationException e) {
+            caught = "IntuneClientValidationException";
+        } catch (IntuneScepServiceException e) {
+            caught = "IntuneScepServiceException " + e.getParsedErrorCode();
+        }
+        assertEquals("IntuneScepServiceException SubjectNameMismatch", caught);
+        IntuneClientValidationException old = new IntuneClientValidationException("c", "m", "t", null);
+        assertEquals("c", old.getErrorCode());
+        assertEquals("t", old.getTransactionId());
+    }
 }
