@@ -43,6 +43,12 @@
 INTUNE_SCEP_PY_BINARY_INPUT(cert, cert_len)
 INTUNE_SCEP_PY_BINARY_INPUT(csr, csr_len)
 
+/* The facade frees the revocation list itself (intune_scep_revocation_requests_free):
+ * the pointer object must not claim an ownership it has no destructor for (SWIG
+ * would print a leak warning when it is collected). */
+%typemap(out) intune_scep_revocation_requests *intune_scep_download_revocation_requests_list
+  "$result = SWIG_NewPointerObj(SWIG_as_voidptr($1), $descriptor, 0);";
+
 /* A Python callable passed through as it is (the log sink's constructor). */
 %typemap(in) PyObject *callable {
   $1 = $input;

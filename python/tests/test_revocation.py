@@ -118,3 +118,14 @@ def test_discover_default_service(emu, rclient):
 def test_error_codes_in_reference_order():
     assert [c.value for c in CARequestErrorCode] == [
         "0", "4000", "4001", "4002", "4003", "4004", "4005", "4006", "4007", "4100", "4101", "4102", "4103"]
+
+
+def test_no_ownership_warning_from_the_wrapper(emu, rclient, capfd):
+    """The downloaded list is freed by the facade; the wrapper prints nothing about it."""
+    import gc
+
+    _queue(emu, {"serialNumber": "05", "issuerName": "CN=A"})
+    assert len(rclient.DownloadCARequests("tx", 5)) == 1
+    gc.collect()
+    captured = capfd.readouterr()
+    assert "memory leak" not in captured.out + captured.err

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
 
+import pytest
+
+from intune_scep import IntuneScepServiceClient
 from scep_helpers import SUCCESS_BODY
 
 
-def test_8_threads_x_100_calls_on_one_client(emu, client, csr):
+def test_8_threads_x_100_calls_on_one_client(emu, config, csr, caplog):
+    # DEBUG: every call also sends its log lines through the GIL-taking log sink
+    caplog.set_level(logging.DEBUG, logger="intune_scep")
+    client = IntuneScepServiceClient(config)
     threads_n, calls_n = 8, 100
     errors = []
     barrier = threading.Barrier(threads_n)
@@ -39,6 +46,10 @@ def test_8_threads_x_100_calls_on_one_client(emu, client, csr):
     # tokens were fetched once (single flight), not per call or per thread
     assert emu.stats()["token_requests"]["intune"] == 1
     assert len(emu.requests("discovery")) == 1
+    client.close()
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "intune_scep")
+    missing = [r["headers"]["client-request-id"] for r in reqs if r["headers"]["client-request-id"] not in logged]
+    assert missing == []
 
 
 def test_gil_released_calls_overlap(emu, client, csr):
@@ -102,3 +113,30 @@ def test_python_thread_runs_during_a_call(emu, client, csr):
     t.join()
     # the counting loop ran for most of the 300 ms the call was waiting
     assert len(ticks) >= 2 and ticks[-1] - ticks[0] > 0.1, (count, len(ticks))
+
+
+def test_close_waits_for_running_calls(emu, client, csr):
+    """close() from another thread waits for a running call instead of freeing under it."""
+    client.ValidateRequest(csr["txid"], csr["csr_b64"])
+    emu.fault(endpoint="validateRequest", status=200, body=SUCCESS_BODY, content_type="application/json",
+              delay_ms=300, times=1)
+    outcome = []
+
+    def caller() -> None:
+        try:
+            client.ValidateRequest(csr["txid"], csr["csr_b64"])
+            outcome.append("ok")
+        except BaseException as e:  # noqa: BLE001
+            outcome.append(e)
+
+    t = threading.Thread(target=caller)
+    t.start()
+    time.sleep(0.1)
+    t0 = time.monotonic()
+    client.close()
+    waited = time.monotonic() - t0
+    t.join(10)
+    assert outcome == ["ok"]
+    assert waited > 0.1  # it waited for the call in flight
+    with pytest.raises(ValueError, match="closed"):
+        client.ValidateRequest(csr["txid"], csr["csr_b64"])
