@@ -281,7 +281,7 @@ static void test_revocation_round_trip(void) {
     CHECK_STATUS(intune_scep_download_revocation_requests(c, 5, NULL, &none, err), INTUNE_SCEP_E_HTTP, err);
     CHECK_INT(intune_scep_error_http_status(err), 500);
     CHECK(th_is_uuid(intune_scep_error_activity_id(err)));
-    th_emu_call(emu, "DELETE", "faults", NULL, NULL);
+    cJSON_Delete(th_emu_call(emu, "DELETE", "faults", NULL, NULL));
 
     intune_scep_revocation_results_free(empty);
     intune_scep_revocation_results_free(res);

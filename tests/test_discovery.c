@@ -87,13 +87,16 @@ static void test_mixed_case_names(void) {
 }
 
 static void test_pagination(void) {
+    /* an emulator started with one discovery entry per page, the two services far apart */
+    const char *const args[] = {"--page-size", "1", "--extra-endpoints", "6", NULL};
+    th_emu *paged = th_emu_start(args);
     th_log log;
     th_log_init(&log);
-    intune_scep_client *c = new_client(&log, NULL);
-    th_emu_settings(emu, "{\"page_size\": 1, \"extra_endpoints\": 6}");
+    intune_scep_client *c = th_emu_client(paged, &log, NULL);
     intune_scep_error *err = intune_scep_error_new();
-    CHECK_STATUS(intune_scep_validate_request(c, "tid-page", csr->b64, err), INTUNE_SCEP_OK, err);
-    cJSON *d = th_emu_requests(emu, "discovery");
+    th_csr *pcsr = th_emu_device_csr(paged, "CN=paged,O=Contoso");
+    CHECK_STATUS(intune_scep_validate_request(c, "tid-page", pcsr->b64, err), INTUNE_SCEP_OK, err);
+    cJSON *d = th_emu_requests(paged, "discovery");
     int n = cJSON_GetArraySize(d);
     th_note("%d discovery pages read", n);
     /* The SCEP service is not on the first page: the client followed @odata.nextLink. */
@@ -105,20 +108,30 @@ static void test_pagination(void) {
         if (q && strstr(q, "skiptoken")) with_token++;
         const char *auth = th_req_header(r, "authorization");
         CHECK(auth && strncmp(auth, "Bearer ", 7) == 0);
+        CHECK(th_is_uuid(th_req_header(r, "client-request-id")));
     }
     CHECK_INT(with_token, n - 1);
     cJSON_Delete(d);
     /* The revocation service is found on the pages too. */
     char *uri = NULL;
-    char *pki = th_strdupf("%sPkiConnectorFEService", emu->base_url);
+    char *pki = th_strdupf("%sPkiConnectorFEService", paged->base_url);
     CHECK_STATUS(intune_scep_client_discover(c, "PkiConnectorFEService", &uri, err), INTUNE_SCEP_OK, err);
     CHECK_STR(uri, pki);
     intune_scep_string_free(uri);
     free(pki);
-    CHECK_LOG_NO_SECRET(&log, th_emu_cfg(emu, "AAD_APP_KEY"), "the app key");
+    /* the same through the settings of a running emulator */
+    th_emu_reset(emu);
+    th_emu_settings(emu, "{\"page_size\": 2, \"extra_endpoints\": 9}");
+    intune_scep_client *c2 = th_emu_client(emu, NULL, NULL);
+    CHECK_STATUS(intune_scep_validate_request(c2, "tid-page-2", csr->b64, err), INTUNE_SCEP_OK, err);
+    CHECK(th_emu_request_count(emu, "discovery") >= 2);
+    intune_scep_client_free(c2);
+    CHECK_LOG_NO_SECRET(&log, th_emu_cfg(paged, "AAD_APP_KEY"), "the app key");
+    th_csr_free(pcsr);
     intune_scep_error_free(err);
     intune_scep_client_free(c);
     th_log_destroy(&log);
+    th_emu_stop(paged);
 }
 
 static void discovery_answer(const char *value_json) {
