@@ -1,8 +1,9 @@
 /*
  * One client shared by 8 threads x 200 validateRequest calls while its Intune
  * token expires in the middle of the run (short token lifetime, and every token
- * revoked once mid-run): every call succeeds, tokens and discovery are fetched
- * single-flight, every call has its own activity id, one log line per call.
+ * revoked once mid-run) and the app key is re-set: every call succeeds, tokens and
+ * discovery are fetched single-flight, every call has its own activity id, one log
+ * line per call.
  */
 #include "harness.h"
 
@@ -13,7 +14,8 @@
 
 #define THREADS 8
 #define CALLS 200
-#define LIFETIME_S 1
+#define LIFETIME_S 1 /* the emulator's --token-lifetime */
+#define ROTATIONS 3
 
 static th_emu *emu;
 static th_csr *csr;
@@ -47,9 +49,6 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 
 static void test_shared_client(void) {
     th_emu_reset(emu);
-    char *s = th_strdupf("{\"token_lifetime\": %d}", LIFETIME_S);
-    th_emu_settings(emu, s);
-    free(s);
     th_log log;
     th_log_init(&log);
     const char *const ov[] = {"TIMEOUT_MS", "60000", NULL};
@@ -66,6 +65,13 @@ static void test_shared_client(void) {
     while (atomic_load(&done_calls) < THREADS * CALLS / 2 && th_now_ms() - t0 < 120000) th_sleep_ms(5);
     th_emu_expire_tokens(emu);
     th_note("every token revoked after %d calls", atomic_load(&done_calls));
+    /* meanwhile the administrator re-enters the (same) app key and the log sink is replaced
+     * (by the same sink): both are safe while calls run */
+    for (int i = 0; i < ROTATIONS; i++) {
+        while (atomic_load(&done_calls) < THREADS * CALLS * (5 + i) / 8 && th_now_ms() - t0 < 120000) th_sleep_ms(2);
+        CHECK_STATUS(intune_scep_client_set_app_key(client, th_emu_cfg(emu, "AAD_APP_KEY"), err), INTUNE_SCEP_OK, err);
+        intune_scep_client_set_log_callback(client, th_log_cb, &log, INTUNE_SCEP_LOG_INFO);
+    }
     for (int i = 0; i < THREADS; i++) pthread_join(th[i], NULL);
     long elapsed = (long)(th_now_ms() - t0);
 
@@ -74,7 +80,7 @@ static void test_shared_client(void) {
     if (atomic_load(&failures)) th_fail(__FILE__, __LINE__, "%d of %d calls failed; first: %s", atomic_load(&failures),
                                         THREADS * CALLS, first_failure);
     /* Single flight: one token per refresh (about one per half lifetime, plus the revocation), not one per thread. */
-    long bound = elapsed / (LIFETIME_S * 1000 / 2) + 6;
+    long bound = elapsed / (LIFETIME_S * 1000 / 2) + 6 + ROTATIONS;
     if (intune < 2 || intune > bound) th_fail(__FILE__, __LINE__, "%ld Intune token requests, want 2..%ld", intune, bound);
     CHECK_INT(graph, 1);
     CHECK_INT(th_emu_request_count(emu, "discovery"), 1);
@@ -115,7 +121,10 @@ static void test_shared_client(void) {
 }
 
 static void setup(void) {
-    emu = th_emu_start(NULL);
+    char lifetime[16];
+    snprintf(lifetime, sizeof lifetime, "%d", LIFETIME_S);
+    const char *const args[] = {"--token-lifetime", lifetime, NULL};
+    emu = th_emu_start(args);
     csr = th_emu_device_csr(emu, "CN=threads,O=Contoso");
 }
 
