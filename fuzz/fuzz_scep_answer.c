@@ -11,8 +11,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size) memcpy(body, data, size);
     intune_scep_error err = {0};
     int rc = isc_parse_scep_answer(body, size, &err);
-    /* An independent reading of the same bytes decides what the verdict must be. */
-    cJSON *j = size ? cJSON_ParseWithLength(body, size) : NULL;
+    /* An independent reading of the same bytes decides what the verdict must be: one JSON
+     * object and nothing after it but blanks (trailing bytes make an answer untrustworthy). */
+    const char *end = NULL;
+    cJSON *j = size ? cJSON_ParseWithLengthOpts(body, size, &end, 0) : NULL;
+    if (j && end) {
+        size_t used = (size_t)(end - body);
+        while (used < size && strchr(" \t\r\n", body[used]) && body[used]) used++;
+        if (used != size) {
+            cJSON_Delete(j);
+            j = NULL;
+        }
+    }
     const cJSON *code = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "code") : NULL;
     int success = cJSON_IsString(code) && strcmp(code->valuestring, "Success") == 0;
     if (rc == INTUNE_SCEP_OK) {
@@ -25,6 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             FUZZ_ASSERT(cJSON_IsString(code));
             FUZZ_ASSERT(err.service_code && strcmp(err.service_code, code->valuestring) == 0);
             FUZZ_ASSERT(fuzz_utf8(err.service_code));
+            FUZZ_ASSERT(!err.description || fuzz_utf8(err.description));
         }
         if (rc == INTUNE_SCEP_E_PROTOCOL) FUZZ_ASSERT(!cJSON_IsString(code));
         fuzz_check_error(&err, rc);

@@ -65,4 +65,4 @@ if [ ${#failed[@]} -ne 0 ]; then
   echo "fuzz: FAILED: ${failed[*]}"
   exit 1
 fi
-echo "fuzz: ${#fuzzers[@]} fuzzers ran ${seconds}s each without a crash"
+echo "fuzz: ${#fuzzers[@]} fuzzer(s) ran (up to ${seconds}s each) without a crash"
