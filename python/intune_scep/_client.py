@@ -211,7 +211,8 @@ class _NativeClient:
         """
         self._client: Any = None
         self._sink: Any = None
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()  # guards _client and _inflight
+        self._idle = threading.Condition(self._lock)  # close() waits on it for running calls
         self._inflight = 0
         if not isinstance(config, Mapping):
             raise TypeError(f"config: expected a mapping of str to str, got {type(config).__name__}")
@@ -240,7 +241,8 @@ class _NativeClient:
         self = cls.__new__(cls)
         self._client = None
         self._sink = None
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()  # guards _client and _inflight
+        self._idle = threading.Condition(self._lock)  # close() waits on it for running calls
         self._inflight = 0
         cfg = _new_config(None)
         try:
@@ -275,12 +277,12 @@ class _NativeClient:
         Waits for calls running on other threads to end; later calls raise
         :class:`ValueError`. Calling it again does nothing.
         """
-        with self._cond:
+        with self._lock:
             client, self._client = self._client, None
             if client is None:
                 return
             while self._inflight:
-                self._cond.wait()
+                self._idle.wait()
             sink, self._sink = self._sink, None
         _native.intune_scep_client_free(client)
         _native.intune_scep_py_log_sink_free(sink)
@@ -309,7 +311,7 @@ class _NativeClient:
         return f"<{type(self).__name__} {'closed' if self.closed else 'open'}>"
 
     def _acquire(self) -> Any:
-        with self._cond:
+        with self._lock:
             client = self._client
             if client is None:
                 raise ValueError(f"{type(self).__name__} is closed")
@@ -317,10 +319,10 @@ class _NativeClient:
             return client
 
     def _release(self) -> None:
-        with self._cond:
+        with self._lock:
             self._inflight -= 1
-            if self._inflight == 0:
-                self._cond.notify_all()
+            if self._inflight == 0 and self._client is None:
+                self._idle.notify_all()
 
     def _run(self, fn: Callable[..., int], *args: Any, transaction_id: Optional[str] = None) -> None:
         client = self._acquire()
