@@ -53,6 +53,7 @@ static void expect_nothing_sent(const char *file, int line) {
 #define EXPECT_NOTHING_SENT() expect_nothing_sent(__FILE__, __LINE__)
 
 static void test_validate_request_args(void) {
+    th_emu_reset(emu);
     intune_scep_error *err = intune_scep_error_new();
     EXPECT_ARG(intune_scep_validate_request(NULL, TID, csr->b64, err), err, "client");
     EXPECT_ARG(intune_scep_validate_request(client, NULL, csr->b64, err), err, "transaction_id", "transactionId", "transaction id");
@@ -67,6 +68,7 @@ static void test_validate_request_args(void) {
 }
 
 static void test_success_notification_args(void) {
+    th_emu_reset(emu);
     intune_scep_error *err = intune_scep_error_new();
     const char *good[6] = {TID, csr->b64, THUMB, SERIAL, EXPIRY, ISSUER};
     static const char *const names[6][3] = {
@@ -97,6 +99,7 @@ static void test_success_notification_args(void) {
 }
 
 static void test_success_notification_for_cert_args(void) {
+    th_emu_reset(emu);
     intune_scep_error *err = intune_scep_error_new();
     size_t len = strlen(cert_pem);
     EXPECT_ARG(intune_scep_send_success_notification_for_cert(NULL, TID, csr->b64, cert_pem, len, NULL, NULL, err), err,
@@ -125,6 +128,7 @@ static void test_success_notification_for_cert_args(void) {
 }
 
 static void test_failure_notification_args(void) {
+    th_emu_reset(emu);
     intune_scep_error *err = intune_scep_error_new();
     const int64_t h = 0x80004005LL;
     EXPECT_ARG(intune_scep_send_failure_notification(NULL, TID, csr->b64, h, "boom", err), err, "client");
@@ -146,6 +150,7 @@ static void test_failure_notification_args(void) {
 }
 
 static void test_client_function_args(void) {
+    th_emu_reset(emu);
     intune_scep_error *err = intune_scep_error_new();
     EXPECT_ARG(intune_scep_client_set_app_key(NULL, "k", err), err, "client");
     EXPECT_ARG(intune_scep_client_set_app_key(client, NULL, err), err, "app_key", "AAD_APP_KEY", "app key");
@@ -170,6 +175,7 @@ static void test_client_function_args(void) {
 }
 
 static void test_helper_args(void) {
+    th_emu_reset(emu);
     intune_scep_error *err = intune_scep_error_new();
     intune_scep_cert_details *d = (intune_scep_cert_details *)(uintptr_t)1;
     size_t len = strlen(cert_pem);
@@ -201,6 +207,46 @@ static void test_helper_args(void) {
     EXPECT_NOTHING_SENT();
 }
 
+static void test_revocation_args(void) {
+    th_emu_reset(emu);
+    intune_scep_error *err = intune_scep_error_new();
+    intune_scep_revocation_requests *list = (intune_scep_revocation_requests *)(uintptr_t)1;
+    EXPECT_ARG(intune_scep_download_revocation_requests(NULL, 10, NULL, &list, err), err, "client");
+    list = (intune_scep_revocation_requests *)(uintptr_t)1;
+    EXPECT_ARG(intune_scep_download_revocation_requests(client, 0, NULL, &list, err), err, "max_requests", "maxRequests");
+    CHECK(list == NULL);
+    EXPECT_ARG(intune_scep_download_revocation_requests(client, 501, NULL, &list, err), err, "max_requests", "maxRequests");
+    EXPECT_ARG(intune_scep_download_revocation_requests(client, -1, NULL, &list, err), err, "max_requests", "maxRequests");
+    EXPECT_ARG(intune_scep_download_revocation_requests(client, 10, NULL, NULL, err), err, "out");
+
+    intune_scep_revocation_results *res = intune_scep_revocation_results_new();
+    REQUIRE(res != NULL);
+    EXPECT_ARG(intune_scep_revocation_results_add(NULL, "ctx", 1, "0", NULL, err), err, "results", "r");
+    EXPECT_ARG(intune_scep_revocation_results_add(res, NULL, 1, "0", NULL, err), err, "request_context", "requestContext");
+    EXPECT_ARG(intune_scep_revocation_results_add(res, "", 1, "0", NULL, err), err, "request_context", "requestContext");
+    /* a success carries "0"; a failure one of the contract's codes, never "0" */
+    EXPECT_ARG(intune_scep_revocation_results_add(res, "ctx", 1, "4004", NULL, err), err, "error_code", "errorCode");
+    EXPECT_ARG(intune_scep_revocation_results_add(res, "ctx", 0, "0", "m", err), err, "error_code", "errorCode");
+    EXPECT_ARG(intune_scep_revocation_results_add(res, "ctx", 0, NULL, "m", err), err, "error_code", "errorCode");
+    EXPECT_ARG(intune_scep_revocation_results_add(res, "ctx", 0, "9999", "m", err), err, "error_code", "errorCode");
+    EXPECT_ARG(intune_scep_revocation_results_add(res, "ctx", 0, "", "m", err), err, "error_code", "errorCode");
+    CHECK_INT(intune_scep_revocation_results_count(res), 0);
+    intune_scep_revocation_results_free(res); /* a fresh set, whatever was wrongly added above */
+    res = intune_scep_revocation_results_new();
+    /* nothing to upload, or no client */
+    EXPECT_ARG(intune_scep_upload_revocation_results(client, res, err), err, "results");
+    EXPECT_ARG(intune_scep_upload_revocation_results(client, NULL, err), err, "results");
+    CHECK_STATUS(intune_scep_revocation_results_add(res, "ctx", 1, NULL, NULL, err), INTUNE_SCEP_OK, err);
+    CHECK_STATUS(intune_scep_revocation_results_add(res, "ctx-2", 0, "4004", "not found", err), INTUNE_SCEP_OK, err);
+    CHECK_INT(intune_scep_revocation_results_count(res), 2);
+    EXPECT_ARG(intune_scep_upload_revocation_results(NULL, res, err), err, "client");
+    intune_scep_revocation_results_free(res);
+    intune_scep_revocation_results_free(NULL);
+    intune_scep_revocation_requests_free(NULL);
+    intune_scep_error_free(err);
+    EXPECT_NOTHING_SENT();
+}
+
 static void setup(void) {
     emu = th_emu_start(NULL);
     th_log_init(&logcap);
@@ -229,6 +275,7 @@ static const th_test tests[] = {
     {"success_notification_for_cert_args", test_success_notification_for_cert_args},
     {"failure_notification_args", test_failure_notification_args},
     {"helper_args", test_helper_args},
+    {"revocation_args", test_revocation_args},
     {"client_function_args", test_client_function_args},
 };
 
