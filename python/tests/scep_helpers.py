@@ -222,12 +222,24 @@ class TestCA:
         return builder.sign(self.key, hashes.SHA256())
 
 
+def not_after(cert: x509.Certificate) -> datetime.datetime:
+    """notAfter as an aware UTC datetime (cryptography < 42 has only the naive form)."""
+    t = getattr(cert, "not_valid_after_utc", None)
+    return t if t is not None else cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+
+
+def not_before(cert: x509.Certificate) -> datetime.datetime:
+    """notBefore as an aware UTC datetime."""
+    t = getattr(cert, "not_valid_before_utc", None)
+    return t if t is not None else cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+
+
 def expected_details(cert: x509.Certificate) -> Dict[str, str]:
     """The four success-notification fields, computed independently of the library."""
     return {
         "certificateThumbprint": cert.fingerprint(hashes.SHA1()).hex().upper(),
         "certificateSerialNumber": format(cert.serial_number, "X"),
-        "certificateExpirationDateUtc": cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "certificateExpirationDateUtc": not_after(cert).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "issuingCertificateAuthority": cert.issuer.rfc4514_string(),
     }
 

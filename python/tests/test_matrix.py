@@ -22,7 +22,7 @@ from intune_scep import (
     IntuneClientHttpErrorException,
     IntuneScepServiceException,
 )
-from scep_helpers import CLIENT_AUTH, IPSEC_TUNNEL, expected_details
+from scep_helpers import CLIENT_AUTH, IPSEC_TUNNEL, expected_details, not_after, not_before
 
 
 class ScepServer:
@@ -88,10 +88,10 @@ def test_rows_2_to_7_subjects(emu, server, device, row):
 def test_row_1_validity_period(emu, server, device):
     profile = {"subject": "CN=alice", "validity_days": 30}
     cert = _enroll_ok(emu, server, device, profile)
-    lifetime = cert.not_valid_after_utc - cert.not_valid_before_utc
+    lifetime = not_after(cert) - not_before(cert)
     assert lifetime == datetime.timedelta(days=30)
     [note] = emu.notifications()["success"]
-    assert note["certificateExpirationDateUtc"] == cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert note["certificateExpirationDateUtc"] == not_after(cert).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 SAN_ROWS = {
@@ -153,7 +153,7 @@ def test_row_21_renewal(emu, server, device):
     first = _enroll_ok(emu, server, device, profile)
     second = _enroll_ok(emu, server, device, profile)  # a new challenge, before the first expires
     assert first.serial_number != second.serial_number
-    assert datetime.datetime.now(datetime.timezone.utc) < first.not_valid_after_utc
+    assert datetime.datetime.now(datetime.timezone.utc) < not_after(first)
     assert len(emu.notifications()["success"]) == 2
 
 
