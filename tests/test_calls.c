@@ -339,6 +339,7 @@ static void test_every_code_rejected(void) {
                 CHECK_CONTAINS(intune_scep_error_message(err), sent);
                 CHECK(th_log_count(&log, INTUNE_SCEP_LOG_INFO, sent, tid, NULL) >= 1);
             }
+            CHECK(strchr(intune_scep_error_message(err), '\n') == NULL);
             if (intune_codes[i][0] && strcmp(intune_codes[i], " Success") != 0 && strcmp(intune_codes[i], "Success ") != 0)
                 CHECK_CONTAINS(intune_scep_error_message(err), intune_codes[i]);
             cJSON_Delete(reqs);
@@ -408,6 +409,7 @@ static void test_untrusted_2xx_bodies(void) {
         CHECK(th_is_uuid(intune_scep_error_activity_id(err)));
         CHECK_STR(intune_scep_error_transaction_id(err), "tid-untrusted");
         CHECK_INT(intune_scep_error_http_status(err), cases[i].status);
+        CHECK(strchr(intune_scep_error_message(err), '\n') == NULL);
         if (cases[i].body[0]) CHECK_STR(intune_scep_error_response_body(err), cases[i].body);
         CHECK_INT(th_emu_request_count(emu, "validateRequest"), 1);
     }
@@ -479,6 +481,11 @@ static void test_log_line_per_call(void) {
     intune_scep_client *c = new_client(&log, NULL);
     intune_scep_error *err = intune_scep_error_new();
     REQUIRE_STATUS(intune_scep_validate_request(c, "tid-log-1", csr->b64, err), INTUNE_SCEP_OK, err);
+    /* a cold call: token and discovery events at DEBUG, one line at INFO for the call itself */
+    CHECK(th_log_count(&log, INTUNE_SCEP_LOG_DEBUG, "token", NULL) >= 1);
+    CHECK(th_log_count(&log, INTUNE_SCEP_LOG_DEBUG, "discover", NULL) >= 1);
+    CHECK_INT(th_log_count(&log, INTUNE_SCEP_LOG_INFO, NULL), 1);
+    CHECK_INT(th_log_count(&log, INTUNE_SCEP_LOG_INFO, "tid-log-1", NULL), 1);
     th_log_clear(&log);
     REQUIRE_STATUS(intune_scep_validate_request(c, "tid-log-2", csr->b64, err), INTUNE_SCEP_OK, err);
     cJSON *v = th_emu_requests(emu, "validateRequest");
