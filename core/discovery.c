@@ -60,10 +60,12 @@ static int fetch_services(intune_scep_client *c, void *ctx, isc_call *call, void
         *value = map;
         *lifetime_ms = UINT64_MAX;
     } else {
-        char *cause = isc_strdup(local.message);
-        isc_error_set(&local, local.status, "service discovery at %s failed: %s (request_id %s)", s->discovery_url,
-                      cause ? cause : "", sub.activity_id);
-        free(cause);
+        if (local.status != INTUNE_SCEP_E_AUTH) { /* a token failure already says what failed */
+            char *cause = isc_strdup(local.message);
+            isc_error_set(&local, local.status, "service discovery at %s failed: %s (request_id %s)",
+                          s->discovery_url, cause ? cause : "", sub.activity_id);
+            free(cause);
+        }
         isc_log(&c->log, INTUNE_SCEP_LOG_DEBUG, "%s", local.message);
         free_map(map);
         isc_error_move(err, &local);

@@ -85,7 +85,7 @@ static int fetch_token(intune_scep_client *c, void *ctx, isc_call *call, void **
     if (local.status == INTUNE_SCEP_E_AUTH && local.http_status) {
         isc_parse_token_error(local.response_body, local.response_body ? strlen(local.response_body) : 0, &local);
         char aadsts[32] = "";
-        char *desc = local.description ? isc_one_line(local.description, 300) : NULL;
+        char *desc = local.description ? isc_one_line(local.description, 600) : NULL;
         if (local.aadsts_code && !(desc && strncmp(desc, "AADSTS", 6) == 0))
             snprintf(aadsts, sizeof aadsts, " AADSTS%ld", local.aadsts_code);
         isc_error_set(&local, INTUNE_SCEP_E_AUTH, "token request for %s failed: HTTP %ld %s%s%s%s (request_id %s)",

@@ -34,7 +34,6 @@
 
 %newobject intune_scep_client_discover_uri;
 %newobject intune_scep_csr_normalize;
-%newobject intune_scep_download_revocation_requests_list;
 %typemap(newfree) char * "intune_scep_string_free($1);";
 
 #if defined(SWIGPYTHON)
