@@ -245,6 +245,60 @@ static void test_deadline(void) {
     intune_scep_client_free(c);
 }
 
+static void test_backoff_inside_deadline(void) {
+    /* many retries allowed, a short deadline: the backoff between attempts never runs past it */
+    const char *const ov[] = {"TIMEOUT_MS", "1500", "MAX_RETRIES", "10", NULL};
+    intune_scep_client *c = new_client(NULL, ov);
+    intune_scep_error *err = intune_scep_error_new();
+    warm(c);
+    th_emu_reset(emu);
+    th_emu_fault_respond(emu, "validateRequest", 503, "{\"error\":\"busy\"}", 0);
+    int64_t t0 = th_now_ms();
+    int rc = intune_scep_validate_request(c, "tid-backoff", csr->b64, err);
+    long el = (long)(th_now_ms() - t0);
+    int n = th_emu_request_count(emu, "validateRequest");
+    th_note("503 every time, MAX_RETRIES=10, TIMEOUT_MS=1500: %s after %ld ms and %d attempts", intune_scep_status_name(rc), el, n);
+    CHECK(rc == INTUNE_SCEP_E_HTTP || rc == INTUNE_SCEP_E_TRANSPORT);
+    CHECK(el <= 1500 + margin_ms(1000));
+    CHECK(n >= 2 && n <= 11);
+    /* backoff: the attempts are spread out, not fired back to back */
+    cJSON *v = th_emu_requests(emu, "validateRequest");
+    if (n >= 3) CHECK(req_time(th_item(v, n - 1)) - req_time(th_item(v, 0)) >= 0.05);
+    cJSON_Delete(v);
+    intune_scep_error_free(err);
+    intune_scep_client_free(c);
+}
+
+static void test_proxy_environment_ignored(void) {
+    /* the proxy comes from the configuration only: *_proxy variables pointing at a dead port change nothing */
+    static const char *const vars[] = {"https_proxy", "HTTPS_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"};
+    char *saved[5];
+    for (int i = 0; i < 5; i++) {
+        const char *v = getenv(vars[i]);
+        saved[i] = v ? strdup(v) : NULL;
+        setenv(vars[i], "http://127.0.0.1:1", 1);
+    }
+    char *no_proxy = getenv("NO_PROXY") ? strdup(getenv("NO_PROXY")) : NULL;
+    char *no_proxy_l = getenv("no_proxy") ? strdup(getenv("no_proxy")) : NULL;
+    unsetenv("NO_PROXY");
+    unsetenv("no_proxy");
+    const char *const ov[] = {"TIMEOUT_MS", "5000", NULL};
+    intune_scep_client *c = new_client(NULL, ov);
+    intune_scep_error *err = intune_scep_error_new();
+    CHECK_STATUS(intune_scep_validate_request(c, "tid-proxy-env", csr->b64, err), INTUNE_SCEP_OK, err);
+    intune_scep_error_free(err);
+    intune_scep_client_free(c);
+    for (int i = 0; i < 5; i++) {
+        if (saved[i]) setenv(vars[i], saved[i], 1);
+        else unsetenv(vars[i]);
+        free(saved[i]);
+    }
+    if (no_proxy) setenv("NO_PROXY", no_proxy, 1);
+    if (no_proxy_l) setenv("no_proxy", no_proxy_l, 1);
+    free(no_proxy);
+    free(no_proxy_l);
+}
+
 static void test_connect_failure_rediscovers(void) {
     /* discovery first points at a dead port, then at the real service */
     th_emu_reset(emu);
@@ -410,6 +464,8 @@ static const th_test tests[] = {
     {"429_retry_after", test_429_retry_after},
     {"cut_connections_retried", test_cut_connections_retried},
     {"deadline", test_deadline},
+    {"backoff_inside_deadline", test_backoff_inside_deadline},
+    {"proxy_environment_ignored", test_proxy_environment_ignored},
     {"connect_failure_rediscovers", test_connect_failure_rediscovers},
     {"untrusted_server_certificate", test_untrusted_server_certificate},
     {"host_name_mismatch", test_host_name_mismatch},

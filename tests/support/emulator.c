@@ -249,6 +249,8 @@ cJSON *th_emu_call(th_emu *emu, const char *method, const char *path, const char
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(20000 * th_time_scale()));
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROXY, ""); /* never a *_proxy variable: the emulator is on loopback */
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
     if (json_body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, json_body);
     } else if (strcmp(method, "POST") == 0) {
