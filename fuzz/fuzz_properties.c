@@ -1,6 +1,40 @@
 /* fuzz_properties.c - the java.util.Properties reader (isc_properties_parse):
- * bytes of a configuration file an administrator (or anyone) wrote. */
+ * bytes of a configuration file an administrator (or anyone) wrote; then the
+ * validation of the keys read (isc_settings_from_config), whose messages and
+ * warnings must name keys and never show a secret. */
 #include "fuzz_common.h"
+
+static const char *const SECRET_KEYS[] = {"AAD_APP_KEY", "PROXY_PASS", "AAD_CLIENT_KEY_PASSWORD"};
+
+typedef struct {
+    const intune_scep_config *cfg;
+} log_ctx;
+
+/* A secret worth looking for: long, with a '~' (no fixed message text has one), and
+ * not also the value (or part of the value) of another key, which a message may quote. */
+static int recognisable_secret(const intune_scep_config *cfg, const char *key, const char *v) {
+    if (!v || strlen(v) < 8 || !strchr(v, '~')) return 0;
+    for (size_t i = 0; i < cfg->count; i++) {
+        if (strcmp(cfg->items[i].key, key) == 0) continue;
+        if (strstr(cfg->items[i].value, v) || strstr(cfg->items[i].key, v)) return 0;
+    }
+    return 1;
+}
+
+static void check_no_secret(const intune_scep_config *cfg, const char *text) {
+    if (!text) return;
+    for (size_t k = 0; k < sizeof SECRET_KEYS / sizeof *SECRET_KEYS; k++) {
+        const char *v = intune_scep_config_get(cfg, SECRET_KEYS[k]);
+        if (recognisable_secret(cfg, SECRET_KEYS[k], v)) FUZZ_ASSERT(strstr(text, v) == NULL);
+    }
+}
+
+static void on_log(void *userdata, int level, const char *message) {
+    (void)level;
+    log_ctx *ctx = userdata;
+    FUZZ_ASSERT(message && fuzz_one_line(message));
+    check_no_secret(ctx->cfg, message);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size > ISC_MAX_CONFIG_FILE) return 0; /* intune_scep_config_load_file refuses these */
@@ -24,6 +58,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             for (size_t j = 0; j < i; j++) FUZZ_ASSERT(strcmp(cfg->items[j].key, k) != 0);
             FUZZ_ASSERT(intune_scep_config_get(cfg, k) == v);
         }
+        /* Validation: a configuration error names the key and never shows a secret. */
+        log_ctx ctx = {cfg};
+        isc_logger logger;
+        isc_logger_init(&logger, on_log, &ctx, INTUNE_SCEP_LOG_DEBUG);
+        isc_settings settings;
+        intune_scep_error *verr = intune_scep_error_new();
+        FUZZ_ASSERT(verr);
+        int vrc = isc_settings_from_config(cfg, &settings, &logger, verr);
+        FUZZ_ASSERT(vrc == INTUNE_SCEP_OK || vrc == INTUNE_SCEP_E_CONFIG || vrc == INTUNE_SCEP_E_NOMEM);
+        if (vrc == INTUNE_SCEP_E_CONFIG) {
+            const char *m = intune_scep_error_message(verr);
+            FUZZ_ASSERT(strstr(m, "configuration key") != NULL);
+            FUZZ_ASSERT(fuzz_one_line(m));
+            check_no_secret(cfg, m);
+        }
+        if (vrc == INTUNE_SCEP_OK) {
+            /* Derived URLs are https and hold no blank or control character. */
+            FUZZ_ASSERT(settings.token_url && isc_has_prefix_ci(settings.token_url, "https://"));
+            FUZZ_ASSERT(settings.discovery_url && isc_has_prefix_ci(settings.discovery_url, "https://"));
+            FUZZ_ASSERT(!isc_has_control(settings.token_url) && !strchr(settings.token_url, ' '));
+            FUZZ_ASSERT(!isc_has_control(settings.discovery_url) && !strchr(settings.discovery_url, ' '));
+            FUZZ_ASSERT(settings.timeout_ms >= 1 && settings.max_retries >= 0 && settings.max_retries <= 10);
+        }
+        isc_settings_free(&settings);
+        intune_scep_error_free(verr);
+        isc_logger_destroy(&logger);
     } else {
         FUZZ_ASSERT(cfg->count == 0); /* on error nothing is set */
         const char *msg = intune_scep_error_message(err);
