@@ -23,8 +23,8 @@
     } while (0)
 
 /**
- * 1 when the check named `what` ("utf8", "line", "date") is relaxed through the
- * environment: FUZZ_RELAX="utf8,line,date" keeps a long run going for memory errors
+ * 1 when the check named `what` ("utf8", "line", "date", "expires") is relaxed through the
+ * environment: FUZZ_RELAX="utf8,line,date,expires" keeps a long run going for memory errors
  * while a known finding of that check is open. Nothing is relaxed by default
  * (nor in CI).
  */
