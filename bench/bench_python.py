@@ -170,6 +170,7 @@ def throughput(call, name):
         run.nap(warmup)
         acc0, req0 = stub_status(status_url) if status_url else (None, None)
         rates, measured = [], 0
+        cpu0 = time.process_time()
         for _ in range(rounds):
             if run.error:
                 break
@@ -178,13 +179,14 @@ def throughput(call, name):
             c1, t1 = sum(run.counts), time.monotonic()
             rates.append((c1 - c0) / (t1 - t0))
             measured += c1 - c0
+        cpu1 = time.process_time()
         acc1, req1 = stub_status(status_url) if status_url else (None, None)
         run.finish()
         if run.error:
             print(f"{name}, {n} threads: a call failed: {run.error}", file=sys.stderr)
             return 1
         fig = {"figure": "throughput", "front_door": name, "threads": n, "rounds": [round(r, 1) for r in rates],
-               "calls_per_s": round(max(rates), 1), "calls": measured}
+               "calls_per_s": round(max(rates), 1), "calls": measured, "cpu_s": round(cpu1 - cpu0, 4)}
         if acc0 is not None:
             conns = acc1 - acc0 - 1  # the second reading's own connection
             fig["new_connections"] = conns

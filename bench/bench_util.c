@@ -10,7 +10,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+
+/* CPU time (user + system) of the whole process so far, in seconds. */
+static double process_cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec / 1e6;
+}
 
 double bench_now(void)
 {
@@ -322,6 +333,7 @@ int bench_throughput(const char *name, const bench_ops *ops, int threads, const 
     double rates[64];
     int nrounds = timing->rounds > 64 ? 64 : timing->rounds;
     unsigned long measured = 0;
+    double cpu0 = process_cpu_s();
     for (int i = 0; i < nrounds && !atomic_load(&r.failed); i++) {
         unsigned long c0 = total_calls(&r);
         double t0 = bench_now();
@@ -331,6 +343,7 @@ int bench_throughput(const char *name, const bench_ops *ops, int threads, const 
         rates[i] = (double)(c1 - c0) / (t1 - t0);
         measured += c1 - c0;
     }
+    double cpu1 = process_cpu_s();
     if (acc0 >= 0 && bench_stub_status(timing->status_url, &acc1, &req1) != 0)
         acc1 = -1;
     finish(&r, tids);
@@ -346,7 +359,7 @@ int bench_throughput(const char *name, const bench_ops *ops, int threads, const 
         if (rates[i] > best)
             best = rates[i];
     }
-    printf("],\"calls_per_s\":%.1f,\"calls\":%lu", best, measured);
+    printf("],\"calls_per_s\":%.1f,\"calls\":%lu,\"cpu_s\":%.4f", best, measured, cpu1 - cpu0);
     if (acc0 >= 0 && acc1 >= 0) {
         /* The second reading's own connection is counted in acc1: take it off. */
         long long conns = acc1 - acc0 - 1;

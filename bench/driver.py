@@ -208,7 +208,9 @@ class Runner:
                 "calls": sum(f["calls"] for f in runs),
                 "new_connections": sum(f["new_connections"] for f in runs),
                 "server_requests": sum(f["server_requests"] for f in runs),
+                "cpu_s": sum(f.get("cpu_s", 0.0) for f in runs),
             }
+            cells[str(t)]["cpu_us_per_call"] = cells[str(t)]["cpu_s"] * 1e6 / cells[str(t)]["calls"]
             cells[str(t)]["connections_per_1000"] = (cells[str(t)]["new_connections"] * 1000.0
                                                      / cells[str(t)]["calls"])
 
@@ -274,6 +276,10 @@ class Runner:
     def rate(self, door, t):
         c = self.results["throughput"].get(door, {}).get(str(t))
         return c["calls_per_s"] if c else None
+
+    def cpu(self, door, t):
+        c = self.results["throughput"].get(door, {}).get(str(t))
+        return c["cpu_us_per_call"] if c and c.get("cpu_s") else None
 
     def connections(self, door):
         cells = self.results["throughput"].get(door, {})
@@ -345,6 +351,17 @@ class Runner:
                 row += f"{cell:>18}"
             c = self.connections(d)
             row += f"{'-' if c is None else f'{c:.2f}':>17}"
+            L.append(row)
+        L.append("")
+        L.append("Client CPU per call: user + system µs of the whole client process over the measured rounds; "
+                 "(ratio) to the libcurl loop's")
+        L.append(f"{'front door':<{w}}" + "".join(f"{f'{t} thread' + ('s' if t > 1 else ''):>18}" for t in THREADS))
+        for d in self.selected:
+            row = f"{DOORS[d][0]:<{w}}"
+            for t in THREADS:
+                v, base = self.cpu(d, t), self.cpu("curl", t)
+                cell = "MISSING" if v is None else (f"{v:,.1f} ({v / base:.2f}x)" if base else f"{v:,.1f}")
+                row += f"{cell:>18}"
             L.append(row)
         scal = []
         for d in self.selected:

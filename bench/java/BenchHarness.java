@@ -72,6 +72,15 @@ final class BenchHarness {
         return (rt.totalMemory() - rt.freeMemory()) / 1024;
     }
 
+    /** CPU time (user + system) of the whole JVM so far: every thread, the JIT and the collector included. */
+    static long processCpuNanos() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean) {
+            return ((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime();
+        }
+        return 0;
+    }
+
     /** nginx stub_status: {accepts, requests}. One plain connection per reading, closed after it. */
     static long[] stubStatus(String url) throws IOException {
         URI u = URI.create(url);
@@ -170,6 +179,7 @@ final class BenchHarness {
             long[] st0 = statusUrl != null ? stubStatus(statusUrl) : null;
             List<Double> rates = new ArrayList<>();
             long measured = 0;
+            long cpu0 = processCpuNanos();
             for (int r = 0; r < rounds && run.error.get() == null; r++) {
                 long c0 = run.total();
                 long t0 = System.nanoTime();
@@ -179,6 +189,7 @@ final class BenchHarness {
                 rates.add((c1 - c0) / ((t1 - t0) / 1e9));
                 measured += c1 - c0;
             }
+            long cpu1 = processCpuNanos();
             long[] st1 = statusUrl != null ? stubStatus(statusUrl) : null;
             run.finish();
             if (run.error.get() != null) {
@@ -195,6 +206,7 @@ final class BenchHarness {
             }
             sb.append("],\"calls_per_s\":").append(String.format(Locale.ROOT, "%.1f", best));
             sb.append(",\"calls\":").append(measured);
+            sb.append(",\"cpu_s\":").append(String.format(Locale.ROOT, "%.4f", (cpu1 - cpu0) / 1e9));
             if (statusUrl != null) {
                 long conns = st1[0] - st0[0] - 1; // the second reading's own connection
                 sb.append(",\"new_connections\":").append(conns);
