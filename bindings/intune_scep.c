@@ -56,7 +56,13 @@ static int check_client(intune_scep_error *err, const intune_scep_client *client
     intune_scep_error local_err_ = {0};                                                                               \
     intune_scep_error *e = (err) ? (err) : &local_err_;                                                               \
     isc_error_reset(e)
-#define END_ERR(rc) (isc_error_reset(&local_err_), (rc))
+#define END_ERR(rc) end_err(&local_err_, (rc))
+
+/* Evaluate the status first, then empty the local error object (its message would leak otherwise). */
+static int end_err(intune_scep_error *local, int rc) {
+    isc_error_reset(local);
+    return rc;
+}
 
 /* ---- configuration ------------------------------------------------------- */
 

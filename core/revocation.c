@@ -26,8 +26,14 @@ int isc_revocation_results_add(intune_scep_revocation_results *r, const char *re
     if (!code)
         return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT,
                              "argument error_code is required for a failed result (e.g. \"4004\", CertificateNotFoundError)");
-    if (strspn(code, "0123456789") != strlen(code) || strlen(code) > 9)
-        return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument error_code must be a code of digits such as \"4000\"");
+    static const char *const known[] = {"0",    "4000", "4001", "4002", "4003", "4004", "4005",
+                                        "4006", "4007", "4100", "4101", "4102", "4103"};
+    int is_known = 0;
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (strcmp(code, known[i]) == 0) is_known = 1;
+    if (!is_known)
+        return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT,
+                             "argument error_code must be one of \"0\", \"4000\"-\"4007\", \"4100\"-\"4103\"");
     if (succeeded && strcmp(code, "0") != 0)
         return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument error_code must be \"0\" for a succeeded result");
     if (!succeeded && strcmp(code, "0") == 0)
