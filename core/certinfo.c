@@ -84,8 +84,10 @@ int isc_cert_details(const char *data, size_t len, intune_scep_cert_details **ou
     }
     /* Expiration: notAfter as ISO 8601 UTC with milliseconds. */
     if (!ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm)) goto bad;
-    if (!(d->expiration_date = malloc(32))) goto nomem;
-    if (!strftime(d->expiration_date, 32, "%Y-%m-%dT%H:%M:%S.000Z", &tm)) goto bad;
+    /* Four-digit years always (strftime's %Y would print "136" for the year 136). */
+    if (!(d->expiration_date = isc_asprintf("%04d-%02d-%02dT%02d:%02d:%02d.000Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                                            tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec)))
+        goto nomem;
     /* Issuer: RFC 4514 string. */
     if (!(bio = BIO_new(BIO_s_mem()))) goto nomem;
     if (X509_NAME_print_ex(bio, X509_get_issuer_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) goto bad;
