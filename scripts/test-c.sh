@@ -31,7 +31,7 @@ case "$MODE" in
   asan)
     BUILD="${BUILD_DIR:-$ROOT/build-asan}"
     CMAKE_ARGS+=(-DINTUNE_SCEP_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug -DINTUNE_SCEP_BUILD_BENCH=OFF)
-    CTEST_SELECT=(-R '^c_')
+    CTEST_SELECT=(-R '^(c_|cli_)')
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1}"
     export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
     ;;
