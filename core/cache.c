@@ -58,7 +58,7 @@ static int wait_until(isc_cache *cache, uint64_t deadline_ms) {
 }
 
 int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int force, isc_fetch_fn fetch,
-                  void *fetch_ctx, isc_use_fn use, void *use_ctx, uint64_t *generation, intune_scep_error *err) {
+                  void *fetch_ctx, isc_use_fn use, void *use_ctx, isc_cache_stamp *stamp, intune_scep_error *err) {
     pthread_mutex_lock(&cache->mu);
     if (force) drop_value(cache);
     for (;;) {
@@ -68,7 +68,7 @@ int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int f
         int usable_while_refreshing = cache->value && cache->fetching;
         if (fresh || usable_while_refreshing) {
             int rc = use(cache->value, use_ctx, err);
-            if (generation) *generation = cache->generation;
+            if (stamp) stamp->generation = cache->generation, stamp->installed_at = cache->installed_at;
             pthread_mutex_unlock(&cache->mu);
             return rc;
         }
@@ -88,6 +88,7 @@ int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int f
                 uint64_t t = isc_now_ms();
                 cache->value = value;
                 cache->generation++;
+                cache->installed_at = t;
                 if (lifetime_ms == UINT64_MAX) {
                     cache->expires_at = cache->refresh_at = UINT64_MAX;
                 } else {
@@ -99,7 +100,7 @@ int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int f
                 isc_error_reset(&cache->last_failure);
                 pthread_cond_broadcast(&cache->cv);
                 rc = use(cache->value, use_ctx, err);
-                if (generation) *generation = cache->generation;
+                if (stamp) stamp->generation = cache->generation, stamp->installed_at = cache->installed_at;
                 pthread_mutex_unlock(&cache->mu);
                 return rc;
             }
@@ -111,7 +112,7 @@ int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int f
                 isc_error_reset(&local);
                 cache->refresh_at = t + 30000u < cache->expires_at ? t + 30000u : cache->expires_at;
                 rc = use(cache->value, use_ctx, err);
-                if (generation) *generation = cache->generation;
+                if (stamp) stamp->generation = cache->generation, stamp->installed_at = cache->installed_at;
                 pthread_mutex_unlock(&cache->mu);
                 return rc;
             }

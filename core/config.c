@@ -171,7 +171,10 @@ static int read_token(reader *r, isc_buf *out, int stop_at_sep, const char **bad
                 return *bad = "\\u0000 (NUL) is not allowed", -1;
             }
             break;
-        default: cp = (unsigned char)c; break;
+        default:
+            /* "\x" is x; a non-ASCII character's first byte is kept as it is, its other bytes follow. */
+            if (isc_buf_append(out, &c, 1)) return *bad = "out of memory", -1;
+            continue;
         }
         if (cp < 0x80) {
             char ch = (char)cp;
@@ -351,7 +354,13 @@ int isc_settings_from_config(const intune_scep_config *cfg, isc_settings *s, isc
         const isc_kv *it = &cfg->items[i];
         if (isc_has_control(it->value) && strcmp(it->key, "AAD_APP_KEY") != 0 && strcmp(it->key, "PROXY_PASS") != 0 &&
             strcmp(it->key, "AAD_CLIENT_KEY_PASSWORD") != 0)
-            FAIL("configuration key %s holds a control character", it->key);
+        {
+            char *shown = isc_one_line(it->key, 64);
+            rc = isc_error_set(err, INTUNE_SCEP_E_CONFIG, "configuration key %s holds a control character",
+                               shown ? shown : "?");
+            free(shown);
+            goto out;
+        }
     }
     const char *tenant = isc_config_get(cfg, "TENANT");
     if (!path_safe(tenant)) FAIL("configuration key TENANT must be a tenant id or domain (letters, digits, '-', '.')");

@@ -98,13 +98,13 @@ static int lookup(const void *value, void *ctx, intune_scep_error *err) {
 }
 
 int isc_service_uri(intune_scep_client *c, const char *service, isc_call *call, int force, char **uri,
-                    uint64_t *generation, intune_scep_error *err) {
+                    isc_cache_stamp *stamp, intune_scep_error *err) {
     *uri = NULL;
     lookup_ctx l = {service, uri, c};
-    uint64_t gen = 0;
-    int rc = isc_cache_get(c, &c->services, call, force, fetch_services, NULL, lookup, &l, &gen, err);
+    isc_cache_stamp used = {0, 0};
+    int rc = isc_cache_get(c, &c->services, call, force, fetch_services, NULL, lookup, &l, &used, err);
     /* A map without the service is not kept: the next call discovers again. */
-    if (rc == INTUNE_SCEP_E_SERVICE_NOT_FOUND) isc_cache_invalidate(&c->services, gen);
-    if (generation) *generation = gen;
+    if (rc == INTUNE_SCEP_E_SERVICE_NOT_FOUND) isc_cache_invalidate(&c->services, used.generation);
+    if (stamp) *stamp = used;
     return rc;
 }

@@ -96,7 +96,8 @@ int isc_exchange(intune_scep_client *c, isc_call *call, const isc_request *req, 
     if (!h) return INTUNE_SCEP_E_INTERNAL;
     int rc = INTUNE_SCEP_OK, reauthed = 0, rediscovered = 0, retries = 0;
     char *auth = NULL, *base = NULL, *url = NULL;
-    uint64_t auth_gen = 0, svc_gen = 0;
+    isc_cache_stamp auth_stamp = {0, 0}, svc_stamp = {0, 0};
+    uint64_t first_401_at = 0;
     *handle = NULL;
     for (;;) {
         free(url);
@@ -107,7 +108,7 @@ int isc_exchange(intune_scep_client *c, isc_call *call, const isc_request *req, 
             break;
         }
         if (req->service) {
-            if (!base && (rc = isc_service_uri(c, req->service, call, 0, &base, &svc_gen, err)) != INTUNE_SCEP_OK)
+            if (!base && (rc = isc_service_uri(c, req->service, call, 0, &base, &svc_stamp, err)) != INTUNE_SCEP_OK)
                 break;
             if (!isc_has_prefix_ci(base, "https://")) {
                 rc = isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "discovery gave %s a URI that is not https",
@@ -123,7 +124,7 @@ int isc_exchange(intune_scep_client *c, isc_call *call, const isc_request *req, 
             break;
         }
         if (req->auth_resource >= 0 && !auth &&
-            (rc = isc_token_header(c, req->auth_resource, call, 0, &auth, &auth_gen, err)) != INTUNE_SCEP_OK)
+            (rc = isc_token_header(c, req->auth_resource, call, 0, &auth, &auth_stamp, err)) != INTUNE_SCEP_OK)
             break;
 
         struct curl_slist *headers = NULL;
@@ -157,21 +158,25 @@ int isc_exchange(intune_scep_client *c, isc_call *call, const isc_request *req, 
             break;
         }
         if (cc == CURLE_OK) {
-            if (status == 401 && auth && !reauthed) {
+            /* A 401 drops the token and repeats the call once. Once more only when the token of that
+             * repeat was already cached before the first 401 arrived (another thread's refresh raced
+             * the revocation): then no token fetched after the refusal has been tried yet. */
+            if (status == 401 && auth && (!reauthed || (reauthed == 1 && auth_stamp.installed_at < first_401_at))) {
                 isc_log(&c->log, INTUNE_SCEP_LOG_INFO,
                         "%s activity_id=%s: HTTP 401 from %s; dropping the cached token and trying once more", call->op,
                         call->activity_id, url);
-                isc_cache_invalidate(&c->tokens[req->auth_resource], auth_gen);
+                if (!reauthed) first_401_at = isc_now_ms();
+                isc_cache_invalidate(&c->tokens[req->auth_resource], auth_stamp.generation);
                 isc_free_secret(auth);
                 auth = NULL;
-                reauthed = 1;
+                reauthed++;
                 continue;
             }
             if (status == 404 && base && !rediscovered) {
                 isc_log(&c->log, INTUNE_SCEP_LOG_INFO,
                         "%s activity_id=%s: HTTP 404 from %s; the service may have moved, discovering it again",
                         call->op, call->activity_id, url);
-                isc_cache_invalidate(&c->services, svc_gen);
+                isc_cache_invalidate(&c->services, svc_stamp.generation);
                 free(base);
                 base = NULL;
                 rediscovered = 1;
@@ -197,7 +202,7 @@ int isc_exchange(intune_scep_client *c, isc_call *call, const isc_request *req, 
                 isc_log(&c->log, INTUNE_SCEP_LOG_INFO,
                         "%s activity_id=%s: %s to %s; the service may have moved, discovering it again", call->op,
                         call->activity_id, transport_cause(cc), url);
-                isc_cache_invalidate(&c->services, svc_gen);
+                isc_cache_invalidate(&c->services, svc_stamp.generation);
                 free(base);
                 base = NULL;
                 rediscovered = 1;

@@ -42,7 +42,11 @@ uint64_t isc_random_below(uint64_t n);
 int isc_utf8_valid(const char *s, size_t n);
 /** 1 when `s` holds an ASCII control character (0x00-0x1f, 0x7f). */
 int isc_has_control(const char *s);
-/** A copy of `s` (at most `max` bytes) on one line: control characters become spaces, trailing space trimmed. */
+/** Replace, in place, every byte of `s` (n bytes) that does not belong to a valid UTF-8 character with '?'. */
+void isc_utf8_repair(char *s, size_t n);
+/** A copy of `s`, at most `max` bytes cut at a character boundary, as valid UTF-8 (see isc_utf8_repair). */
+char *isc_utf8_copy(const char *s, size_t max);
+/** isc_utf8_copy on one line: control characters become spaces, trailing space trimmed. */
 char *isc_one_line(const char *s, size_t max);
 /** Case-insensitive ASCII string equality. */
 int isc_strcaseeq(const char *a, const char *b);
@@ -284,6 +288,7 @@ typedef struct {
     uint64_t refresh_at; /* monotonic ms; UINT64_MAX = never */
     uint64_t expires_at;
     uint64_t generation; /* bumped each time a value is installed */
+    uint64_t installed_at; /* monotonic ms when the value was installed */
     uint64_t seq;        /* bumped each time a fetch ends */
     int fetching;
     intune_scep_error last_failure; /* of the fetch that ended last, when it failed */
@@ -348,16 +353,21 @@ CURLcode isc_http_perform(intune_scep_client *c, isc_handle *h, const char *url,
 typedef int (*isc_fetch_fn)(intune_scep_client *c, void *ctx, isc_call *call, void **value, uint64_t *lifetime_ms,
                             intune_scep_error *err);
 typedef int (*isc_use_fn)(const void *value, void *ctx, intune_scep_error *err);
+/** Which cached value a caller used: to drop exactly that one later. */
+typedef struct {
+    uint64_t generation;
+    uint64_t installed_at; /* monotonic ms */
+} isc_cache_stamp;
 int isc_cache_init(isc_cache *cache, void (*free_value)(void *));
 void isc_cache_destroy(isc_cache *cache);
 /**
  * Run `use` on the cached value, fetching it first (one thread at a time; the
  * others wait, bounded by the call's deadline) when there is none or it is due
- * for refresh. `force` drops the cached value first. *generation receives the
- * generation of the value used (for isc_cache_invalidate).
+ * for refresh. `force` drops the cached value first. *stamp (may be NULL)
+ * tells which value was used (for isc_cache_invalidate).
  */
 int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int force, isc_fetch_fn fetch,
-                  void *fetch_ctx, isc_use_fn use, void *use_ctx, uint64_t *generation, intune_scep_error *err);
+                  void *fetch_ctx, isc_use_fn use, void *use_ctx, isc_cache_stamp *stamp, intune_scep_error *err);
 /** Drop the cached value if it is still the one of `generation`. */
 void isc_cache_invalidate(isc_cache *cache, uint64_t generation);
 /** Drop the cached value, whatever it is. */
@@ -369,12 +379,12 @@ void isc_cache_clear(isc_cache *cache);
  * (wipe with isc_free_secret), fetching a token when needed.
  */
 int isc_token_header(intune_scep_client *c, int resource, isc_call *call, int force, char **header,
-                     uint64_t *generation, intune_scep_error *err);
+                     isc_cache_stamp *stamp, intune_scep_error *err);
 
 /* discovery.c */
 /** Give a copy of the URI of `service` (case-insensitive), discovering when needed. */
 int isc_service_uri(intune_scep_client *c, const char *service, isc_call *call, int force, char **uri,
-                    uint64_t *generation, intune_scep_error *err);
+                    isc_cache_stamp *stamp, intune_scep_error *err);
 
 /* exchange.c: one request with retries, auth and rediscovery */
 typedef struct {

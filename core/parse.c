@@ -47,7 +47,7 @@ int isc_parse_token_answer(const char *body, size_t len, isc_token_answer *out, 
     } else if (cJSON_IsString(exp) && exp->valuestring[0] && strlen(exp->valuestring) <= 9 &&
                strspn(exp->valuestring, "0123456789") == strlen(exp->valuestring)) {
         lifetime = strtol(exp->valuestring, NULL, 10);
-        if (lifetime < 1) lifetime = -1;
+        if (lifetime < 1 || lifetime > 31536000L) lifetime = -1;
     }
     if (!tok || !*tok) {
         rc = isc_error_set(err, INTUNE_SCEP_E_AUTH, "the token endpoint's answer has no access_token");
@@ -186,10 +186,11 @@ int isc_parse_scep_answer(const char *body, size_t len, intune_scep_error *err) 
         rc = isc_error_set(err, INTUNE_SCEP_E_REJECTED, "Intune rejected the request: %s%s%s", shown ? shown : "?",
                            d ? ": " : "", d ? d : "");
         if (err) {
+            /* Kept as sent, but always valid UTF-8 (bindings hand it to Java and Python). */
             free(err->service_code);
-            err->service_code = isc_strdup(code->valuestring);
+            err->service_code = isc_utf8_copy(code->valuestring, 1024);
             free(err->description);
-            err->description = desc ? isc_strdup(desc) : NULL;
+            err->description = desc ? isc_utf8_copy(desc, 4096) : NULL;
         }
         free(shown);
         free(d);
@@ -208,16 +209,7 @@ void isc_capture_error_body(const char *body, size_t len, intune_scep_error *err
             unsigned char c = (unsigned char)copy[i];
             if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) copy[i] = '?';
         }
-        /* Replace bytes that do not start a valid UTF-8 sequence (e.g. one split by the cap). */
-        for (size_t i = 0; i < n;) {
-            size_t k = 1;
-            while (k <= 4 && i + k <= n && !isc_utf8_valid(copy + i, k)) k++;
-            if (k <= 4 && i + k <= n) {
-                i += k;
-            } else {
-                copy[i++] = '?';
-            }
-        }
+        isc_utf8_repair(copy, n);
         free(err->response_body);
         err->response_body = copy;
     }

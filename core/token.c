@@ -110,8 +110,8 @@ static int copy_header(const void *value, void *ctx, intune_scep_error *err) {
 }
 
 int isc_token_header(intune_scep_client *c, int resource, isc_call *call, int force, char **header,
-                     uint64_t *generation, intune_scep_error *err) {
+                     isc_cache_stamp *stamp, intune_scep_error *err) {
     *header = NULL;
-    return isc_cache_get(c, &c->tokens[resource], call, force, fetch_token, &resource, copy_header, header, generation,
+    return isc_cache_get(c, &c->tokens[resource], call, force, fetch_token, &resource, copy_header, header, stamp,
                          err);
 }

@@ -129,11 +129,36 @@ int isc_has_control(const char *s) {
     return 0;
 }
 
-char *isc_one_line(const char *s, size_t max) {
+void isc_utf8_repair(char *s, size_t n) {
+    for (size_t i = 0; i < n;) {
+        size_t k = 1;
+        while (k <= 4 && i + k <= n && !isc_utf8_valid(s + i, k)) k++;
+        if (k <= 4 && i + k <= n) {
+            i += k;
+        } else {
+            s[i++] = '?';
+        }
+    }
+}
+
+char *isc_utf8_copy(const char *s, size_t max) {
     if (!s) return NULL;
     size_t n = strnlen(s, max);
+    /* Cut at a character boundary: step back over continuation bytes of a split character. */
+    if (n == max && n > 0 && (unsigned char)s[n] >= 0x80) {
+        size_t k = n;
+        while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80) k--;
+        if (n - k < 4) n = k;
+    }
     char *p = isc_strndup(s, n);
+    if (p) isc_utf8_repair(p, n);
+    return p;
+}
+
+char *isc_one_line(const char *s, size_t max) {
+    char *p = isc_utf8_copy(s, max);
     if (!p) return NULL;
+    size_t n = strlen(p);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
         if (c < 0x20 || c == 0x7f) p[i] = ' ';
