@@ -410,14 +410,13 @@ int isc_settings_from_config(const intune_scep_config *cfg, isc_settings *s, isc
     if (ph) {
         if (strpbrk(ph, "/@ ") || strstr(ph, "://")) FAIL("configuration key PROXY_HOST must be a host name or address");
         if (!pp) FAIL("configuration key PROXY_PORT is required when PROXY_HOST is set");
-        if (!parse_long(pp, 1, 65535, &s->proxy_port))
-            FAIL("configuration key PROXY_PORT must be an integer from 1 to 65535 (got \"%.32s\")", pp);
+        if (!parse_long(pp, 1, 65535, &s->proxy_port)) goto bad_port;
         DUP(s->proxy_host, ph);
         int v6 = strchr(ph, ':') != NULL;
         if (!(s->proxy_url = isc_asprintf("http://%s%s%s:%ld", v6 ? "[" : "", ph, v6 ? "]" : "", s->proxy_port)))
             goto nomem;
     } else if (pp && !parse_long(pp, 0, 65535, &s->proxy_port)) {
-        FAIL("configuration key PROXY_PORT must be an integer from 0 to 65535 (got \"%.32s\")", pp);
+        goto bad_port;
     }
     const char *pu = opt(cfg, "PROXY_USER", NULL);
     const char *pw = opt(cfg, "PROXY_PASS", NULL);
@@ -466,6 +465,13 @@ int isc_settings_from_config(const intune_scep_config *cfg, isc_settings *s, isc
 out:
     if (rc != INTUNE_SCEP_OK) isc_settings_free(s);
     return rc;
+bad_port: {
+    char *shown = isc_one_line(pp, 32); /* cut at a character boundary */
+    rc = isc_error_set(err, INTUNE_SCEP_E_CONFIG, "configuration key PROXY_PORT must be an integer from %d to 65535 "
+                       "(got \"%s\")", ph ? 1 : 0, shown ? shown : "?");
+    free(shown);
+    goto out;
+}
 nomem:
     rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
     goto out;
