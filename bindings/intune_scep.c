@@ -13,20 +13,7 @@ API const char *intune_scep_version(void) {
 }
 
 API const char *intune_scep_status_name(int status) {
-    switch (status) {
-    case INTUNE_SCEP_OK: return "INTUNE_SCEP_OK";
-    case INTUNE_SCEP_E_INVALID_ARGUMENT: return "INTUNE_SCEP_E_INVALID_ARGUMENT";
-    case INTUNE_SCEP_E_CONFIG: return "INTUNE_SCEP_E_CONFIG";
-    case INTUNE_SCEP_E_AUTH: return "INTUNE_SCEP_E_AUTH";
-    case INTUNE_SCEP_E_SERVICE_NOT_FOUND: return "INTUNE_SCEP_E_SERVICE_NOT_FOUND";
-    case INTUNE_SCEP_E_HTTP: return "INTUNE_SCEP_E_HTTP";
-    case INTUNE_SCEP_E_TRANSPORT: return "INTUNE_SCEP_E_TRANSPORT";
-    case INTUNE_SCEP_E_PROTOCOL: return "INTUNE_SCEP_E_PROTOCOL";
-    case INTUNE_SCEP_E_REJECTED: return "INTUNE_SCEP_E_REJECTED";
-    case INTUNE_SCEP_E_NOMEM: return "INTUNE_SCEP_E_NOMEM";
-    case INTUNE_SCEP_E_INTERNAL: return "INTUNE_SCEP_E_INTERNAL";
-    default: return "INTUNE_SCEP_E_UNKNOWN";
-    }
+    return isc_status_name(status);
 }
 
 /* ---- argument checks ----------------------------------------------------- */

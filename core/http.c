@@ -31,7 +31,7 @@ int isc_http_init(intune_scep_client *c, intune_scep_error *err) {
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-    snprintf(c->user_agent, sizeof c->user_agent, "intune-scep/%s libcurl/%s", intune_scep_version(),
+    snprintf(c->user_agent, sizeof c->user_agent, "intune-scep/%s libcurl/%s", INTUNE_SCEP_VERSION_STRING,
              v && v->version ? v->version : "?");
     return INTUNE_SCEP_OK;
 }

@@ -77,6 +77,8 @@ struct intune_scep_error {
     long aadsts_code;
 };
 
+/** The symbolic name of a status ("INTUNE_SCEP_E_REJECTED"). */
+const char *isc_status_name(int status);
 /** Empty an error object (free and zero every field). */
 void isc_error_reset(intune_scep_error *e);
 /** Set status and message (printf-style); returns status. e may be NULL. */

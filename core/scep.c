@@ -119,7 +119,7 @@ int isc_service_call(intune_scep_client *c, const isc_service_op *op, const char
         isc_log(&c->log, rc == INTUNE_SCEP_E_REJECTED ? INTUNE_SCEP_LOG_WARNING : INTUNE_SCEP_LOG_ERROR,
                 "%s outcome=%s%s%s activity_id=%s transaction_id=%.128s url=%s http_status=%ld attempts=%d "
                 "elapsed_ms=%llu: %s",
-                op->name, intune_scep_status_name(rc), code ? " code=" : "", code ? code : "", call.activity_id, txid,
+                op->name, isc_status_name(rc), code ? " code=" : "", code ? code : "", call.activity_id, txid,
                 call.url ? call.url : "-", call.http_status, call.attempts, elapsed,
                 err && err->message ? err->message : "");
         free(code);
