@@ -37,9 +37,11 @@ static int fetch_services(intune_scep_client *c, void *ctx, isc_call *call, void
                                ISC_MAX_DISCOVERY_PAGES);
             break;
         }
-        isc_request req = {.url = url, .auth_resource = INTUNE_SCEP_RESOURCE_GRAPH};
+        isc_auth_target target;
+        isc_auth_target_init(&target, url, INTUNE_SCEP_RESOURCE_GRAPH);
+        isc_request req = {0};
         isc_handle *h = NULL;
-        rc = isc_exchange(c, &sub, &req, INTUNE_SCEP_E_HTTP, &h, &local);
+        rc = isc_exchange(c, &sub, &target.base, &req, INTUNE_SCEP_E_HTTP, &h, &local);
         free(url);
         url = NULL;
         if (rc != INTUNE_SCEP_OK) break;
@@ -107,4 +109,56 @@ int isc_service_uri(intune_scep_client *c, const char *service, isc_call *call, 
     if (rc == INTUNE_SCEP_E_SERVICE_NOT_FOUND) isc_cache_invalidate(&c->services, used.generation);
     if (stamp) *stamp = used;
     return rc;
+}
+
+/* ---- a path under a discovered service: the target of the SCEP and revocation calls ---- */
+
+/* Join a discovered service URI and a path with exactly one slash. */
+static char *join_url(const char *base, const char *path) {
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/') n--;
+    while (*path == '/') path++;
+    return isc_asprintf("%.*s/%s", (int)n, base, path);
+}
+
+static int service_prepare(intune_scep_client *c, isc_call *call, isc_target *base, char **url, char **auth,
+                           intune_scep_error *err) {
+    isc_service_target *t = (isc_service_target *)base;
+    int rc;
+    if (!t->uri && (rc = isc_service_uri(c, t->service, call, 0, &t->uri, &t->stamp, err)) != INTUNE_SCEP_OK)
+        return rc;
+    if (!isc_has_prefix_ci(t->uri, "https://"))
+        return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "discovery gave %s a URI that is not https", t->service);
+    if (!(*url = join_url(t->uri, t->path))) return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+    return isc_auth_target_token(c, call, &t->auth, auth, err);
+}
+
+/* A 404 or a failed connect means Intune may have moved the tenant: discover again, once. */
+static int service_stale(intune_scep_client *c, isc_call *call, isc_target *base, long status, CURLcode cc,
+                         const char *url) {
+    isc_service_target *t = (isc_service_target *)base;
+    if (t->auth.base.stale(c, call, &t->auth.base, status, cc, url)) return 1;
+    int moved = status == 404 || (status == 0 && isc_connect_failure(cc));
+    if (!moved || t->rediscovered || !t->uri) return 0;
+    isc_log(&c->log, INTUNE_SCEP_LOG_INFO, "%s activity_id=%s: %s from %s; the service may have moved, discovering it again",
+            call->op, call->activity_id, status == 404 ? "HTTP 404" : isc_transport_cause(cc), url);
+    isc_cache_invalidate(&c->services, t->stamp.generation);
+    free(t->uri);
+    t->uri = NULL;
+    t->rediscovered = 1;
+    return 1;
+}
+
+void isc_service_target_init(isc_service_target *t, const char *service, const char *path) {
+    memset(t, 0, sizeof *t);
+    t->base.prepare = service_prepare;
+    t->base.stale = service_stale;
+    isc_auth_target_init(&t->auth, NULL, INTUNE_SCEP_RESOURCE_INTUNE);
+    t->service = service;
+    t->path = path;
+}
+
+void isc_service_target_release(isc_service_target *t) {
+    free(t->uri);
+    t->uri = NULL;
 }

@@ -33,13 +33,13 @@ static int retryable_status(long status) {
     return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
-static int connect_failure(CURLcode cc) {
+int isc_connect_failure(CURLcode cc) {
     return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST;
 }
 
 /* A connection cut before the whole answer arrived, or never made. */
 static int retryable_transport(CURLcode cc) {
-    return connect_failure(cc) || cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING ||
+    return isc_connect_failure(cc) || cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING ||
            cc == CURLE_PARTIAL_FILE;
 }
 
@@ -62,7 +62,7 @@ static uint64_t backoff_ms(int retry) {
     return base / 2 + isc_random_below(base / 2 + 1);
 }
 
-static const char *transport_cause(CURLcode cc) {
+const char *isc_transport_cause(CURLcode cc) {
     switch (cc) {
     case CURLE_COULDNT_RESOLVE_HOST: return "could not resolve the host name";
     case CURLE_COULDNT_RESOLVE_PROXY: return "could not resolve the proxy's host name";
@@ -81,51 +81,25 @@ static const char *transport_cause(CURLcode cc) {
     }
 }
 
-/* Join a discovered service URI and a path with exactly one slash. */
-static char *join_url(const char *base, const char *path) {
-    size_t n = strlen(base);
-    while (n > 0 && base[n - 1] == '/') n--;
-    while (*path == '/') path++;
-    return isc_asprintf("%.*s/%s", (int)n, base, path);
-}
-
-int isc_exchange(intune_scep_client *c, isc_call *call, const isc_request *req, int non2xx_status,
-                 isc_handle **handle, intune_scep_error *err) {
+int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, const isc_request *req,
+                 int non2xx_status, isc_handle **handle, intune_scep_error *err) {
     const isc_settings *s = &c->settings;
     isc_handle *h = isc_http_acquire(c, err);
     if (!h) return INTUNE_SCEP_E_INTERNAL;
-    int rc = INTUNE_SCEP_OK, reauthed = 0, rediscovered = 0, retries = 0;
-    char *auth = NULL, *base = NULL, *url = NULL;
-    isc_cache_stamp auth_stamp = {0, 0}, svc_stamp = {0, 0};
-    uint64_t first_401_at = 0;
+    int rc = INTUNE_SCEP_OK, retries = 0;
+    char *auth = NULL, *url = NULL;
     *handle = NULL;
     for (;;) {
         free(url);
         url = NULL;
+        isc_free_secret(auth);
+        auth = NULL;
         if (isc_now_ms() >= call->deadline_ms) {
             rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "the call's deadline of %ld ms (TIMEOUT_MS) passed",
                                s->timeout_ms);
             break;
         }
-        if (req->service) {
-            if (!base && (rc = isc_service_uri(c, req->service, call, 0, &base, &svc_stamp, err)) != INTUNE_SCEP_OK)
-                break;
-            if (!isc_has_prefix_ci(base, "https://")) {
-                rc = isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "discovery gave %s a URI that is not https",
-                                   req->service);
-                break;
-            }
-            url = join_url(base, req->path);
-        } else {
-            url = isc_strdup(req->url);
-        }
-        if (!url) {
-            rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
-            break;
-        }
-        if (req->auth_resource >= 0 && !auth &&
-            (rc = isc_token_header(c, req->auth_resource, call, 0, &auth, &auth_stamp, err)) != INTUNE_SCEP_OK)
-            break;
+        if ((rc = target->prepare(c, call, target, &url, &auth, err)) != INTUNE_SCEP_OK) break;
 
         struct curl_slist *headers = NULL;
         int hrc = INTUNE_SCEP_OK;
@@ -158,30 +132,7 @@ int isc_exchange(intune_scep_client *c, isc_call *call, const isc_request *req, 
             break;
         }
         if (cc == CURLE_OK) {
-            /* A 401 drops the token and repeats the call once. Once more only when the token of that
-             * repeat was already cached before the first 401 arrived (another thread's refresh raced
-             * the revocation): then no token fetched after the refusal has been tried yet. */
-            if (status == 401 && auth && (!reauthed || (reauthed == 1 && auth_stamp.installed_at < first_401_at))) {
-                isc_log(&c->log, INTUNE_SCEP_LOG_INFO,
-                        "%s activity_id=%s: HTTP 401 from %s; dropping the cached token and trying once more", call->op,
-                        call->activity_id, url);
-                if (!reauthed) first_401_at = isc_now_ms();
-                isc_cache_invalidate(&c->tokens[req->auth_resource], auth_stamp.generation);
-                isc_free_secret(auth);
-                auth = NULL;
-                reauthed++;
-                continue;
-            }
-            if (status == 404 && base && !rediscovered) {
-                isc_log(&c->log, INTUNE_SCEP_LOG_INFO,
-                        "%s activity_id=%s: HTTP 404 from %s; the service may have moved, discovering it again",
-                        call->op, call->activity_id, url);
-                isc_cache_invalidate(&c->services, svc_stamp.generation);
-                free(base);
-                base = NULL;
-                rediscovered = 1;
-                continue;
-            }
+            if (target->stale(c, call, target, status, cc, url)) continue;
             if (retryable_status(status)) {
                 why = "HTTP status";
                 wait = retry_after_ms(h->retry_after);
@@ -198,17 +149,8 @@ int isc_exchange(intune_scep_client *c, isc_call *call, const isc_request *req, 
                                    url);
                 break;
             }
-            if (connect_failure(cc) && base && !rediscovered) {
-                isc_log(&c->log, INTUNE_SCEP_LOG_INFO,
-                        "%s activity_id=%s: %s to %s; the service may have moved, discovering it again", call->op,
-                        call->activity_id, transport_cause(cc), url);
-                isc_cache_invalidate(&c->services, svc_stamp.generation);
-                free(base);
-                base = NULL;
-                rediscovered = 1;
-                continue;
-            }
-            if (retryable_transport(cc)) why = transport_cause(cc);
+            if (target->stale(c, call, target, 0, cc, url)) continue;
+            if (retryable_transport(cc)) why = isc_transport_cause(cc);
         }
         if (why && retries < s->max_retries) {
             if (wait < 0) wait = (int64_t)backoff_ms(retries);
@@ -236,14 +178,13 @@ int isc_exchange(intune_scep_client *c, isc_call *call, const isc_request *req, 
                 rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "the call's deadline of %ld ms (TIMEOUT_MS) passed "
                                    "waiting for %s", s->timeout_ms, url);
             else
-                rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "%s: %s (%s)", url, transport_cause(cc),
+                rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "%s: %s (%s)", url, isc_transport_cause(cc),
                                    one ? one : "");
             free(one);
         }
         break;
     }
     free(url);
-    free(base);
     isc_free_secret(auth);
     if (h) isc_http_release(c, h);
     return rc;

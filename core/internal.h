@@ -388,12 +388,59 @@ int isc_token_header(intune_scep_client *c, int resource, isc_call *call, int fo
 int isc_service_uri(intune_scep_client *c, const char *service, isc_call *call, int force, char **uri,
                     isc_cache_stamp *stamp, intune_scep_error *err);
 
-/* exchange.c: one request with retries, auth and rediscovery */
+/* exchange.c: one request with retries, inside the call's deadline */
+
+/**
+ * Where a request goes and with which token, decided afresh before each attempt:
+ * token.c gives a fixed URL with an optional token (isc_auth_target), discovery.c
+ * a discovered service's URL with a token (isc_service_target).
+ */
+typedef struct isc_target isc_target;
+struct isc_target {
+    /** Give the URL (owned) and the Authorization line (owned, a secret; NULL for none) of the next attempt. */
+    int (*prepare)(intune_scep_client *c, isc_call *call, isc_target *t, char **url, char **auth,
+                   intune_scep_error *err);
+    /**
+     * After an HTTP answer `status` (0: none) or a transport failure `cc` from `url`: 1 when the target
+     * dropped something stale (a refused token, a moved endpoint) and the attempt is to be repeated at once,
+     * on top of the retries.
+     */
+    int (*stale)(intune_scep_client *c, isc_call *call, isc_target *t, long status, CURLcode cc, const char *url);
+};
+
+/** A fixed URL with a token for `resource` (-1: none); a 401 drops the token and repeats once. */
 typedef struct {
-    const char *url;          /* fixed URL, or NULL when `service` is set */
-    const char *service;      /* discovered service whose URI prefixes `path` */
-    const char *path;         /* appended to the service URI */
-    int auth_resource;        /* -1: no Authorization header */
+    isc_target base;
+    const char *url;
+    int resource;
+    isc_cache_stamp stamp;
+    int refusals;
+    uint64_t first_refusal_at;
+} isc_auth_target;
+void isc_auth_target_init(isc_auth_target *t, const char *url, int resource);
+/** The Authorization line for `t`'s resource (the token part of isc_auth_target's prepare). */
+int isc_auth_target_token(intune_scep_client *c, isc_call *call, isc_auth_target *t, char **auth,
+                          intune_scep_error *err);
+
+/** `path` under a discovered service, with an Intune token; a 404 or failed connect rediscovers once. */
+typedef struct {
+    isc_target base;
+    isc_auth_target auth;
+    const char *service;
+    const char *path;
+    char *uri; /* owned */
+    isc_cache_stamp stamp;
+    int rediscovered;
+} isc_service_target;
+void isc_service_target_init(isc_service_target *t, const char *service, const char *path);
+void isc_service_target_release(isc_service_target *t);
+
+/** 1 for a failure to reach the host at all (connect, DNS): nothing was sent. */
+int isc_connect_failure(CURLcode cc);
+/** A one-line cause of a transport failure. */
+const char *isc_transport_cause(CURLcode cc);
+
+typedef struct {
     const char *api_version;  /* NULL: no api-version header */
     const char *content_type; /* NULL for GET */
     const char *body;         /* NULL for GET */
@@ -402,14 +449,14 @@ typedef struct {
 } isc_request;
 
 /**
- * Send `req` with the call's activity id, retrying per the protocol inside the
- * call's deadline. On INTUNE_SCEP_OK, *handle holds the answer (status 2xx, body
+ * Send `req` to `target` with the call's activity id, retrying per the protocol
+ * inside the call's deadline. On INTUNE_SCEP_OK, *handle holds the answer (status 2xx, body
  * in (*handle)->body): release it with isc_http_release. Non-2xx final answers
  * give INTUNE_SCEP_E_HTTP (or `non2xx_status` when the caller wants another
  * status, e.g. INTUNE_SCEP_E_AUTH for the token endpoint) with the body captured.
  */
-int isc_exchange(intune_scep_client *c, isc_call *call, const isc_request *req, int non2xx_status,
-                 isc_handle **handle, intune_scep_error *err);
+int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, const isc_request *req,
+                 int non2xx_status, isc_handle **handle, intune_scep_error *err);
 
 /* scep.c */
 /** The JSON bodies of the three calls (NULL when out of memory); optional strings NULL or "" give JSON null. */

@@ -82,16 +82,16 @@ int isc_service_call(intune_scep_client *c, const isc_service_op *op, const char
     if (!body) {
         rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
     } else {
-        isc_request req = {.service = op->service,
-                           .path = op->path,
-                           .auth_resource = INTUNE_SCEP_RESOURCE_INTUNE,
-                           .api_version = op->api_version,
+        isc_service_target target;
+        isc_service_target_init(&target, op->service, op->path);
+        isc_request req = {.api_version = op->api_version,
                            .content_type = "application/json",
                            .body = body,
                            .body_len = strlen(body),
                            .send_user_agent_header = 1};
         isc_handle *h = NULL;
-        rc = isc_exchange(c, &call, &req, INTUNE_SCEP_E_HTTP, &h, err);
+        rc = isc_exchange(c, &call, &target.base, &req, INTUNE_SCEP_E_HTTP, &h, err);
+        isc_service_target_release(&target);
         if (rc == INTUNE_SCEP_OK) {
             rc = read_answer(h->body.data, h->body.len, answer_ctx, err);
             if (rc == INTUNE_SCEP_E_PROTOCOL) isc_capture_error_body(h->body.data, h->body.len, err);

@@ -50,14 +50,12 @@ static int fetch_token(intune_scep_client *c, void *ctx, isc_call *call, void **
         isc_call_end(&sub);
         return err && err->status ? err->status : INTUNE_SCEP_E_NOMEM;
     }
-    isc_request req = {.url = c->settings.token_url,
-                       .auth_resource = -1,
-                       .content_type = "application/x-www-form-urlencoded",
-                       .body = form,
-                       .body_len = strlen(form)};
+    isc_auth_target target;
+    isc_auth_target_init(&target, c->settings.token_url, -1);
+    isc_request req = {.content_type = "application/x-www-form-urlencoded", .body = form, .body_len = strlen(form)};
     isc_handle *h = NULL;
     intune_scep_error local = {0};
-    int rc = isc_exchange(c, &sub, &req, INTUNE_SCEP_E_AUTH, &h, &local);
+    int rc = isc_exchange(c, &sub, &target.base, &req, INTUNE_SCEP_E_AUTH, &h, &local);
     isc_free_secret(form);
     isc_token_answer ans = {0};
     if (rc == INTUNE_SCEP_OK) {
@@ -114,4 +112,49 @@ int isc_token_header(intune_scep_client *c, int resource, isc_call *call, int fo
     *header = NULL;
     return isc_cache_get(c, &c->tokens[resource], call, force, fetch_token, &resource, copy_header, header, stamp,
                          err);
+}
+
+/* ---- a fixed URL with a token: the target of token and discovery requests ---- */
+
+int isc_auth_target_token(intune_scep_client *c, isc_call *call, isc_auth_target *t, char **auth,
+                          intune_scep_error *err) {
+    *auth = NULL;
+    if (t->resource < 0) return INTUNE_SCEP_OK;
+    return isc_token_header(c, t->resource, call, 0, auth, &t->stamp, err);
+}
+
+static int auth_prepare(intune_scep_client *c, isc_call *call, isc_target *base, char **url, char **auth,
+                        intune_scep_error *err) {
+    isc_auth_target *t = (isc_auth_target *)base;
+    if (!(*url = isc_strdup(t->url))) return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+    return isc_auth_target_token(c, call, t, auth, err);
+}
+
+/*
+ * A 401 drops the token and repeats the call once. Once more only when the token
+ * of that repeat was already cached before the first 401 arrived (another
+ * thread's refresh raced the revocation): no token fetched after the refusal
+ * has been tried yet then.
+ */
+static int auth_stale(intune_scep_client *c, isc_call *call, isc_target *base, long status, CURLcode cc,
+                      const char *url) {
+    isc_auth_target *t = (isc_auth_target *)base;
+    (void)cc;
+    if (status != 401 || t->resource < 0) return 0;
+    if (t->refusals >= 2 || (t->refusals == 1 && t->stamp.installed_at >= t->first_refusal_at)) return 0;
+    isc_log(&c->log, INTUNE_SCEP_LOG_INFO,
+            "%s activity_id=%s: HTTP 401 from %s; dropping the cached token and trying once more", call->op,
+            call->activity_id, url);
+    if (t->refusals == 0) t->first_refusal_at = isc_now_ms();
+    isc_cache_invalidate(&c->tokens[t->resource], t->stamp.generation);
+    t->refusals++;
+    return 1;
+}
+
+void isc_auth_target_init(isc_auth_target *t, const char *url, int resource) {
+    memset(t, 0, sizeof *t);
+    t->base.prepare = auth_prepare;
+    t->base.stale = auth_stale;
+    t->url = url;
+    t->resource = resource;
 }
