@@ -33,6 +33,19 @@ static const char *string_field(const cJSON *obj, const char *name) {
     return cJSON_IsString(f) ? f->valuestring : NULL;
 }
 
+/* Parse an answer of the form {"value": [...]}: the array, or NULL (then *root is NULL too). */
+static const cJSON *value_array(const char *body, size_t len, cJSON **root) {
+    cJSON *j = parse_object(body, len);
+    const cJSON *value = j ? cJSON_GetObjectItemCaseSensitive(j, "value") : NULL;
+    if (!cJSON_IsArray(value)) {
+        cJSON_Delete(j);
+        j = NULL;
+        value = NULL;
+    }
+    *root = j;
+    return value;
+}
+
 int isc_parse_token_answer(const char *body, size_t len, isc_token_answer *out, intune_scep_error *err) {
     memset(out, 0, sizeof *out);
     cJSON *j = parse_object(body, len);
@@ -124,13 +137,11 @@ char *isc_service_map_names(const isc_service_map *map) {
 int isc_parse_discovery_page(const char *body, size_t len, isc_service_map *map, char **next_link,
                              intune_scep_error *err) {
     *next_link = NULL;
-    cJSON *j = parse_object(body, len);
-    const cJSON *value = j ? cJSON_GetObjectItemCaseSensitive(j, "value") : NULL;
-    if (!cJSON_IsArray(value)) {
-        cJSON_Delete(j);
+    cJSON *j;
+    const cJSON *value = value_array(body, len, &j);
+    if (!value)
         return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL,
                              "the discovery answer is not a JSON object with a \"value\" array");
-    }
     int rc = INTUNE_SCEP_OK;
     const cJSON *entry;
     cJSON_ArrayForEach(entry, value) {
@@ -244,13 +255,11 @@ void isc_revocation_requests_free(intune_scep_revocation_requests *r) {
 
 int isc_parse_revocation_requests(const char *body, size_t len, intune_scep_revocation_requests *out,
                                   intune_scep_error *err) {
-    cJSON *j = parse_object(body, len);
-    const cJSON *value = j ? cJSON_GetObjectItemCaseSensitive(j, "value") : NULL;
-    if (!cJSON_IsArray(value)) {
-        cJSON_Delete(j);
+    cJSON *j;
+    const cJSON *value = value_array(body, len, &j);
+    if (!value)
         return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL,
                              "the revocation requests answer is not a JSON object with a \"value\" array");
-    }
     int n = cJSON_GetArraySize(value), rc = INTUNE_SCEP_OK;
     out->items = n > 0 ? calloc((size_t)n, sizeof *out->items) : NULL;
     if (n > 0 && !out->items) rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
