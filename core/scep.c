@@ -120,7 +120,8 @@ int isc_service_call(intune_scep_client *c, const isc_service_op *op, const char
                 "%s outcome=%s%s%s activity_id=%s transaction_id=%.128s url=%s http_status=%ld attempts=%d "
                 "elapsed_ms=%llu: %s",
                 op->name, isc_status_name(rc), code ? " code=" : "", code ? code : "", call.activity_id, txid,
-                call.url ? call.url : "-", call.http_status, call.attempts, elapsed,
+                call.url ? call.url : "-", err && err->http_status ? err->http_status : call.http_status, call.attempts,
+                elapsed,
                 err && err->message ? err->message : "");
         free(code);
     }

@@ -86,9 +86,10 @@ static int fetch_token(intune_scep_client *c, void *ctx, isc_call *call, void **
         char *desc = local.description ? isc_one_line(local.description, 600) : NULL;
         if (local.aadsts_code && !(desc && strncmp(desc, "AADSTS", 6) == 0))
             snprintf(aadsts, sizeof aadsts, " AADSTS%ld", local.aadsts_code);
-        isc_error_set(&local, INTUNE_SCEP_E_AUTH, "token request for %s failed: HTTP %ld %s%s%s%s (request_id %s)",
-                      resource_name(resource), local.http_status, local.service_code ? local.service_code : "",
-                      aadsts, desc ? ": " : "", desc ? desc : "", sub.activity_id);
+        isc_error_set(&local, INTUNE_SCEP_E_AUTH, "token request for %s failed: HTTP %ld%s%s%s%s%s (request_id %s)",
+                      resource_name(resource), local.http_status, local.service_code ? " " : "",
+                      local.service_code ? local.service_code : "", aadsts, desc ? ": " : "", desc ? desc : "",
+                      sub.activity_id);
         free(desc);
     } else {
         isc_error_set(&local, local.status, "token request for %s failed: %s (request_id %s)",
