@@ -64,6 +64,9 @@ STATUS_NAME = {AUTH: "INTUNE_SCEP_E_AUTH", HTTP: "INTUNE_SCEP_E_HTTP", TRANSPORT
 
 # Placeholders in a fault, filled in per row.
 HTTP_URL = "{HTTP_URL}"  # http:// URL of a loopback listener that must never see a connection
+CLOSED_URI = "{CLOSED_URI}"  # https:// URL of a loopback port nothing listens on
+BASE = "{BASE}"  # the emulator's base URL
+DATE_PLUS_1 = "{DATE+1}"  # an HTTP date one second from now
 
 
 @dataclass(frozen=True)
@@ -112,14 +115,21 @@ ROWS: List[Row] = [
     Row("token 403", "token", respond("token", 403, aad_err("access_denied", 50105)),
         AUTH, http=403, code="access_denied", aadsts=50105, requests=1),
     Row("token 500", "token", respond("token", 500), AUTH, http=500, requests=3),
+    Row("token 429 Retry-After seconds", "token", respond("token", 429, headers={"Retry-After": "1"}),
+        AUTH, http=429, requests=2),
     Row("token reset before the status line", "token", action("token", "reset"), TRANSPORT, http=0, requests=3),
     Row("token body over 1 MiB", "token", action("token", "oversize"), PROTOCOL, requests=1),
     Row("token 200 not JSON", "token", respond("token", 200, "<html>hello</html>"), AUTH, requests=1),
     Row("token 200 JSON array", "token", respond("token", 200, "[1,2]"), AUTH, requests=1),
+    Row("token 200 without access_token", "token",
+        respond("token", 200, '{"token_type":"Bearer","expires_in":3599}'), AUTH, requests=1),
     Row("token 302 to http:// not followed", "token", redirect("token", 302, HTTP_URL), AUTH, http=302, requests=1),
     Row("token untrusted certificate", "token", None, TRANSPORT, http=0, requests=0, special="untrusted"),
 
     # ---- discovery (Microsoft Graph) ----
+    Row("discovery 400", "discovery", respond("discovery", 400, graph_err("BadRequest", "no")),
+        HTTP, http=400, code="BadRequest", requests=1),
+    Row("discovery 401 (token refreshed once)", "discovery", respond("discovery", 401), HTTP, http=401, requests=2),
     Row("discovery 403", "discovery",
         respond("discovery", 403, graph_err("Authorization_RequestDenied", "Insufficient privileges")),
         HTTP, http=403, code="Authorization_RequestDenied", requests=1),
@@ -136,6 +146,13 @@ ROWS: List[Row] = [
         HTTP, http=302, requests=1),
 
     # ---- validateRequest ----
+    Row("discovered URI connection refused", "discovery",
+        respond("discovery", 200, json.dumps({"value": [{"serviceName": SCEP, "uri": CLOSED_URI}]})),
+        TRANSPORT, http=0, requests=2),
+    Row("validate 401 (token refreshed once)", "validateRequest", respond("validateRequest", 401),
+        HTTP, http=401, requests=2),
+    Row("validate 404 (rediscovered once)", "validateRequest", respond("validateRequest", 404),
+        HTTP, http=404, requests=2),
     Row("validate 429 Retry-After beyond the deadline", "validateRequest",
         respond("validateRequest", 429, headers={"Retry-After": "3600"}), HTTP, http=429, max_ms=1000, requests=1),
     Row("validate 500", "validateRequest",
@@ -154,9 +171,16 @@ ROWS: List[Row] = [
         respond("validateRequest", 200, '{"code":1,"errorDescription":""}'), PROTOCOL, http=200, requests=1),
     Row("validate 302 to http:// not followed", "validateRequest", redirect("validateRequest", 302, HTTP_URL),
         HTTP, http=302, requests=1),
+    Row("validate 307 to the same https path not followed", "validateRequest",
+        redirect("validateRequest", 307, BASE + SCEP + "/ScepActions/validateRequest"), HTTP, http=307, requests=1),
+    Row("validate 200 code success in lower case", "validateRequest",
+        respond("validateRequest", 200, '{"code":"success"}'), REJECTED, http=200, code="success", requests=1),
+    Row("validate 204 no content", "validateRequest", respond("validateRequest", 204), PROTOCOL, http=204, requests=1),
 
     # ---- successNotification ----
     Row("success 500", "successNotification", respond("successNotification", 500), HTTP, http=500, requests=3),
+    Row("success 401 (token refreshed once)", "successNotification", respond("successNotification", 401),
+        HTTP, http=401, requests=2),
     Row("success reset before the status line", "successNotification", action("successNotification", "reset"),
         TRANSPORT, http=0, requests=3),
     Row("success body over 1 MiB", "successNotification", action("successNotification", "oversize"),
@@ -172,6 +196,8 @@ ROWS: List[Row] = [
     Row("failure 404 (rediscovered once)", "failureNotification", respond("failureNotification", 404),
         HTTP, http=404, requests=2),
     Row("failure 502", "failureNotification", respond("failureNotification", 502), HTTP, http=502, requests=3),
+    Row("failure 429 Retry-After HTTP date", "failureNotification",
+        respond("failureNotification", 429, headers={"Retry-After": DATE_PLUS_1}), HTTP, http=429),
     Row("failure 200 code as a number", "failureNotification", respond("failureNotification", 200, '{"code":0}'),
         PROTOCOL, http=200, requests=1),
     Row("failure 200 JSON array", "failureNotification", respond("failureNotification", 200, "[]"),
@@ -236,6 +262,13 @@ def other_ca_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _closed_port() -> int:
+    """A loopback port nothing listens on: bound once, then closed."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def _fill(value: Any, subst: Dict[str, str]) -> Any:
     if isinstance(value, str):
         for k, v in subst.items():
@@ -286,8 +319,9 @@ def test_fault(row: Row, emu: Any, make_client: Any, csr: Dict[str, Any], config
         overrides["TLS_CA_FILE"] = str(other_ca_file)
     client = make_client(**overrides)
     if row.fault is not None:
-        subst = {HTTP_URL: never_followed.url,
-                 "{DATE+1}": email.utils.formatdate(time.time() + 1, usegmt=True)}
+        subst = {HTTP_URL: never_followed.url, BASE: emu.base_url,
+                 CLOSED_URI: f"https://127.0.0.1:{_closed_port()}/{SCEP}",
+                 DATE_PLUS_1: email.utils.formatdate(time.time() + 1, usegmt=True)}
         emu.call("POST", "faults", _fill(row.fault, subst))
     never_followed.connections()
     txid = f"matrix-{uuid.uuid4().hex[:12]}"
