@@ -15,6 +15,8 @@ public class IntuneClientHttpErrorException extends IntuneClientException {
 
     private final int statusCode;
     private final String response;
+    private String serviceCode;
+    private String errorDescription;
 
     /** An exception for the answer {@code statusCode} with body {@code response} to the call {@code activityId}. */
     public IntuneClientHttpErrorException(int statusCode, String response, UUID activityId) {
@@ -26,6 +28,24 @@ public class IntuneClientHttpErrorException extends IntuneClientException {
         this.statusCode = statusCode;
         this.response = response;
         setDetails(null, activityId, null, statusCode, response);
+    }
+
+    void setServiceError(String code, String description) {
+        this.serviceCode = code;
+        this.errorDescription = description;
+    }
+
+    /**
+     * The error code the service put in the body, as sent (Intune's {@code code}, or
+     * Graph's {@code error.code}, e.g. {@code Authorization_RequestDenied}), or null.
+     */
+    public String getServiceCode() {
+        return serviceCode;
+    }
+
+    /** The error description the service put in the body, or null. */
+    public String getErrorDescription() {
+        return errorDescription;
     }
 
     /** The HTTP status, e.g. 500. */

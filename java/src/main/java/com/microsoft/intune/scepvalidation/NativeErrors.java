@@ -68,6 +68,7 @@ final class NativeErrors {
                 break;
             case intune_scep_status.INTUNE_SCEP_E_HTTP:
                 e = new IntuneClientHttpErrorException(message, httpStatus, body, activityId);
+                ((IntuneClientHttpErrorException) e).setServiceError(serviceCode, description);
                 break;
             case intune_scep_status.INTUNE_SCEP_E_AUTH:
                 e = new IntuneClientAuthException(message, serviceCode, description,

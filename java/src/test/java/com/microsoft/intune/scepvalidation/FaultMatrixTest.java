@@ -515,8 +515,8 @@ class FaultMatrixTest {
             } else if (e instanceof IntuneScepServiceException) {
                 assertEquals(r.code, ((IntuneScepServiceException) e).getOriginalErrorCode(), "row \"" + r.name + "\"");
             } else {
-                // IntuneClientHttpErrorException has no getter for the service code (as the reference's):
-                // the code is in the body it carries, and the call's log record names it.
+                assertEquals(r.code, ((IntuneClientHttpErrorException) e).getServiceCode(), "row \"" + r.name + "\"");
+                // The code is also in the body it carries, and the call's log record names it.
                 assertNotNull(e.getResponseBody(), "row \"" + r.name + "\": no response body");
                 assertTrue(e.getResponseBody().contains("\"" + r.code + "\""),
                         "row \"" + r.name + "\": body " + e.getResponseBody());
