@@ -99,7 +99,8 @@ def _exception_from(status: int, err: Any, transaction_id: Optional[str] = None)
     if status == _E_REJECTED:
         return IntuneScepServiceException(message, error_code=service_code, error_description=description, **common)
     if status == _E_HTTP:
-        return IntuneClientHttpErrorException(message, status_code=http_status, response=body, **common)
+        return IntuneClientHttpErrorException(message, status_code=http_status, response=body, error_code=service_code,
+                                              error_description=description, **common)
     if status == _E_AUTH:
         return IntuneClientAuthException(
             message, error_code=service_code, aadsts_code=aadsts, description=description,

@@ -143,6 +143,9 @@ class IntuneClientHttpErrorException(IntuneClientException):
     Attributes:
         status_code: the HTTP status of the last answer.
         response: the answer's body (capped at 4 KiB), or ``None`` when empty.
+        error_code: the error code the service put in the body, as sent (Intune's ``code`` or
+            Graph's ``error.code``, e.g. ``Authorization_RequestDenied``), or ``None``.
+        error_description: the error description the service put in the body, or ``None``.
     """
 
     def __init__(
@@ -151,6 +154,8 @@ class IntuneClientHttpErrorException(IntuneClientException):
         *,
         status_code: int = 0,
         response: Optional[str] = None,
+        error_code: Optional[str] = None,
+        error_description: Optional[str] = None,
         status: str = "INTUNE_SCEP_E_HTTP",
         activity_id: Optional[str] = None,
         transaction_id: Optional[str] = None,
@@ -158,6 +163,8 @@ class IntuneClientHttpErrorException(IntuneClientException):
         super().__init__(message, status=status, activity_id=activity_id, transaction_id=transaction_id)
         self.status_code: int = int(status_code)
         self.response: Optional[str] = response
+        self.error_code: Optional[str] = error_code
+        self.error_description: Optional[str] = error_description
 
 
 class IntuneServiceNotFoundException(IntuneClientException):
