@@ -42,6 +42,22 @@ enum {
 };
 
 #define ENV_PREFIX "INTUNE_SCEP_"
+
+/* The configuration keys an INTUNE_SCEP_<KEY> variable may set (those of intune_scep.h). Other
+ * INTUNE_SCEP_* variables belong to someone else (build and test tooling) and are left alone. */
+static const char *const CONFIG_KEYS[] = {
+    "AAD_APP_ID", "AAD_APP_KEY", "AAD_CLIENT_CERT_FILE", "AAD_CLIENT_KEY_FILE", "AAD_CLIENT_KEY_PASSWORD", "TENANT",
+    "PROVIDER_NAME_AND_VERSION", "PROXY_HOST", "PROXY_PORT", "PROXY_USER", "PROXY_PASS", "AUTH_AUTHORITY",
+    "INTUNE_APP_ID", "INTUNE_RESOURCE_URL", "MS_GRAPH_RESOURCE_URL", "MS_GRAPH_API_VERSION", "GRAPH_RESOURCE_URL",
+    "GRAPH_API_VERSION", "ScepRequestValidationFEServiceVersion", "PkiConnectorFEServiceVersion", "TLS_CA_FILE",
+    "TIMEOUT_MS", "CONNECT_TIMEOUT_MS", "MAX_RETRIES",
+};
+
+static int is_config_key(const char *key) {
+    for (size_t i = 0; i < sizeof CONFIG_KEYS / sizeof CONFIG_KEYS[0]; i++)
+        if (strcmp(key, CONFIG_KEYS[i]) == 0) return 1;
+    return 0;
+}
 #define MAX_INPUT_FILE (1024 * 1024)
 
 enum command {
@@ -270,9 +286,9 @@ static const char global_options_help[] =
     "  -h, --help          show help (also: intune-scep COMMAND --help)\n"
     "\n"
     "Configuration: the keys of the file (AAD_APP_ID, AAD_APP_KEY or AAD_CLIENT_CERT_FILE,\n"
-    "TENANT, PROVIDER_NAME_AND_VERSION, TLS_CA_FILE, PROXY_HOST, ...). An environment variable\n"
-    "INTUNE_SCEP_<KEY> overrides KEY, e.g. INTUNE_SCEP_AAD_APP_KEY, so a secret can come\n"
-    "from the environment instead of the file.\n";
+    "TENANT, PROVIDER_NAME_AND_VERSION, TLS_CA_FILE, PROXY_HOST, ...). For each configuration\n"
+    "key, an environment variable INTUNE_SCEP_<KEY> overrides KEY, e.g. INTUNE_SCEP_AAD_APP_KEY,\n"
+    "so a secret can come from the environment instead of the file.\n";
 
 static void print_main_help(FILE *out) {
     fprintf(out,
@@ -737,6 +753,10 @@ static int load_config(intune_scep_config *cfg, intune_scep_error *err) {
             return fail_early(EXIT_INTERNAL, "INTUNE_SCEP_E_NOMEM", "out of memory");
         memcpy(key, *e + prefix, klen);
         key[klen] = '\0';
+        if (!is_config_key(key)) {
+            free(key);
+            continue;
+        }
         int rc = intune_scep_config_set(cfg, key, eq + 1);
         if (rc != INTUNE_SCEP_OK) {
             int code = fail_early(EXIT_USAGE, intune_scep_status_name(INTUNE_SCEP_E_CONFIG),
