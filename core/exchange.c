@@ -22,10 +22,15 @@ static int add_header(struct curl_slist **list, const char *line) {
 }
 
 static int add_header_fmt(struct curl_slist **list, const char *name, const char *value) {
-    char *line = isc_asprintf("%s: %s", name, value);
+    size_t a = strlen(name), b = strlen(value);
+    char stack[512];
+    char *line = a + b + 3 <= sizeof stack ? stack : malloc(a + b + 3);
     if (!line) return INTUNE_SCEP_E_NOMEM;
+    memcpy(line, name, a);
+    memcpy(line + a, ": ", 2);
+    memcpy(line + a + 2, value, b + 1);
     int rc = add_header(list, line);
-    isc_free_secret(line);
+    if (line != stack) free(line);
     return rc;
 }
 
@@ -106,6 +111,7 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
         if (auth) hrc |= add_header(&headers, auth);
         if (req->content_type) hrc |= add_header_fmt(&headers, "Content-Type", req->content_type);
         hrc |= add_header(&headers, "Accept: application/json");
+        hrc |= add_header(&headers, c->user_agent);
         hrc |= add_header_fmt(&headers, "client-request-id", call->activity_id);
         if (req->api_version) hrc |= add_header_fmt(&headers, "api-version", req->api_version);
         if (req->send_user_agent_header) hrc |= add_header_fmt(&headers, "UserAgent", s->provider);

@@ -28,10 +28,12 @@ int isc_http_init(intune_scep_client *c, intune_scep_error *err) {
     curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
     curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
     curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    /* TLS sessions only: a new handle resumes TLS instead of a full handshake. A shared DNS
+     * cache would be locked on every transfer; each handle resolves once for its connection. */
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-    snprintf(c->user_agent, sizeof c->user_agent, "intune-scep/%s libcurl/%s", INTUNE_SCEP_VERSION_STRING,
+    /* A header line of its own: CURLOPT_USERAGENT would be formatted again on every request. */
+    snprintf(c->user_agent, sizeof c->user_agent, "User-Agent: intune-scep/%s libcurl/%s", INTUNE_SCEP_VERSION_STRING,
              v && v->version ? v->version : "?");
     return INTUNE_SCEP_OK;
 }
@@ -101,7 +103,6 @@ static CURL *new_easy(intune_scep_client *c, isc_handle *h) {
     SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
     SET(CURLOPT_TCP_NODELAY, 1L);
-    SET(CURLOPT_USERAGENT, c->user_agent);
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, h);
     SET(CURLOPT_HEADERFUNCTION, on_header);
@@ -133,15 +134,23 @@ static CURL *new_easy(intune_scep_client *c, isc_handle *h) {
 }
 
 isc_handle *isc_http_acquire(intune_scep_client *c, intune_scep_error *err) {
+    /* A thread gets back the handle it used last when it is free: its connection, and
+     * memory from this thread's malloc arena, so threads do not contend over either. */
+    pthread_t self = pthread_self();
     pthread_mutex_lock(&c->pool_lock);
-    isc_handle *h = c->pool;
-    if (h) c->pool = h->next;
+    isc_handle **link = &c->pool;
+    while (*link && !pthread_equal((*link)->owner, self)) link = &(*link)->next;
+    if (!*link) link = &c->pool;
+    isc_handle *h = *link;
+    if (h) *link = h->next;
     pthread_mutex_unlock(&c->pool_lock);
     if (h) {
         h->next = NULL;
+        h->owner = self;
         return h;
     }
     h = calloc(1, sizeof *h);
+    if (h) h->owner = self;
     if (!h || !(h->easy = new_easy(c, h))) {
         free(h);
         isc_error_set(err, INTUNE_SCEP_E_INTERNAL, "could not set up a libcurl handle");

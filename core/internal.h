@@ -301,6 +301,7 @@ typedef struct {
 typedef struct isc_handle {
     CURL *easy;
     struct isc_handle *next;
+    pthread_t owner; /* the thread that used it last: it gets it back first */
     isc_buf body;
     int oversize;
     long proxy_status; /* the proxy's answer to CONNECT, 0 when none */
@@ -319,7 +320,7 @@ struct intune_scep_client {
     isc_handle *pool;
     isc_cache tokens[2]; /* by intune_scep_resource */
     isc_cache services;
-    char user_agent[128];
+    char user_agent[160]; /* the whole "User-Agent: ..." header line */
 };
 
 /** The state of one call as it goes: for errors and the log line. */

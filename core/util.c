@@ -2,6 +2,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,16 +66,46 @@ void isc_free_secret(char *s) {
     free(s);
 }
 
+/*
+ * Activity ids need uniqueness, not secrecy, and one RAND_bytes per call takes
+ * the DRBG's lock on the hot path: each thread draws 64 ids' worth at once. A
+ * fork makes every thread's batch stale (the child must not repeat the parent's ids).
+ */
+static atomic_uint fork_generation;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void on_fork_child(void) {
+    atomic_fetch_add(&fork_generation, 1);
+}
+static void register_atfork(void) {
+    pthread_atfork(NULL, NULL, on_fork_child);
+}
+
 void isc_uuid4(char out[37]) {
-    unsigned char b[16];
-    if (RAND_bytes(b, sizeof b) != 1) {
-        /* RAND_bytes does not fail on a working system; never send a predictable id silently. */
-        abort();
+    static const char hex[] = "0123456789abcdef";
+    static _Thread_local unsigned char batch[16 * 64];
+    static _Thread_local size_t used = sizeof batch;
+    static _Thread_local unsigned batch_generation;
+    pthread_once(&atfork_once, register_atfork);
+    unsigned gen = atomic_load(&fork_generation);
+    if (used >= sizeof batch || batch_generation != gen) {
+        if (RAND_bytes(batch, sizeof batch) != 1) {
+            /* RAND_bytes does not fail on a working system; never send a predictable id silently. */
+            abort();
+        }
+        used = 0;
+        batch_generation = gen;
     }
+    unsigned char *b = batch + used;
+    used += 16;
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
-             b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) *o++ = '-';
+        *o++ = hex[b[i] >> 4];
+        *o++ = hex[b[i] & 15];
+    }
+    *o = '\0';
 }
 
 uint64_t isc_random_below(uint64_t n) {
