@@ -7,6 +7,7 @@
 #
 #   scripts/test-all.sh            every step
 #   scripts/test-all.sh c python   only the named steps
+#   INTUNE_SCEP_SKIP_INSTALL=1     do not run scripts/install-deps.sh first
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export INTUNE_SCEP_ARTIFACTS="${INTUNE_SCEP_ARTIFACTS:-$PWD/build-artifacts}"
@@ -25,6 +26,11 @@ declare -A STEP=(
 )
 ORDER=(c asan valgrind hardening python java demo bench secrets)
 [ "$#" -gt 0 ] && ORDER=("$@")
+
+# What the steps need (idempotent: nothing happens when all is installed).
+if [ "${INTUNE_SCEP_SKIP_INSTALL:-0}" != 1 ]; then
+  scripts/install-deps.sh || { echo "test-all.sh: installing the dependencies failed" >&2; exit 2; }
+fi
 
 failed=()
 summary=()
