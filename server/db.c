@@ -1,0 +1,161 @@
+/*
+ * db.c - the issued-certificate database over SQLite.
+ */
+#include "db.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+struct db {
+    sqlite3 *conn;
+    pthread_mutex_t lock;
+};
+
+static const char SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS certificates ("
+    " serial TEXT PRIMARY KEY,"
+    " transaction_id TEXT NOT NULL,"
+    " activity_id TEXT,"
+    " subject TEXT NOT NULL,"
+    " thumbprint TEXT NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('issued','withheld','revoked')),"
+    " not_before TEXT NOT NULL,"
+    " not_after TEXT NOT NULL,"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL,"
+    " pubkey_sha256 TEXT NOT NULL,"
+    " cert_der BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS certificates_transaction ON certificates(transaction_id);";
+
+static void now_iso(char *buf, size_t cap) {
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+struct db *db_open(const char *path, char *msg, size_t msg_cap) {
+    struct db *db = calloc(1, sizeof *db);
+    if (db == NULL) {
+        snprintf(msg, msg_cap, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&db->lock, NULL);
+    int rc = sqlite3_open_v2(path, &db->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                             NULL);
+    char *e = NULL;
+    if (rc == SQLITE_OK) sqlite3_busy_timeout(db->conn, 5000);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db->conn, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &e);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db->conn, SCHEMA, NULL, NULL, &e);
+    if (rc != SQLITE_OK) {
+        snprintf(msg, msg_cap, "DB_PATH: cannot open the database %s: %s", path,
+                 e != NULL ? e : (db->conn != NULL ? sqlite3_errmsg(db->conn) : "out of memory"));
+        sqlite3_free(e);
+        db_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+void db_close(struct db *db) {
+    if (db == NULL) return;
+    sqlite3_close(db->conn);
+    pthread_mutex_destroy(&db->lock);
+    free(db);
+}
+
+int db_insert(struct db *db, const char *serial, const char *transaction_id, const char *activity_id,
+              const char *subject, const char *thumbprint, const char *status, const char *not_before,
+              const char *not_after, const unsigned char *der, size_t der_len, const char *pubkey_sha256) {
+    char now[32];
+    now_iso(now, sizeof now);
+    pthread_mutex_lock(&db->lock);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->conn,
+                                "INSERT INTO certificates (serial, transaction_id, activity_id, subject, thumbprint,"
+                                " status, not_before, not_after, created_at, updated_at, pubkey_sha256, cert_der)"
+                                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, serial, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, transaction_id, -1, SQLITE_TRANSIENT);
+        if (activity_id != NULL) sqlite3_bind_text(st, 3, activity_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, subject, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5, thumbprint, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 6, status, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 7, not_before, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 8, not_after, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 9, now, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 10, now, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 11, pubkey_sha256, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 12, der, (int)der_len, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&db->lock);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+int db_set_status(struct db *db, const char *serial, const char *status, const char *activity_id) {
+    char now[32];
+    now_iso(now, sizeof now);
+    pthread_mutex_lock(&db->lock);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->conn,
+                                "UPDATE certificates SET status = ?, updated_at = ?,"
+                                " activity_id = COALESCE(?, activity_id) WHERE serial = ?",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, status, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, now, -1, SQLITE_TRANSIENT);
+        if (activity_id != NULL) sqlite3_bind_text(st, 3, activity_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, serial, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db->conn) == 1 ? SQLITE_OK : SQLITE_ERROR;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&db->lock);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static void copy_col(sqlite3_stmt *st, int col, char *buf, size_t cap) {
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(buf, cap, "%s", t != NULL ? (const char *)t : "");
+}
+
+int db_find_transaction(struct db *db, const char *transaction_id, struct db_record *rec) {
+    memset(rec, 0, sizeof *rec);
+    pthread_mutex_lock(&db->lock);
+    sqlite3_stmt *st = NULL;
+    int result = -1;
+    int rc = sqlite3_prepare_v2(db->conn,
+                                "SELECT serial, status, subject, pubkey_sha256, cert_der FROM certificates"
+                                " WHERE transaction_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, transaction_id, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE) {
+            result = 0;
+        } else if (rc == SQLITE_ROW) {
+            copy_col(st, 0, rec->serial, sizeof rec->serial);
+            copy_col(st, 1, rec->status, sizeof rec->status);
+            copy_col(st, 2, rec->subject, sizeof rec->subject);
+            copy_col(st, 3, rec->pubkey_sha256, sizeof rec->pubkey_sha256);
+            int n = sqlite3_column_bytes(st, 4);
+            const void *b = sqlite3_column_blob(st, 4);
+            if (n > 0 && b != NULL && (rec->cert_der = malloc((size_t)n)) != NULL) {
+                memcpy(rec->cert_der, b, (size_t)n);
+                rec->cert_len = (size_t)n;
+                result = 1;
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&db->lock);
+    return result;
+}

@@ -1,0 +1,800 @@
+/*
+ * intune-scep-server - a SCEP server (RFC 8894) with Intune in the loop.
+ *
+ * Devices enroll with SCEP over HTTP or HTTPS (libmicrohttpd, a thread pool).
+ * A request on the Intune path is validated with Intune before anything is
+ * issued (intune_scep_validate_request); only Intune's Success issues a
+ * certificate; Intune is told of the issued certificate
+ * (intune_scep_send_success_notification) before the device gets it, and when
+ * that notification fails the certificate is withheld. An issuance error after
+ * a successful validation sends a failure notification with an HRESULT. Every
+ * certificate is recorded in an SQLite database; every enrollment is one log line.
+ *
+ * An application over the library's public C ABI (intune_scep.h), like the CLI.
+ */
+#include "ca.h"
+#include "db.h"
+#include "scepmsg.h"
+
+#include "intune_scep.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/provider.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+
+#ifndef INTUNE_SCEP_SERVER_VERSION
+#define INTUNE_SCEP_SERVER_VERSION "0"
+#endif
+
+#define MAX_BODY (256 * 1024)
+
+/* The library's configuration keys: copied from the server's file into the client's configuration. */
+static const char *const LIBRARY_KEYS[] = {
+    "AAD_APP_ID", "AAD_APP_KEY", "AAD_CLIENT_CERT_FILE", "AAD_CLIENT_KEY_FILE", "AAD_CLIENT_KEY_PASSWORD", "TENANT",
+    "PROVIDER_NAME_AND_VERSION", "PROXY_HOST", "PROXY_PORT", "PROXY_USER", "PROXY_PASS", "AUTH_AUTHORITY",
+    "INTUNE_APP_ID", "INTUNE_RESOURCE_URL", "MS_GRAPH_RESOURCE_URL", "MS_GRAPH_API_VERSION", "GRAPH_RESOURCE_URL",
+    "GRAPH_API_VERSION", "ScepRequestValidationFEServiceVersion", "PkiConnectorFEServiceVersion", "TLS_CA_FILE",
+    "TIMEOUT_MS", "CONNECT_TIMEOUT_MS", "MAX_RETRIES",
+};
+
+struct server {
+    OSSL_LIB_CTX *libctx;
+    OSSL_PROVIDER *prov_default, *prov_legacy;
+    struct ca ca;
+    struct db *db;
+    intune_scep_client *client;
+    char *intune_path;       /* every request here is Intune's */
+    char *static_path;       /* optional: a static challenge for devices outside Intune */
+    char *static_challenge;
+    char *ca_configuration;  /* optional, sent in success notifications */
+    char *certificate_authority;
+    pthread_mutex_t log_lock;
+};
+
+static volatile sig_atomic_t stop_requested = 0;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void log_line(struct server *s, const char *fmt, ...) {
+    char line[2048];
+    char stamp[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&s->log_lock);
+    fprintf(stderr, "%s %s\n", stamp, line);
+    fflush(stderr);
+    pthread_mutex_unlock(&s->log_lock);
+}
+
+static void library_log(void *userdata, int level, const char *message) {
+    struct server *s = userdata;
+    log_line(s, "library level=%d %s", level, message);
+}
+
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------------------- */
+/* One enrollment                                                             */
+/* ------------------------------------------------------------------------- */
+
+struct answer {
+    unsigned int http_status;
+    const char *content_type;
+    unsigned char *body; /* malloc'ed, or NULL with text */
+    size_t len;
+    const char *text;    /* a static text body */
+};
+
+/* What one enrollment did: the fields of its log line. */
+struct outcome {
+    const char *result;         /* issued, rejected, withheld, failed, repeated, refused */
+    char detail[256];
+    char subject[512];
+    char activity_id[64];
+    char serial[80];
+};
+
+static void name_rfc4514(X509_NAME *name, char *buf, size_t cap) {
+    buf[0] = '\0';
+    BIO *b = BIO_new(BIO_s_mem());
+    if (b == NULL) return;
+    if (X509_NAME_print_ex(b, name, 0, (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT) >= 0) {
+        char *d = NULL;
+        long n = BIO_get_mem_data(b, &d);
+        if (n > 0) snprintf(buf, cap, "%.*s", (int)n, d);
+    }
+    BIO_free(b);
+    for (char *p = buf; *p; p++) /* keep the log line one line with balanced quotes */
+        if (*p == '"' || (unsigned char)*p < 0x20) *p = '?';
+}
+
+static int pubkey_sha256_hex(EVP_PKEY *key, char out[65]) {
+    unsigned char *der = NULL;
+    int n = i2d_PUBKEY(key, &der);
+    if (n <= 0) return -1;
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256(der, (size_t)n, md);
+    OPENSSL_free(der);
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
+static void asn1_time_iso(const ASN1_TIME *t, char *buf, size_t cap) {
+    struct tm tm;
+    if (ASN1_TIME_to_tm(t, &tm) == 1)
+        strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    else
+        snprintf(buf, cap, "?");
+}
+
+static void certrep(struct server *s, const struct scep_request *req, int status, int fail_info, X509 *cert,
+                    struct answer *a) {
+    size_t len = 0;
+    unsigned char *der =
+        scep_build_certrep(s->libctx, req, status, fail_info, cert, s->ca.ra_cert, s->ca.ra_key, &len);
+    if (der == NULL) {
+        a->http_status = 500;
+        a->text = "cannot build the CertRep\n";
+        return;
+    }
+    a->http_status = 200;
+    a->content_type = "application/x-pki-message";
+    a->body = der;
+    a->len = len;
+}
+
+static int read_challenge(X509_REQ *csr, char *buf, size_t cap) {
+    int i = X509_REQ_get_attr_by_NID(csr, NID_pkcs9_challengePassword, -1);
+    if (i < 0) return -1;
+    X509_ATTRIBUTE *a = X509_REQ_get_attr(csr, i);
+    if (X509_ATTRIBUTE_count(a) != 1) return -1;
+    ASN1_TYPE *t = X509_ATTRIBUTE_get0_type(a, 0);
+    if (t == NULL || (t->type != V_ASN1_PRINTABLESTRING && t->type != V_ASN1_UTF8STRING &&
+                      t->type != V_ASN1_IA5STRING && t->type != V_ASN1_T61STRING))
+        return -1;
+    int n = ASN1_STRING_length(t->value.asn1_string);
+    if (n <= 0 || (size_t)n >= cap) return -1;
+    memcpy(buf, ASN1_STRING_get0_data(t->value.asn1_string), (size_t)n);
+    buf[n] = '\0';
+    return n;
+}
+
+/* Validity asked by the CSR through Intune's ValidityPeriod / ValidityPeriodUnits pairs, in days; 0 when none. */
+static int csr_validity_days(const unsigned char *der, size_t len) {
+    (void)der;
+    (void)len;
+    return 0; /* TODO csrinfo */
+}
+
+static void notify_failure(struct server *s, const struct scep_request *req, const char *csr_b64, long long hresult,
+                           const char *description, struct outcome *o) {
+    intune_scep_error *err = intune_scep_error_new();
+    int rc = intune_scep_send_failure_notification(s->client, req->transaction_id, csr_b64, hresult, description, err);
+    if (rc != INTUNE_SCEP_OK) {
+        size_t used = strlen(o->detail);
+        snprintf(o->detail + used, sizeof o->detail - used, "; failure notification failed: %s",
+                 intune_scep_status_name(rc));
+    }
+    intune_scep_error_free(err);
+}
+
+static void enroll(struct server *s, int intune, const unsigned char *msg, size_t msg_len, struct answer *a) {
+    long long start = now_ms();
+    struct scep_request req;
+    struct scep_read_error rerr;
+    struct outcome o;
+    memset(&o, 0, sizeof o);
+    char *csr_b64 = NULL;
+    X509 *cert = NULL;
+    intune_scep_error *err = NULL;
+    intune_scep_cert_details *details = NULL;
+    unsigned char *cert_der = NULL;
+    struct db_record rec;
+    memset(&rec, 0, sizeof rec);
+
+    if (scep_read_request(s->libctx, msg, msg_len, s->ca.ra_cert, s->ca.ra_key, &req, &rerr) != 0) {
+        snprintf(o.detail, sizeof o.detail, "%s", rerr.message);
+        if (rerr.fail_info < 0) {
+            a->http_status = 400;
+            a->text = "not a SCEP pkiMessage\n";
+            o.result = "refused";
+        } else {
+            certrep(s, &req, SCEP_STATUS_FAILURE, rerr.fail_info, NULL, a);
+            o.result = "rejected";
+        }
+        goto done;
+    }
+    if (req.csr != NULL) name_rfc4514(X509_REQ_get_subject_name(req.csr), o.subject, sizeof o.subject);
+
+    /* A transaction id seen before gets the same answer (a client repeating or polling). */
+    int found = db_find_transaction(s->db, req.transaction_id, &rec);
+    if (found < 0) {
+        snprintf(o.detail, sizeof o.detail, "database lookup failed");
+        certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, NULL, a);
+        o.result = "failed";
+        goto done;
+    }
+    if (req.message_type == SCEP_MSG_CERTPOLL || found == 1) {
+        char pk[65] = "";
+        if (req.csr != NULL && pubkey_sha256_hex(X509_REQ_get0_pubkey(req.csr), pk) != 0) pk[0] = '\0';
+        o.result = "repeated";
+        snprintf(o.serial, sizeof o.serial, "%s", rec.serial);
+        if (found == 0) {
+            snprintf(o.detail, sizeof o.detail, "poll for an unknown transaction");
+            certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADCERTID, NULL, a);
+        } else if (req.csr != NULL && strcmp(pk, rec.pubkey_sha256) != 0) {
+            snprintf(o.detail, sizeof o.detail, "transaction id already used with another key");
+            certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, NULL, a);
+        } else if (strcmp(rec.status, "issued") != 0) {
+            snprintf(o.detail, sizeof o.detail, "transaction's certificate is %s", rec.status);
+            certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, NULL, a);
+        } else {
+            const unsigned char *p = rec.cert_der;
+            cert = d2i_X509(NULL, &p, (long)rec.cert_len);
+            if (cert == NULL) {
+                snprintf(o.detail, sizeof o.detail, "stored certificate unreadable");
+                certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, NULL, a);
+            } else {
+                snprintf(o.detail, sizeof o.detail, "certificate of this transaction sent again");
+                certrep(s, &req, SCEP_STATUS_SUCCESS, 0, cert, a);
+            }
+        }
+        goto done;
+    }
+
+    if (req.message_type == SCEP_MSG_RENEWALREQ) {
+        /* a renewal is signed with the certificate it renews: one of ours, still valid */
+        if (!ca_issued_by_us(&s->ca, req.signer) || X509_cmp_current_time(X509_get0_notAfter(req.signer)) <= 0) {
+            snprintf(o.detail, sizeof o.detail, "renewal not signed by a valid certificate of this CA");
+            certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADMESSAGECHECK, NULL, a);
+            o.result = "rejected";
+            goto done;
+        }
+    }
+
+    err = intune_scep_error_new();
+    if (err == NULL || intune_scep_csr_to_base64_der((const char *)req.inner, req.inner_len, &csr_b64, err) != 0) {
+        snprintf(o.detail, sizeof o.detail, "the request cannot be encoded");
+        certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, NULL, a);
+        o.result = "rejected";
+        goto done;
+    }
+
+    if (intune) {
+        int rc = intune_scep_validate_request(s->client, req.transaction_id, csr_b64, err);
+        const char *act = intune_scep_error_activity_id(err);
+        snprintf(o.activity_id, sizeof o.activity_id, "%s", act != NULL ? act : "");
+        if (rc != INTUNE_SCEP_OK) {
+            const char *code = intune_scep_error_service_code(err);
+            long http = intune_scep_error_http_status(err);
+            snprintf(o.detail, sizeof o.detail, "validation %s%s%s http=%ld", intune_scep_status_name(rc),
+                     code != NULL ? " code=" : "", code != NULL ? code : "", http);
+            certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, NULL, a);
+            o.result = "rejected";
+            goto done;
+        }
+    } else {
+        char challenge[256];
+        int n = read_challenge(req.csr, challenge, sizeof challenge);
+        size_t want = strlen(s->static_challenge);
+        int ok = n > 0 && (size_t)n == want && CRYPTO_memcmp(challenge, s->static_challenge, want) == 0;
+        OPENSSL_cleanse(challenge, sizeof challenge);
+        if (!ok && req.message_type != SCEP_MSG_RENEWALREQ) {
+            snprintf(o.detail, sizeof o.detail, "static challenge missing or wrong");
+            certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, NULL, a);
+            o.result = "rejected";
+            goto done;
+        }
+    }
+
+    /* Validated: issue. */
+    struct ca_issue_error ierr;
+    memset(&ierr, 0, sizeof ierr);
+    cert = ca_issue(&s->ca, req.csr, csr_validity_days(req.inner, req.inner_len), &ierr);
+    char pk[65];
+    int cert_len = 0;
+    if (cert != NULL && (pubkey_sha256_hex(X509_REQ_get0_pubkey(req.csr), pk) != 0 ||
+                         (cert_len = i2d_X509(cert, &cert_der)) <= 0 ||
+                         intune_scep_cert_details_from_cert((const char *)cert_der, (size_t)cert_len, &details,
+                                                            err) != INTUNE_SCEP_OK)) {
+        ierr.hresult = 0x80004005LL;
+        snprintf(ierr.message, sizeof ierr.message, "cannot encode the issued certificate");
+        X509_free(cert);
+        cert = NULL;
+    }
+    if (cert == NULL) {
+        snprintf(o.detail, sizeof o.detail, "issuance failed: %s (hresult 0x%llX)", ierr.message,
+                 (unsigned long long)ierr.hresult);
+        if (intune) notify_failure(s, &req, csr_b64, ierr.hresult, ierr.message, &o);
+        certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, NULL, a);
+        o.result = "failed";
+        goto done;
+    }
+    snprintf(o.serial, sizeof o.serial, "%s", intune_scep_cert_details_serial_number(details));
+    char not_before[32], not_after[32];
+    asn1_time_iso(X509_get0_notBefore(cert), not_before, sizeof not_before);
+    asn1_time_iso(X509_get0_notAfter(cert), not_after, sizeof not_after);
+    /* Recorded as withheld until the device may have it. */
+    if (db_insert(s->db, o.serial, req.transaction_id, o.activity_id[0] ? o.activity_id : NULL, o.subject,
+                  intune_scep_cert_details_thumbprint(details), "withheld", not_before, not_after, cert_der,
+                  (size_t)cert_len, pk) != 0) {
+        snprintf(o.detail, sizeof o.detail, "recording the certificate failed");
+        if (intune) notify_failure(s, &req, csr_b64, 0x80004005LL, "the CA could not record the certificate", &o);
+        certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, NULL, a);
+        o.result = "failed";
+        goto done;
+    }
+    if (intune) {
+        int rc = intune_scep_send_success_notification(
+            s->client, req.transaction_id, csr_b64, intune_scep_cert_details_thumbprint(details),
+            intune_scep_cert_details_serial_number(details), intune_scep_cert_details_expiration_date(details),
+            intune_scep_cert_details_issuing_authority(details), s->ca_configuration, s->certificate_authority, err);
+        const char *act = intune_scep_error_activity_id(err);
+        if (rc != INTUNE_SCEP_OK) {
+            const char *code = intune_scep_error_service_code(err);
+            snprintf(o.detail, sizeof o.detail, "success notification %s%s%s http=%ld notify_activity_id=%s",
+                     intune_scep_status_name(rc), code != NULL ? " code=" : "", code != NULL ? code : "",
+                     intune_scep_error_http_status(err), act != NULL ? act : "");
+            certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, NULL, a);
+            o.result = "withheld";
+            goto done;
+        }
+        snprintf(o.detail, sizeof o.detail, "notify_activity_id=%s", act != NULL ? act : "");
+    }
+    if (db_set_status(s->db, o.serial, "issued", NULL) != 0) {
+        snprintf(o.detail, sizeof o.detail, "recording the certificate as issued failed");
+        certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, NULL, a);
+        o.result = "withheld";
+        goto done;
+    }
+    certrep(s, &req, SCEP_STATUS_SUCCESS, 0, cert, a);
+    o.result = a->http_status == 200 ? "issued" : "failed";
+
+done:
+    log_line(s,
+             "enrollment path=%s type=%s transaction_id=%s activity_id=%s subject=\"%s\" outcome=%s serial=%s "
+             "ms=%lld detail=\"%s\"",
+             intune ? "intune" : "static", scep_msg_type_name(req.message_type),
+             req.transaction_id[0] ? req.transaction_id : "-", o.activity_id[0] ? o.activity_id : "-", o.subject,
+             o.result, o.serial[0] ? o.serial : "-", now_ms() - start, o.detail);
+    free(rec.cert_der);
+    OPENSSL_free(cert_der);
+    intune_scep_cert_details_free(details);
+    intune_scep_string_free(csr_b64);
+    intune_scep_error_free(err);
+    X509_free(cert);
+    scep_request_clear(&req);
+}
+
+/* ------------------------------------------------------------------------- */
+/* HTTP                                                                       */
+/* ------------------------------------------------------------------------- */
+
+/* Every digest the reader accepts is listed. strongSwan 5.9.8's pki tests its capability bits with
+ * the wrong masks (AES is read from the SHA-384 bit, SHA-256 from DES3), so the full list is also
+ * what lets it enroll with its defaults. */
+static const char CA_CAPS[] =
+    "AES\nDES3\nPOSTPKIOperation\nRenewal\nSCEPStandard\nSHA-1\nSHA-224\nSHA-256\nSHA-384\nSHA-512\n";
+
+struct upload {
+    unsigned char *data;
+    size_t len;
+    int too_large;
+};
+
+static enum MHD_Result send_answer(struct MHD_Connection *conn, struct answer *a) {
+    struct MHD_Response *r;
+    if (a->body != NULL) {
+        r = MHD_create_response_from_buffer(a->len, a->body, MHD_RESPMEM_MUST_FREE);
+        a->body = NULL;
+    } else {
+        const char *t = a->text != NULL ? a->text : "";
+        r = MHD_create_response_from_buffer(strlen(t), (void *)t, MHD_RESPMEM_PERSISTENT);
+        if (a->content_type == NULL) a->content_type = "text/plain";
+    }
+    if (r == NULL) return MHD_NO;
+    if (a->content_type != NULL) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type);
+    enum MHD_Result ret = MHD_queue_response(conn, a->http_status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                              const char *version, const char *upload_data, size_t *upload_data_size,
+                              void **con_cls) {
+    (void)version;
+    struct server *s = cls;
+    int is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    if (*con_cls == NULL) {
+        struct upload *u = calloc(1, sizeof *u);
+        if (u == NULL) return MHD_NO;
+        *con_cls = u;
+        return MHD_YES;
+    }
+    struct upload *u = *con_cls;
+    if (is_post && *upload_data_size > 0) {
+        if (u->len + *upload_data_size > MAX_BODY) {
+            u->too_large = 1;
+        } else if (!u->too_large) {
+            unsigned char *n = realloc(u->data, u->len + *upload_data_size);
+            if (n == NULL) return MHD_NO;
+            memcpy(n + u->len, upload_data, *upload_data_size);
+            u->data = n;
+            u->len += *upload_data_size;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    struct answer a = {404, NULL, NULL, 0, "not found\n"};
+    int intune = strcmp(url, s->intune_path) == 0;
+    int is_static = s->static_path != NULL && strcmp(url, s->static_path) == 0;
+    if (!intune && !is_static) return send_answer(conn, &a);
+    if (!is_post && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
+        a.http_status = 405;
+        a.text = "method not allowed\n";
+        return send_answer(conn, &a);
+    }
+    const char *op = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "operation");
+    if (op == NULL) {
+        a.http_status = 400;
+        a.text = "operation missing\n";
+    } else if (strcmp(op, "GetCACaps") == 0) {
+        a.http_status = 200;
+        a.text = CA_CAPS;
+        a.content_type = "text/plain";
+    } else if (strcmp(op, "GetCACert") == 0) {
+        a.http_status = 200;
+        a.content_type = s->ca.getcacert_type;
+        a.body = malloc(s->ca.getcacert_len);
+        if (a.body == NULL) return MHD_NO;
+        memcpy(a.body, s->ca.getcacert, s->ca.getcacert_len);
+        a.len = s->ca.getcacert_len;
+    } else if (strcmp(op, "PKIOperation") == 0) {
+        if (is_post) {
+            if (u->too_large) {
+                a.http_status = 413;
+                a.text = "message too large\n";
+            } else {
+                enroll(s, intune, u->data, u->len, &a);
+            }
+        } else {
+            const char *m = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "message");
+            size_t len = 0;
+            unsigned char *der = m != NULL ? scep_decode_get_message(m, &len) : NULL;
+            if (der == NULL) {
+                a.http_status = 400;
+                a.text = "message missing or not base64\n";
+            } else {
+                enroll(s, intune, der, len, &a);
+                free(der);
+            }
+        }
+    } else {
+        a.http_status = 400;
+        a.text = "unknown operation\n";
+    }
+    return send_answer(conn, &a);
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct upload *u = *con_cls;
+    if (u != NULL) {
+        free(u->data);
+        free(u);
+        *con_cls = NULL;
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Configuration and start                                                    */
+/* ------------------------------------------------------------------------- */
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: intune-scep-server --config FILE [--http-port N] [--https-port N] [--exit-on-stdin-eof]\n"
+            "       intune-scep-server --help | --version\n"
+            "\n"
+            "A SCEP server (RFC 8894) that validates every request on its Intune path with Microsoft\n"
+            "Intune before issuing, notifies Intune of what it issued, and withholds a certificate when\n"
+            "that notification fails. The configuration is a java.util.Properties file: the library's keys\n"
+            "(AAD_APP_ID, AAD_APP_KEY, TENANT, PROVIDER_NAME_AND_VERSION, TLS_CA_FILE, ...) and these:\n"
+            "\n"
+            "  CA_CERT_FILE, CA_KEY_FILE   the issuing CA (PEM; RSA or EC)   [required]\n"
+            "  CA_KEY_PASSWORD             password of CA_KEY_FILE when encrypted\n"
+            "  CA_CHAIN_FILE               certificates above the issuing CA, up to the root (PEM)\n"
+            "  RA_CERT_FILE, RA_KEY_FILE   the RA certificate and RSA key (default: the CA itself, if RSA)\n"
+            "  DB_PATH                     the SQLite database of issued certificates   [required]\n"
+            "  HTTP_PORT, HTTPS_PORT       ports to listen on (0 picks one; at least one of them)\n"
+            "  BIND_ADDRESS                IPv4 address to listen on (default 0.0.0.0)\n"
+            "  TLS_CERT_FILE, TLS_KEY_FILE the HTTPS server's certificate chain and key (PEM)\n"
+            "  THREADS                     the thread pool's size (default 4)\n"
+            "  INTUNE_PATH                 the path where every request is Intune's (default /scep)\n"
+            "  STATIC_PATH, STATIC_CHALLENGE  optional second path with a fixed challenge (no Intune)\n"
+            "  MAX_VALIDITY_DAYS           cap of every certificate's validity (default 365)\n"
+            "  DEFAULT_VALIDITY_DAYS       validity when the CSR asks none (default MAX_VALIDITY_DAYS)\n"
+            "  MIN_RSA_BITS                smallest RSA key issued (default 2048)\n"
+            "  CA_CONFIGURATION, CERTIFICATE_AUTHORITY  names sent in success notifications\n"
+            "\n"
+            "It prints one line \"listening http=PORT https=PORT\" on stdout when ready, then one log\n"
+            "line per enrollment on stderr. SIGTERM or SIGINT stop it (and stdin's end with\n"
+            "--exit-on-stdin-eof). Exit status: 0 after a stop, 2 for a usage or configuration error.\n");
+}
+
+static int parse_int(const char *v, const char *key, int lo, int hi, int *out) {
+    if (v == NULL || *v == '\0') return 0;
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno != 0 || *end != '\0' || n < lo || n > hi) {
+        fprintf(stderr, "intune-scep-server: %s must be a number from %d to %d\n", key, lo, hi);
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
+}
+
+static char *read_text_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return NULL;
+    char *buf = malloc(1024 * 1024 + 1);
+    size_t n = buf != NULL ? fread(buf, 1, 1024 * 1024, f) : 0;
+    fclose(f);
+    if (buf == NULL || n == 0) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static char *dup_or_null(const char *v) { return v != NULL && *v != '\0' ? strdup(v) : NULL; }
+
+static struct MHD_Daemon *start_daemon(struct server *s, const char *bind, int port, int threads, const char *tls_cert,
+                                       const char *tls_key) {
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, bind, &addr.sin_addr) != 1) {
+        fprintf(stderr, "intune-scep-server: BIND_ADDRESS: not an IPv4 address: %s\n", bind);
+        return NULL;
+    }
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (tls_cert != NULL) flags |= MHD_USE_TLS;
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
+        {MHD_OPTION_SOCK_ADDR, 0, &addr},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL},
+        {tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)tls_cert},
+        {tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+}
+
+int main(int argc, char **argv) {
+    const char *config_path = NULL;
+    const char *http_port_arg = NULL, *https_port_arg = NULL;
+    int exit_on_eof = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("intune-scep-server %s (library %s)\n", INTUNE_SCEP_SERVER_VERSION, intune_scep_version());
+            return 0;
+        } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            config_path = argv[++i];
+        } else if (strcmp(argv[i], "--http-port") == 0 && i + 1 < argc) {
+            http_port_arg = argv[++i];
+        } else if (strcmp(argv[i], "--https-port") == 0 && i + 1 < argc) {
+            https_port_arg = argv[++i];
+        } else if (strcmp(argv[i], "--exit-on-stdin-eof") == 0) {
+            exit_on_eof = 1;
+        } else {
+            fprintf(stderr, "intune-scep-server: unknown or incomplete option '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (config_path == NULL) {
+        fprintf(stderr, "intune-scep-server: --config FILE is required\n");
+        usage(stderr);
+        return 2;
+    }
+
+    struct server s;
+    memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.log_lock, NULL);
+    int status = 2;
+    intune_scep_config *all = intune_scep_config_new(), *lib = intune_scep_config_new();
+    intune_scep_error *err = intune_scep_error_new();
+    struct MHD_Daemon *http = NULL, *https = NULL;
+    char *tls_cert = NULL, *tls_key = NULL;
+    if (all == NULL || lib == NULL || err == NULL) goto out;
+    if (intune_scep_config_load_file(all, config_path, err) != INTUNE_SCEP_OK) {
+        fprintf(stderr, "intune-scep-server: %s\n", intune_scep_error_message(err));
+        goto out;
+    }
+    if (http_port_arg != NULL) intune_scep_config_set(all, "HTTP_PORT", http_port_arg);
+    if (https_port_arg != NULL) intune_scep_config_set(all, "HTTPS_PORT", https_port_arg);
+#define GET(k) intune_scep_config_get(all, (k))
+    for (size_t i = 0; i < sizeof LIBRARY_KEYS / sizeof LIBRARY_KEYS[0]; i++)
+        if (GET(LIBRARY_KEYS[i]) != NULL) intune_scep_config_set(lib, LIBRARY_KEYS[i], GET(LIBRARY_KEYS[i]));
+
+    int http_port = -1, https_port = -1, threads = 4;
+    s.ca.max_validity_days = 365;
+    s.ca.min_rsa_bits = 2048;
+    if (parse_int(GET("HTTP_PORT"), "HTTP_PORT", 0, 65535, &http_port) != 0 ||
+        parse_int(GET("HTTPS_PORT"), "HTTPS_PORT", 0, 65535, &https_port) != 0 ||
+        parse_int(GET("THREADS"), "THREADS", 1, 256, &threads) != 0 ||
+        parse_int(GET("MAX_VALIDITY_DAYS"), "MAX_VALIDITY_DAYS", 1, 3650, &s.ca.max_validity_days) != 0 ||
+        parse_int(GET("MIN_RSA_BITS"), "MIN_RSA_BITS", 512, 16384, &s.ca.min_rsa_bits) != 0)
+        goto out;
+    s.ca.default_validity_days = s.ca.max_validity_days;
+    if (parse_int(GET("DEFAULT_VALIDITY_DAYS"), "DEFAULT_VALIDITY_DAYS", 1, s.ca.max_validity_days,
+                  &s.ca.default_validity_days) != 0)
+        goto out;
+    if (http_port < 0 && https_port < 0) {
+        fprintf(stderr, "intune-scep-server: HTTP_PORT or HTTPS_PORT is required\n");
+        goto out;
+    }
+    if (GET("CA_CERT_FILE") == NULL || GET("CA_KEY_FILE") == NULL) {
+        fprintf(stderr, "intune-scep-server: %s is required\n", GET("CA_CERT_FILE") == NULL ? "CA_CERT_FILE" : "CA_KEY_FILE");
+        goto out;
+    }
+    if (GET("DB_PATH") == NULL) {
+        fprintf(stderr, "intune-scep-server: DB_PATH is required\n");
+        goto out;
+    }
+    if (https_port >= 0) {
+        if (GET("TLS_CERT_FILE") == NULL || GET("TLS_KEY_FILE") == NULL) {
+            fprintf(stderr, "intune-scep-server: HTTPS_PORT needs TLS_CERT_FILE and TLS_KEY_FILE\n");
+            goto out;
+        }
+        if ((tls_cert = read_text_file(GET("TLS_CERT_FILE"))) == NULL ||
+            (tls_key = read_text_file(GET("TLS_KEY_FILE"))) == NULL) {
+            fprintf(stderr, "intune-scep-server: %s cannot be read\n", tls_cert == NULL ? "TLS_CERT_FILE" : "TLS_KEY_FILE");
+            goto out;
+        }
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            fprintf(stderr, "intune-scep-server: this libmicrohttpd has no TLS support\n");
+            goto out;
+        }
+    }
+    s.intune_path = strdup(GET("INTUNE_PATH") != NULL ? GET("INTUNE_PATH") : "/scep");
+    s.static_path = dup_or_null(GET("STATIC_PATH"));
+    s.static_challenge = dup_or_null(GET("STATIC_CHALLENGE"));
+    s.ca_configuration = dup_or_null(GET("CA_CONFIGURATION"));
+    s.certificate_authority = dup_or_null(GET("CERTIFICATE_AUTHORITY"));
+    if ((s.static_path == NULL) != (s.static_challenge == NULL)) {
+        fprintf(stderr, "intune-scep-server: STATIC_PATH and STATIC_CHALLENGE go together\n");
+        goto out;
+    }
+    if (s.intune_path[0] != '/' || (s.static_path != NULL && (s.static_path[0] != '/' ||
+                                                              strcmp(s.static_path, s.intune_path) == 0))) {
+        fprintf(stderr, "intune-scep-server: INTUNE_PATH and STATIC_PATH must be different paths starting with /\n");
+        goto out;
+    }
+
+    /* The server's own library context: default provider plus legacy (DES) for envelopes. */
+    s.libctx = OSSL_LIB_CTX_new();
+    if (s.libctx == NULL || (s.prov_default = OSSL_PROVIDER_load(s.libctx, "default")) == NULL ||
+        (s.prov_legacy = OSSL_PROVIDER_load(s.libctx, "legacy")) == NULL) {
+        fprintf(stderr, "intune-scep-server: cannot load OpenSSL's default and legacy providers\n");
+        goto out;
+    }
+    char msg[512];
+    if (ca_load(&s.ca, s.libctx, GET("CA_CERT_FILE"), GET("CA_KEY_FILE"), GET("CA_KEY_PASSWORD"), GET("CA_CHAIN_FILE"),
+                GET("RA_CERT_FILE"), GET("RA_KEY_FILE"), msg, sizeof msg) != 0) {
+        fprintf(stderr, "intune-scep-server: %s\n", msg);
+        goto out;
+    }
+    if ((s.db = db_open(GET("DB_PATH"), msg, sizeof msg)) == NULL) {
+        fprintf(stderr, "intune-scep-server: %s\n", msg);
+        goto out;
+    }
+    intune_scep_config_set_log_callback(lib, library_log, &s, INTUNE_SCEP_LOG_WARNING);
+    if (intune_scep_client_new(lib, &s.client, err) != INTUNE_SCEP_OK) {
+        fprintf(stderr, "intune-scep-server: %s\n", intune_scep_error_message(err));
+        goto out;
+    }
+    const char *bind = GET("BIND_ADDRESS") != NULL ? GET("BIND_ADDRESS") : "0.0.0.0";
+    signal(SIGPIPE, SIG_IGN);
+    if (http_port >= 0 && (http = start_daemon(&s, bind, http_port, threads, NULL, NULL)) == NULL) {
+        fprintf(stderr, "intune-scep-server: cannot listen on %s:%d\n", bind, http_port);
+        goto out;
+    }
+    if (https_port >= 0 && (https = start_daemon(&s, bind, https_port, threads, tls_cert, tls_key)) == NULL) {
+        fprintf(stderr, "intune-scep-server: cannot listen with TLS on %s:%d (check TLS_CERT_FILE and TLS_KEY_FILE)\n",
+                bind, https_port);
+        goto out;
+    }
+    if (tls_key != NULL) OPENSSL_cleanse(tls_key, strlen(tls_key));
+    const union MHD_DaemonInfo *hi = http != NULL ? MHD_get_daemon_info(http, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    const union MHD_DaemonInfo *si = https != NULL ? MHD_get_daemon_info(https, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    printf("listening http=%d https=%d\n", hi != NULL ? (int)hi->port : -1, si != NULL ? (int)si->port : -1);
+    fflush(stdout);
+    log_line(&s, "started intune_path=%s static_path=%s threads=%d", s.intune_path,
+             s.static_path != NULL ? s.static_path : "-", threads);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    while (!stop_requested) {
+        if (exit_on_eof) {
+            char c;
+            ssize_t n = read(STDIN_FILENO, &c, 1);
+            if (n == 0 || (n < 0 && errno != EINTR)) break;
+        } else {
+            pause();
+        }
+    }
+    log_line(&s, "stopping");
+    status = 0;
+out:
+#undef GET
+    if (http != NULL) MHD_stop_daemon(http);
+    if (https != NULL) MHD_stop_daemon(https);
+    intune_scep_client_free(s.client);
+    db_close(s.db);
+    ca_free(&s.ca);
+    OSSL_PROVIDER_unload(s.prov_legacy);
+    OSSL_PROVIDER_unload(s.prov_default);
+    OSSL_LIB_CTX_free(s.libctx);
+    free(s.intune_path);
+    free(s.static_path);
+    if (s.static_challenge != NULL) OPENSSL_cleanse(s.static_challenge, strlen(s.static_challenge));
+    free(s.static_challenge);
+    free(s.ca_configuration);
+    free(s.certificate_authority);
+    free(tls_cert);
+    if (tls_key != NULL) OPENSSL_cleanse(tls_key, strlen(tls_key));
+    free(tls_key);
+    intune_scep_error_free(err);
+    intune_scep_config_free(all);
+    intune_scep_config_free(lib);
+    pthread_mutex_destroy(&s.log_lock);
+    return status;
+}
