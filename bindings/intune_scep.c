@@ -1,6 +1,7 @@
 /* intune_scep.c - the exported functions of the public ABI: each checks its
  * arguments (naming the one at fault, before anything is sent), gives the core
  * an error object even when the caller passed none, and forwards to core/. */
+#include "csrinfo.h"
 #include "internal.h"
 
 #include <stdlib.h>
@@ -342,6 +343,57 @@ API int intune_scep_csr_to_base64_der(const char *csr, size_t len, char **out, i
     if (!out) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument out is required (got NULL)"));
     if (!csr) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument csr is required (got NULL)"));
     return END_ERR(isc_csr_to_base64_der(csr, len, out, e));
+}
+
+/* ---- certificate request inspection -------------------------------------- */
+
+API int intune_scep_csr_info_parse(const char *csr, size_t len, intune_scep_csr_info **out, intune_scep_error *err) {
+    BEGIN_ERR(err);
+    if (out) *out = NULL;
+    if (!out) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument out is required (got NULL)"));
+    if (!csr) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument csr is required (got NULL)"));
+    return END_ERR(isc_csr_info(csr, len, out, e));
+}
+
+API void intune_scep_csr_info_free(intune_scep_csr_info *info) { isc_csr_info_free(info); }
+API const char *intune_scep_csr_info_challenge_password(const intune_scep_csr_info *info) {
+    return isc_csr_info_challenge(info);
+}
+API const char *intune_scep_csr_info_subject(const intune_scep_csr_info *info) { return isc_csr_info_subject(info); }
+API size_t intune_scep_csr_info_san_count(const intune_scep_csr_info *info) { return isc_csr_info_san_count(info); }
+API const char *intune_scep_csr_info_san_type(const intune_scep_csr_info *info, size_t i) {
+    return isc_csr_info_san_type(info, i);
+}
+API const char *intune_scep_csr_info_san_value(const intune_scep_csr_info *info, size_t i) {
+    return isc_csr_info_san_value(info, i);
+}
+API const char *intune_scep_csr_info_sid(const intune_scep_csr_info *info) { return isc_csr_info_sid(info); }
+API const char *intune_scep_csr_info_key_type(const intune_scep_csr_info *info) { return isc_csr_info_key_type(info); }
+API int intune_scep_csr_info_key_bits(const intune_scep_csr_info *info) { return isc_csr_info_key_bits(info); }
+API const char *intune_scep_csr_info_signature_hash(const intune_scep_csr_info *info) {
+    return isc_csr_info_signature_hash(info);
+}
+API int intune_scep_csr_info_signature_valid(const intune_scep_csr_info *info) {
+    return isc_csr_info_signature_valid(info);
+}
+API const char *intune_scep_csr_info_key_usage(const intune_scep_csr_info *info) { return isc_csr_info_key_usage(info); }
+API size_t intune_scep_csr_info_eku_count(const intune_scep_csr_info *info) { return isc_csr_info_eku_count(info); }
+API const char *intune_scep_csr_info_eku(const intune_scep_csr_info *info, size_t i) { return isc_csr_info_eku(info, i); }
+API const char *intune_scep_csr_info_validity_period(const intune_scep_csr_info *info) {
+    return isc_csr_info_validity_period(info);
+}
+API const char *intune_scep_csr_info_validity_period_units(const intune_scep_csr_info *info) {
+    return isc_csr_info_validity_period_units(info);
+}
+API int intune_scep_csr_info_validity_days(const intune_scep_csr_info *info) {
+    return isc_csr_info_validity_days(info);
+}
+API int intune_scep_csr_info_to_json(const intune_scep_csr_info *info, char **out, intune_scep_error *err) {
+    BEGIN_ERR(err);
+    if (out) *out = NULL;
+    if (!out) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument out is required (got NULL)"));
+    if (!info) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument info is required (got NULL)"));
+    return END_ERR(isc_csr_info_to_json(info, out, e));
 }
 
 /* ---- revocation ---------------------------------------------------------- */

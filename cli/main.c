@@ -12,6 +12,7 @@
  * once more before it is printed.
  */
 #include "hints.h"
+#include "inspect.h"
 #include "intune_scep.h"
 
 #include <cjson/cJSON.h>
@@ -303,6 +304,7 @@ static void print_main_help(FILE *out) {
             "  validate         ask Intune whether a CSR and its challenge are genuine\n"
             "  notify-success   tell Intune a certificate was issued\n"
             "  notify-failure   tell Intune issuing a certificate failed\n"
+            "  inspect-csr      show what a certificate request asks for (no configuration needed)\n"
             "  version          print the versions of the tool and the library\n"
             "  help [COMMAND]   this text, or a command's\n"
             "\n"
@@ -1159,6 +1161,7 @@ done:
 }
 
 int main(int argc, char **argv) {
+    if (inspect_is_command(argc, argv)) return inspect_csr_main(argc, argv);
     int code = parse_args(argc, argv);
     if (code >= 0)
         return code;

@@ -28,7 +28,7 @@ static const char SCHEMA[] =
     " not_after TEXT NOT NULL,"
     " created_at TEXT NOT NULL,"
     " updated_at TEXT NOT NULL,"
-    " pubkey_sha256 TEXT NOT NULL,"
+    " csr_sha256 TEXT NOT NULL,"
     " cert_der BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS certificates_transaction ON certificates(transaction_id);";
 
@@ -71,14 +71,14 @@ void db_close(struct db *db) {
 
 int db_insert(struct db *db, const char *serial, const char *transaction_id, const char *activity_id,
               const char *subject, const char *thumbprint, const char *status, const char *not_before,
-              const char *not_after, const unsigned char *der, size_t der_len, const char *pubkey_sha256) {
+              const char *not_after, const unsigned char *der, size_t der_len, const char *csr_sha256) {
     char now[32];
     now_iso(now, sizeof now);
     pthread_mutex_lock(&db->lock);
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db->conn,
                                 "INSERT INTO certificates (serial, transaction_id, activity_id, subject, thumbprint,"
-                                " status, not_before, not_after, created_at, updated_at, pubkey_sha256, cert_der)"
+                                " status, not_before, not_after, created_at, updated_at, csr_sha256, cert_der)"
                                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                                 -1, &st, NULL);
     if (rc == SQLITE_OK) {
@@ -92,7 +92,7 @@ int db_insert(struct db *db, const char *serial, const char *transaction_id, con
         sqlite3_bind_text(st, 8, not_after, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 9, now, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 10, now, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 11, pubkey_sha256, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 11, csr_sha256, -1, SQLITE_TRANSIENT);
         sqlite3_bind_blob(st, 12, der, (int)der_len, SQLITE_TRANSIENT);
         rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
     }
@@ -133,7 +133,7 @@ int db_find_transaction(struct db *db, const char *transaction_id, struct db_rec
     sqlite3_stmt *st = NULL;
     int result = -1;
     int rc = sqlite3_prepare_v2(db->conn,
-                                "SELECT serial, status, subject, pubkey_sha256, cert_der FROM certificates"
+                                "SELECT serial, status, subject, csr_sha256, cert_der FROM certificates"
                                 " WHERE transaction_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
                                 -1, &st, NULL);
     if (rc == SQLITE_OK) {
@@ -145,7 +145,7 @@ int db_find_transaction(struct db *db, const char *transaction_id, struct db_rec
             copy_col(st, 0, rec->serial, sizeof rec->serial);
             copy_col(st, 1, rec->status, sizeof rec->status);
             copy_col(st, 2, rec->subject, sizeof rec->subject);
-            copy_col(st, 3, rec->pubkey_sha256, sizeof rec->pubkey_sha256);
+            copy_col(st, 3, rec->csr_sha256, sizeof rec->csr_sha256);
             int n = sqlite3_column_bytes(st, 4);
             const void *b = sqlite3_column_blob(st, 4);
             if (n > 0 && b != NULL && (rec->cert_der = malloc((size_t)n)) != NULL) {

@@ -18,7 +18,7 @@ struct db_record {
     char serial[80];
     char status[16];
     char subject[512];
-    char pubkey_sha256[65];
+    char csr_sha256[65];
     unsigned char *cert_der; /* malloc'ed */
     size_t cert_len;
 };
@@ -30,7 +30,7 @@ void db_close(struct db *db);
 /* Record a certificate with `status`. 0 on success. */
 int db_insert(struct db *db, const char *serial, const char *transaction_id, const char *activity_id,
               const char *subject, const char *thumbprint, const char *status, const char *not_before,
-              const char *not_after, const unsigned char *der, size_t der_len, const char *pubkey_sha256);
+              const char *not_after, const unsigned char *der, size_t der_len, const char *csr_sha256);
 
 /* Change the status (and the activity id when not NULL) of `serial`. 0 on success. */
 int db_set_status(struct db *db, const char *serial, const char *status, const char *activity_id);

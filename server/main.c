@@ -142,15 +142,11 @@ static void name_rfc4514(X509_NAME *name, char *buf, size_t cap) {
         if (*p == '"' || (unsigned char)*p < 0x20) *p = '?';
 }
 
-static int pubkey_sha256_hex(EVP_PKEY *key, char out[65]) {
-    unsigned char *der = NULL;
-    int n = i2d_PUBKEY(key, &der);
-    if (n <= 0) return -1;
+/* SHA-256 of the request's DER CSR: a repeated message carries the same one. */
+static void sha256_hex(const unsigned char *data, size_t len, char out[65]) {
     unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(der, (size_t)n, md);
-    OPENSSL_free(der);
+    SHA256(data, len, md);
     for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
-    return 0;
 }
 
 static void asn1_time_iso(const ASN1_TIME *t, char *buf, size_t cap) {
@@ -195,9 +191,11 @@ static int read_challenge(X509_REQ *csr, char *buf, size_t cap) {
 
 /* Validity asked by the CSR through Intune's ValidityPeriod / ValidityPeriodUnits pairs, in days; 0 when none. */
 static int csr_validity_days(const unsigned char *der, size_t len) {
-    (void)der;
-    (void)len;
-    return 0; /* TODO csrinfo */
+    intune_scep_csr_info *info = NULL;
+    if (intune_scep_csr_info_parse((const char *)der, len, &info, NULL) != INTUNE_SCEP_OK) return 0;
+    int days = intune_scep_csr_info_validity_days(info);
+    intune_scep_csr_info_free(info);
+    return days;
 }
 
 static void notify_failure(struct server *s, const struct scep_request *req, const char *csr_b64, long long hresult,
@@ -240,7 +238,11 @@ static void enroll(struct server *s, int intune, const unsigned char *msg, size_
     }
     if (req.csr != NULL) name_rfc4514(X509_REQ_get_subject_name(req.csr), o.subject, sizeof o.subject);
 
-    /* A transaction id seen before gets the same answer (a client repeating or polling). */
+    /* A transaction id seen before with the same request gets the same answer (a client repeating
+     * its message or polling); the same id with another request is a new enrollment (a client that
+     * derives its transaction id from its key, renewing with that key). */
+    char csr_hash[65] = "";
+    if (req.csr != NULL) sha256_hex(req.inner, req.inner_len, csr_hash);
     int found = db_find_transaction(s->db, req.transaction_id, &rec);
     if (found < 0) {
         snprintf(o.detail, sizeof o.detail, "database lookup failed");
@@ -248,17 +250,13 @@ static void enroll(struct server *s, int intune, const unsigned char *msg, size_
         o.result = "failed";
         goto done;
     }
+    if (found == 1 && req.csr != NULL && strcmp(csr_hash, rec.csr_sha256) != 0) found = 0;
     if (req.message_type == SCEP_MSG_CERTPOLL || found == 1) {
-        char pk[65] = "";
-        if (req.csr != NULL && pubkey_sha256_hex(X509_REQ_get0_pubkey(req.csr), pk) != 0) pk[0] = '\0';
         o.result = "repeated";
         snprintf(o.serial, sizeof o.serial, "%s", rec.serial);
         if (found == 0) {
             snprintf(o.detail, sizeof o.detail, "poll for an unknown transaction");
             certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADCERTID, NULL, a);
-        } else if (req.csr != NULL && strcmp(pk, rec.pubkey_sha256) != 0) {
-            snprintf(o.detail, sizeof o.detail, "transaction id already used with another key");
-            certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, NULL, a);
         } else if (strcmp(rec.status, "issued") != 0) {
             snprintf(o.detail, sizeof o.detail, "transaction's certificate is %s", rec.status);
             certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, NULL, a);
@@ -325,10 +323,8 @@ static void enroll(struct server *s, int intune, const unsigned char *msg, size_
     struct ca_issue_error ierr;
     memset(&ierr, 0, sizeof ierr);
     cert = ca_issue(&s->ca, req.csr, csr_validity_days(req.inner, req.inner_len), &ierr);
-    char pk[65];
     int cert_len = 0;
-    if (cert != NULL && (pubkey_sha256_hex(X509_REQ_get0_pubkey(req.csr), pk) != 0 ||
-                         (cert_len = i2d_X509(cert, &cert_der)) <= 0 ||
+    if (cert != NULL && ((cert_len = i2d_X509(cert, &cert_der)) <= 0 ||
                          intune_scep_cert_details_from_cert((const char *)cert_der, (size_t)cert_len, &details,
                                                             err) != INTUNE_SCEP_OK)) {
         ierr.hresult = 0x80004005LL;
@@ -351,7 +347,7 @@ static void enroll(struct server *s, int intune, const unsigned char *msg, size_
     /* Recorded as withheld until the device may have it. */
     if (db_insert(s->db, o.serial, req.transaction_id, o.activity_id[0] ? o.activity_id : NULL, o.subject,
                   intune_scep_cert_details_thumbprint(details), "withheld", not_before, not_after, cert_der,
-                  (size_t)cert_len, pk) != 0) {
+                  (size_t)cert_len, csr_hash) != 0) {
         snprintf(o.detail, sizeof o.detail, "recording the certificate failed");
         if (intune) notify_failure(s, &req, csr_b64, 0x80004005LL, "the CA could not record the certificate", &o);
         certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, NULL, a);

@@ -385,6 +385,87 @@ INTUNE_SCEP_API void intune_scep_cert_details_free(intune_scep_cert_details *d);
 INTUNE_SCEP_API int intune_scep_csr_to_base64_der(const char *csr, size_t len, char **out, intune_scep_error *err);
 
 /* ------------------------------------------------------------------------- */
+/* Certificate request inspection                                             */
+/* ------------------------------------------------------------------------- */
+
+/** What a certificate request asks for (intune_scep_csr_info_parse). */
+typedef struct intune_scep_csr_info intune_scep_csr_info;
+
+/**
+ * Read a certificate request (PEM, DER, or base64 with or without line breaks, `len`
+ * bytes; up to 256 KiB) and give what it asks for: the challengePassword, the subject,
+ * the SANs, the key, the signature hash, the requested key usage and EKUs, and
+ * Intune's ValidityPeriod / ValidityPeriodUnits name-value pairs (attribute
+ * 1.3.6.1.4.1.311.13.2.1). Nothing is sent anywhere; a SCEP server uses it to log a
+ * request, to pick its validity, or to route it. INTUNE_SCEP_E_INVALID_ARGUMENT when
+ * it is not a PKCS#10 request. On success *out holds the information (free with
+ * intune_scep_csr_info_free); on failure *out is NULL. An unreadable extension is
+ * reported as absent, never as a crash; the self-signature is checked and reported
+ * (intune_scep_csr_info_signature_valid), not required.
+ */
+INTUNE_SCEP_API int intune_scep_csr_info_parse(const char *csr, size_t len, intune_scep_csr_info **out,
+                                               intune_scep_error *err);
+/** Free request information (the challenge is wiped). NULL is fine. */
+INTUNE_SCEP_API void intune_scep_csr_info_free(intune_scep_csr_info *info);
+/**
+ * The challengePassword as UTF-8, or NULL when the request has none. It is the
+ * device's one-time credential: do not log it.
+ */
+INTUNE_SCEP_API const char *intune_scep_csr_info_challenge_password(const intune_scep_csr_info *info);
+/** The subject in RFC 4514 form (most significant RDN last, e.g. "CN=alice,O=Contoso"); "" when empty. */
+INTUNE_SCEP_API const char *intune_scep_csr_info_subject(const intune_scep_csr_info *info);
+/** How many subjectAltName entries the request holds (at most 256 are read). */
+INTUNE_SCEP_API size_t intune_scep_csr_info_san_count(const intune_scep_csr_info *info);
+/**
+ * The type of SAN `i`: "email" (rfc822Name), "upn" (otherName 1.3.6.1.4.1.311.20.2.3),
+ * "dns", "uri", "ip", "dirname" or "other" (the value is then the otherName's OID or "");
+ * NULL when out of range.
+ */
+INTUNE_SCEP_API const char *intune_scep_csr_info_san_type(const intune_scep_csr_info *info, size_t i);
+/** The value of SAN `i` as text (an IP address in dotted or colon form); NULL when out of range. */
+INTUNE_SCEP_API const char *intune_scep_csr_info_san_value(const intune_scep_csr_info *info, size_t i);
+/**
+ * The SID of the strong-mapping URI SAN "tag:microsoft.com,2022-09-14:sid:<SID>"
+ * (e.g. "S-1-5-21-..."), or NULL when the request has none.
+ */
+INTUNE_SCEP_API const char *intune_scep_csr_info_sid(const intune_scep_csr_info *info);
+/** The key type: "RSA", "RSA-PSS", "EC", "Ed25519", "Ed448", "DSA" or "unknown". */
+INTUNE_SCEP_API const char *intune_scep_csr_info_key_type(const intune_scep_csr_info *info);
+/** The key size in bits (the modulus for RSA, the curve's size for EC); 0 when unknown. */
+INTUNE_SCEP_API int intune_scep_csr_info_key_bits(const intune_scep_csr_info *info);
+/** The hash of the request's signature, lower case: "sha1", "sha256", "sha384", "sha512"...; "unknown" when none. */
+INTUNE_SCEP_API const char *intune_scep_csr_info_signature_hash(const intune_scep_csr_info *info);
+/** 1 when the request's self-signature verifies with its own key, else 0. */
+INTUNE_SCEP_API int intune_scep_csr_info_signature_valid(const intune_scep_csr_info *info);
+/**
+ * The requested key usage bits, comma-separated in RFC 5280 order with RFC 5280's
+ * names ("digitalSignature,keyEncipherment"); "" for an extension with no bit set;
+ * NULL when the request has no keyUsage extension.
+ */
+INTUNE_SCEP_API const char *intune_scep_csr_info_key_usage(const intune_scep_csr_info *info);
+/** How many extended key usages the request asks for (at most 64 are read). */
+INTUNE_SCEP_API size_t intune_scep_csr_info_eku_count(const intune_scep_csr_info *info);
+/** EKU `i` as a dotted OID ("1.3.6.1.5.5.7.3.2"), or NULL when out of range. */
+INTUNE_SCEP_API const char *intune_scep_csr_info_eku(const intune_scep_csr_info *info, size_t i);
+/** The ValidityPeriod pair's value as sent ("Days", "Weeks", "Months", "Years"), or NULL. */
+INTUNE_SCEP_API const char *intune_scep_csr_info_validity_period(const intune_scep_csr_info *info);
+/** The ValidityPeriodUnits pair's value as sent ("1"), or NULL. */
+INTUNE_SCEP_API const char *intune_scep_csr_info_validity_period_units(const intune_scep_csr_info *info);
+/**
+ * The requested validity in days from the two pairs (a week is 7 days, a month 30, a
+ * year 365, hours rounded up to whole days); 0 when either pair is missing or unusable.
+ */
+INTUNE_SCEP_API int intune_scep_csr_info_validity_days(const intune_scep_csr_info *info);
+/**
+ * Everything above as one JSON object (keys subject, challenge_password, sans
+ * [{type, value}], sid, key_type, key_bits, signature_hash, signature_valid,
+ * key_usage, ekus, validity_period, validity_period_units, validity_days; absent
+ * values are null). *out is freed with intune_scep_string_free.
+ */
+INTUNE_SCEP_API int intune_scep_csr_info_to_json(const intune_scep_csr_info *info, char **out,
+                                                 intune_scep_error *err);
+
+/* ------------------------------------------------------------------------- */
 /* Revocation (PkiConnectorFEService, api-version PkiConnectorFEServiceVersion) */
 /* ------------------------------------------------------------------------- */
 
