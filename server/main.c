@@ -442,7 +442,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return MHD_YES;
     }
     struct upload *u = *con_cls;
-    if (is_post && *upload_data_size > 0) {
+    if (*upload_data_size > 0) {
+        if (!is_post) { /* a body on another method is read and dropped (the answer is 405) */
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
         if (u->len + *upload_data_size > MAX_BODY) {
             u->too_large = 1;
         } else if (!u->too_large) {

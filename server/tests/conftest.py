@@ -132,7 +132,7 @@ class ScepServer:
             "DB_PATH": self.db_path, "HTTP_PORT": "0", "HTTPS_PORT": "0", "BIND_ADDRESS": "127.0.0.1",
             "TLS_CERT_FILE": pki.path("tls.pem"), "TLS_KEY_FILE": pki.path("tls.key"),
             "THREADS": "4", "STATIC_PATH": "/static", "STATIC_CHALLENGE": "static-secret-1",
-            "MAX_VALIDITY_DAYS": "730", "DEFAULT_VALIDITY_DAYS": "365", "MIN_RSA_BITS": "2048",
+            "MAX_VALIDITY_DAYS": "730", "DEFAULT_VALIDITY_DAYS": "365", "MIN_RSA_BITS": "1024",
         })
         config.update(overrides)
         self.config_path = os.path.join(workdir, "server.properties")
@@ -310,3 +310,62 @@ def clients(workdir, pki):
     d = os.path.join(workdir, "clients")
     os.mkdir(d)
     return Clients(d, pki)
+
+
+class RecordingProxy:
+    """A plain HTTP relay in front of the server that keeps every PKIOperation message a
+    client sent (to replay it, e.g. as a GET, and to seed the fuzzer)."""
+
+    def __init__(self, target_port: int) -> None:
+        import http.client
+        import http.server
+
+        proxy = self
+        self.messages: List[bytes] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _relay(self, body: Optional[bytes]) -> None:
+                if body is not None and "operation=PKIOperation" in self.path:
+                    proxy.messages.append(body)
+                conn = http.client.HTTPConnection("127.0.0.1", target_port, timeout=60)
+                headers = {"Content-Type": self.headers.get("Content-Type", "application/octet-stream")}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                r = conn.getresponse()
+                data = r.read()
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() in ("content-type",):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                conn.close()
+
+            def do_GET(self):
+                self._relay(None)
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                self._relay(self.rfile.read(n))
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str = "/scep") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def proxy(server):
+    p = RecordingProxy(server.http_port)
+    yield p
+    p.close()
