@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every test of intune-scep, from a fresh clone: the C suite (plain, ASan+UBSan,
 # valgrind), the hardening suite (fault matrix, soak, TSan, fuzz smoke), the Python
-# and Java packages, the CLI, the demo, the benchmark smoke run, and the secret scan
+# and Java packages, the CLI, the SCEP server with real SCEP clients, the demo, the benchmark smoke run, and the secret scan
 # over everything the steps printed. Each step's output is kept under
 # $INTUNE_SCEP_ARTIFACTS (default build-artifacts/). Exits non-zero when any step failed.
 #
@@ -20,11 +20,12 @@ declare -A STEP=(
   [hardening]="scripts/test-hardening.sh all"
   [python]="scripts/test-python.sh"
   [java]="scripts/test-java.sh"
+  [server]="scripts/test-server.sh"
   [demo]="scripts/demo.sh"
   [bench]="bench/run --quick"
   [secrets]="scripts/secret-scan.sh"
 )
-ORDER=(c asan valgrind hardening python java demo bench secrets)
+ORDER=(c asan valgrind hardening python java server demo bench secrets)
 [ "$#" -gt 0 ] && ORDER=("$@")
 
 # What the steps need (idempotent: nothing happens when all is installed).
