@@ -9,8 +9,10 @@
 # starts the emulator, and plays an Intune-managed device and a SCEP server with its CA:
 # Intune issues a challenge -> the device builds its CSR with it -> `intune-scep validate`
 # -> the CA signs -> `intune-scep notify-success` -> what Intune recorded; then a CSR asking
-# for another subject, which Intune rejects; then `intune-scep check`. Exits 0 when every
-# step behaved as it should, and stops the emulator whatever happens.
+# for another subject, which Intune rejects; then `intune-scep check`; then the same through
+# intune-scep-server with real SCEP clients: micromdm's scepclient enrolls with a genuine
+# challenge, strongSwan's pki asks for another subject and is refused. Exits 0 when every
+# step behaved as it should, and stops the emulator and the server whatever happens.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,9 +34,15 @@ die()  { printf '   %sFAILED%s  %s\n' "$R" "$N" "$*" >&2; exit 1; }
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/intune-scep-demo.XXXXXX")"
 EMU_PID=""
+SRV_PID=""
 cleanup() {
   local rc=$?
   exec 3>&-                              # the emulator's stdin: EOF makes it exit
+  exec 4>&-                              # the server's stdin, likewise
+  if [ -n "$SRV_PID" ] && kill -0 "$SRV_PID" 2>/dev/null; then
+    kill "$SRV_PID" 2>/dev/null || true
+    wait "$SRV_PID" 2>/dev/null || true
+  fi
   if [ -n "$EMU_PID" ] && kill -0 "$EMU_PID" 2>/dev/null; then
     kill "$EMU_PID" 2>/dev/null || true
     wait "$EMU_PID" 2>/dev/null || true
@@ -59,12 +67,13 @@ configure() {
         -DINTUNE_SCEP_BUILD_BENCH=OFF -DINTUNE_SCEP_BUILD_JAVA=OFF -DINTUNE_SCEP_BUILD_FUZZ=OFF
 }
 if ! { configure > "$WORK/build.log" 2>&1 &&
-       cmake --build "$BUILD" -j2 --target intune-scep >> "$WORK/build.log" 2>&1; }; then
+       cmake --build "$BUILD" -j2 --target intune-scep intune-scep-server >> "$WORK/build.log" 2>&1; }; then
   tail -40 "$WORK/build.log" >&2
   die "build (cmake, see above)"
 fi
 CLI="$BUILD/cli/intune-scep"
-ok "built $("$CLI" version) into ${BUILD#"$ROOT"/}/"
+SERVER="$BUILD/server/intune-scep-server"
+ok "built $("$CLI" version) and intune-scep-server into ${BUILD#"$ROOT"/}/"
 
 # --------------------------------------------------------------------------
 say "1. Start the Intune emulator (identity platform, Graph and Intune on loopback HTTPS)"
@@ -136,6 +145,27 @@ elif cmd == "notifications":     # what Intune recorded
             print("%-29s %s" % (k, json.dumps(s.get(k)) if s.get(k) is None else s.get(k)))
     print("(%d success, %d failure notification(s) recorded)" % (len(n["success"]), len(n["failure"])))
     sys.exit(0 if len(n["success"]) == 1 and n["success"][0]["transactionId"] == args[0] else 1)
+elif cmd == "server-config":     # intune-scep-server: the client keys plus its CA, database and port
+    out, ca_cert, ca_key, db = args
+    with open(out, "w") as f:
+        f.write("# intune-scep-server configuration (java.util.Properties syntax)\n")
+        for k, v in info["config"].items():
+            f.write("%s=%s\n" % (k, v.replace("\\", "\\\\")))
+        f.write("CA_CERT_FILE=%s\nCA_KEY_FILE=%s\nDB_PATH=%s\n" % (ca_cert, ca_key, db))
+        f.write("HTTP_PORT=0\nBIND_ADDRESS=127.0.0.1\nINTUNE_PATH=/scep\nDEFAULT_VALIDITY_DAYS=365\n")
+    os.chmod(out, 0o600)
+elif cmd == "server-notification":   # the success notification of one serial
+    n = [s for s in control("GET", "notifications")["success"] if s["certificateSerialNumber"] == args[0]]
+    for s in n:
+        for k in ("transactionId", "certificateThumbprint", "certificateSerialNumber",
+                  "certificateExpirationDateUtc", "issuingCertificateAuthority"):
+            print("%-29s %s" % (k, s.get(k)))
+    sys.exit(0 if len(n) == 1 else 1)
+elif cmd == "db":                # the server's issued-certificate database
+    import sqlite3
+    con = sqlite3.connect(args[0])
+    for row in con.execute("SELECT serial, status, subject, transaction_id FROM certificates ORDER BY rowid"):
+        print("%-34s %-9s %-36s %s" % row)
 elif cmd == "validations":
     for v in control("GET", "validations"):
         print("%-16s %s" % (v["transaction_id"], v["code"]))
@@ -210,5 +240,58 @@ helper validations | sed 's/^/     /'
 say "9. The administrator's check: token, discovery, token"
 run_cli check || die "check should pass (exit $?)"
 
-say "Done in $(( $(date +%s) - started )) s: validate, issue, notify, reject, check all behaved."
+# --------------------------------------------------------------------------
+say "10. The same through intune-scep-server, with real SCEP clients (RFC 8894)"
+for tool in scepclient pki openssl; do
+  command -v "$tool" >/dev/null || die "$tool is missing: scripts/install-deps.sh installs scep and strongswan-pki"
+done
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 \
+        -subj "/O=Contoso/CN=Contoso Demo SCEP CA" > openssl.log 2>&1 || { cat openssl.log >&2; die "openssl req"; }
+helper server-config server.properties "$WORK/ca.pem" "$WORK/ca.key" "$WORK/issued.sqlite"
+mkfifo "$WORK/srv.stdin"
+"$SERVER" --config server.properties --exit-on-stdin-eof < "$WORK/srv.stdin" > server.out 2> server.log &
+SRV_PID=$!
+exec 4> "$WORK/srv.stdin"
+for _ in $(seq 1 100); do
+  [ -s server.out ] && break
+  kill -0 "$SRV_PID" 2>/dev/null || { cat server.log >&2; die "intune-scep-server did not start"; }
+  sleep 0.1
+done
+port=$(sed -n 's/^listening http=\([0-9]*\).*/\1/p' server.out)
+[ -n "$port" ] || die "intune-scep-server did not start"
+URL="http://127.0.0.1:$port/scep"
+ok "intune-scep-server at $URL (pid $SRV_PID): every request on /scep is validated with Intune"
+
+say "11. micromdm's scepclient enrolls with a genuine challenge (DES envelope, POST)"
+helper challenge "CN=alice,OU=MDM,O=Contoso,C=US" challenge3.txt > /dev/null
+mkdir -p device1
+printf '   %s$ scepclient -server-url %s -cn alice -organization Contoso -ou MDM -country US -challenge ...%s\n' "$D" "$URL" "$N"
+(cd device1 && scepclient -private-key key.pem -certificate cert.pem -server-url "$URL" -cn alice \
+   -organization Contoso -ou MDM -country US -challenge "$(cat ../challenge3.txt)") > device1.log 2>&1 ||
+  { sed 's/^/     /' device1.log; die "scepclient should have received a certificate"; }
+sed 's/^/     /' device1.log | tail -2
+openssl verify -CAfile ca.pem device1/cert.pem > verify.log 2>&1 || { cat verify.log; die "the certificate does not verify"; }
+serial=$(openssl x509 -in device1/cert.pem -noout -serial | sed 's/serial=//')
+ok "device1/cert.pem: $(openssl x509 -in device1/cert.pem -noout -subject | sed 's/^subject=//'), serial $serial, verifies against the CA"
+note "Intune's success notification for it (the server sent it before handing the certificate out):"
+helper server-notification "$serial" | sed 's/^/     /' || die "no matching success notification"
+
+say "12. strongSwan's pki asks for another subject with a genuine challenge"
+helper challenge "CN=alice,O=Contoso" challenge4.txt > /dev/null
+openssl genrsa -out device2.key 2048 > /dev/null 2>&1
+pki --scepca --url "$URL" --caout device2-ca.der --force > pki-ca.log 2>&1 || { cat pki-ca.log >&2; die "pki --scepca"; }
+printf '   %s$ pki --scep --url %s --dn "O=Contoso, CN=mallory" --password ...%s\n' "$D" "$URL" "$N"
+rc=0
+pki --scep --url "$URL" --in device2.key --dn "O=Contoso, CN=mallory" --password "$(cat challenge4.txt)" \
+    --cacert-enc device2-ca.der --cacert-sig device2-ca.der --cacert device2-ca.der > device2.crt 2> pki.log || rc=$?
+grep -E "failInfo|reply status" pki.log | sed 's/^/     /'
+[ "$rc" -ne 0 ] && [ ! -s device2.crt ] || die "pki should have been refused"
+ok "refused: Intune said SubjectNameMismatch, the server answered FAILURE (badRequest), nothing was issued"
+
+say "13. The server's log (one line per enrollment) and its database"
+grep ' enrollment ' server.log | sed 's/^/     /'
+case "$(cat server.log)" in *"$(cat challenge3.txt)"*|*"$APP_KEY"*) die "a secret appeared in the server's log" ;; esac
+helper db issued.sqlite | sed 's/^/     /'
+
+say "Done in $(( $(date +%s) - started )) s: validate, issue, notify, reject, check, and real SCEP clients through the server all behaved."
 note "The emulator is stopped on exit. Try it yourself: $CLI --help"
