@@ -28,12 +28,15 @@
 %ignore intune_scep_csr_to_base64_der;
 %ignore intune_scep_string_free;
 %ignore intune_scep_download_revocation_requests;
+%ignore intune_scep_csr_info_parse;
+%ignore intune_scep_csr_info_to_json;
 /* Log callbacks are wired by each language's file. */
 %ignore intune_scep_config_set_log_callback;
 %ignore intune_scep_client_set_log_callback;
 
 %newobject intune_scep_client_discover_uri;
 %newobject intune_scep_csr_normalize;
+%newobject intune_scep_csr_inspect_json;
 %typemap(newfree) char * "intune_scep_string_free($1);";
 
 #if defined(SWIGPYTHON)
@@ -75,5 +78,15 @@ intune_scep_revocation_requests *intune_scep_download_revocation_requests_list(i
     intune_scep_revocation_requests *r = NULL;
     (void)intune_scep_download_revocation_requests(client, max_requests, issuer_name, &r, err);
     return r;
+}
+/* intune_scep_csr_info_parse + intune_scep_csr_info_to_json: what a certificate request asks
+ * for, as one JSON object (NULL on failure: see err). */
+char *intune_scep_csr_inspect_json(const char *csr, size_t csr_len, intune_scep_error *err) {
+    intune_scep_csr_info *info = NULL;
+    char *out = NULL;
+    if (intune_scep_csr_info_parse(csr, csr_len, &info, err) == INTUNE_SCEP_OK)
+        (void)intune_scep_csr_info_to_json(info, &out, err);
+    intune_scep_csr_info_free(info);
+    return out;
 }
 %}

@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
         library_version,
         normalize_csr,
     )
+    from ._inspect import inspect_csr
 
 _LAZY = {
     "IntuneRevocationClient": "._client",
@@ -58,6 +59,7 @@ _LAZY = {
     "CertificateDetails": "._client",
     "certificate_details": "._client",
     "normalize_csr": "._client",
+    "inspect_csr": "._inspect",
     "library_version": "._client",
     "LOGGER_NAME": "._client",
 }
@@ -79,6 +81,7 @@ __all__ = [
     "IntuneServiceNotFoundException",
     "LOGGER_NAME",
     "certificate_details",
+    "inspect_csr",
     "library_version",
     "normalize_csr",
 ]
