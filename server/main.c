@@ -311,7 +311,9 @@ static void enroll(struct server *s, int intune, const unsigned char *msg, size_
         size_t want = strlen(s->static_challenge);
         int ok = n > 0 && (size_t)n == want && CRYPTO_memcmp(challenge, s->static_challenge, want) == 0;
         OPENSSL_cleanse(challenge, sizeof challenge);
-        if (!ok && req.message_type != SCEP_MSG_RENEWALREQ) {
+        /* renewals too: a certificate of this CA (maybe one Intune approved) is no licence to ask,
+         * without Intune and without the challenge, for whatever a new request holds */
+        if (!ok) {
             snprintf(o.detail, sizeof o.detail, "static challenge missing or wrong");
             certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, NULL, a);
             o.result = "rejected";
@@ -381,6 +383,11 @@ static void enroll(struct server *s, int intune, const unsigned char *msg, size_
     o.result = a->http_status == 200 ? "issued" : "failed";
 
 done:
+    /* one line, space-separated fields: nothing from the request may add a field or a line */
+    for (char *p = req.transaction_id; *p; p++)
+        if (*p == ' ' || *p == '"' || *p == '\\') *p = '?';
+    for (char *p = o.detail; *p; p++)
+        if (*p == '"' || (unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f) *p = '?';
     log_line(s,
              "enrollment path=%s type=%s transaction_id=%s activity_id=%s subject=\"%s\" outcome=%s serial=%s "
              "ms=%lld detail=\"%s\"",

@@ -301,6 +301,14 @@ def test_static_path_issues_without_intune(server, emulator, clients, pki, tmp_p
     bad = clients.micromdm(server.url("/static"), "printer-8", "static-secret-2")
     assert bad.code != 0 and bad.cert is None, bad
     assert "static challenge missing or wrong" in enrollment_line(server, outcome="rejected")
+    # a renewal on the static path needs the challenge too, even signed by a certificate of this CA
+    os.remove(os.path.join(run.dir, "csr.pem"))
+    server.mark = len(server.enrollment_lines())
+    renewal = clients_rerun_micromdm(run, server.url("/static"), "printer-7", None)
+    assert renewal.code != 0, renewal
+    line = enrollment_line(server, outcome="rejected")
+    assert "type=RenewalReq" in line and "static challenge missing or wrong" in line
+    assert emulator.requests() == []
 
 
 def test_https_enrollment(server, emulator, clients, pki, tmp_path, monkeypatch):
@@ -348,11 +356,13 @@ def test_repeated_message_gets_the_same_certificate_also_over_get(server, emulat
 def clients_rerun_micromdm(run, url, cn, challenge):
     key = os.path.join(run.dir, "key.pem")
     cert_path = os.path.join(run.dir, "cert.pem")
-    r = subprocess.run([SCEPCLIENT_BIN, "-private-key", key, "-certificate", cert_path, "-server-url", url,
-                        "-cn", cn, "-challenge", challenge], capture_output=True, text=True, timeout=60, cwd=run.dir)
+    args = [SCEPCLIENT_BIN, "-private-key", key, "-certificate", cert_path, "-server-url", url, "-cn", cn]
+    if challenge is not None:
+        args += ["-challenge", challenge]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=run.dir)
     from conftest import ClientRun
     cert = None
-    if r.returncode == 0:
+    if r.returncode == 0 and os.path.exists(cert_path):
         with open(cert_path, "rb") as f:
             cert = x509.load_pem_x509_certificate(f.read())
     return ClientRun("scepclient", r.returncode, r.stdout, r.stderr, cert, run.dir)
