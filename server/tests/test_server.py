@@ -538,3 +538,36 @@ def test_help_and_configuration_errors(tmp_path, pki):
         r = subprocess.run([_find_server(), "--config", str(p)], capture_output=True, text=True, timeout=30)
         assert r.returncode == 2, (want, r.stderr)
         assert want in r.stderr, (want, r.stderr)
+
+
+def test_ec_issuing_ca_with_an_rsa_ra(workdir, emulator, clients, tmp_path):
+    """An EC issuing CA issues (ECDSA SHA-256); the RA that carries the envelopes stays RSA.
+    strongSwan enrolls (micromdm's client encrypts to every GetCACert certificate and
+    cannot with an EC one: keep the whole chain RSA for it)."""
+    from conftest import TestPKI
+    d = os.path.join(workdir, "server-ec")
+    os.makedirs(os.path.join(d, "pki"), exist_ok=True)
+    ec_pki = TestPKI(os.path.join(d, "pki"), issuing_key_type="ec")
+    srv = ScepServer(d, ec_pki, emulator.config)
+    try:
+        profile = {"subject": "CN=ivan,O=Contoso", "key_size": 2048}
+        run = clients.strongswan(srv.url(), ss_dn(profile["subject"]), emulator.issue_challenge(profile)["challenge"])
+        assert run.code == 0 and run.cert is not None, run
+        r = verify_chain(ec_pki, run.cert, tmp_path)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert run.cert.signature_algorithm_oid.dotted_string == "1.2.840.10045.4.3.2"  # ecdsa-with-SHA256
+        n = [x for x in emulator.notifications()["success"] if x["certificateSerialNumber"] == serial_hex(run.cert)]
+        assert len(n) == 1 and n[0]["certificateThumbprint"] == thumbprint(run.cert)
+    finally:
+        assert srv.stop() == 0
+
+
+def test_ec_ca_as_its_own_ra_is_refused_at_start(tmp_path, workdir):
+    from conftest import TestPKI
+    os.makedirs(tmp_path / "pki")
+    ec_pki = TestPKI(str(tmp_path / "pki"), issuing_key_type="ec")
+    p = tmp_path / "c.properties"
+    p.write_text(f"HTTP_PORT=0\nCA_CERT_FILE={ec_pki.path('ca.pem')}\nCA_KEY_FILE={ec_pki.path('ca.key')}\n"
+                 f"DB_PATH={tmp_path}/x.db\n")
+    r = subprocess.run([_find_server(), "--config", str(p)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "RA_CERT_FILE" in r.stderr, r.stderr
