@@ -299,8 +299,11 @@ static void enroll(struct server *s, int intune, const unsigned char *msg, size_
         if (rc != INTUNE_SCEP_OK) {
             const char *code = intune_scep_error_service_code(err);
             long http = intune_scep_error_http_status(err);
-            snprintf(o.detail, sizeof o.detail, "validation %s%s%s http=%ld", intune_scep_status_name(rc),
-                     code != NULL ? " code=" : "", code != NULL ? code : "", http);
+            long aadsts = intune_scep_error_aadsts_code(err);
+            char sts[32] = "";
+            if (aadsts != 0) snprintf(sts, sizeof sts, " aadsts=%ld", aadsts);
+            snprintf(o.detail, sizeof o.detail, "validation %s%s%s%s http=%ld", intune_scep_status_name(rc),
+                     code != NULL ? " code=" : "", code != NULL ? code : "", sts, http);
             certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, NULL, a);
             o.result = "rejected";
             goto done;

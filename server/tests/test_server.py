@@ -571,3 +571,31 @@ def test_ec_ca_as_its_own_ra_is_refused_at_start(tmp_path, workdir):
                  f"DB_PATH={tmp_path}/x.db\n")
     r = subprocess.run([_find_server(), "--config", str(p)], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "RA_CERT_FILE" in r.stderr, r.stderr
+
+
+def test_profile_no_longer_targeted_is_refused(server, emulator, clients):
+    rows = len(server.db_rows())
+    profile = {"subject": "CN=alice,O=Contoso"}
+    issued = emulator.issue_challenge(profile)
+    emulator.untarget(issued["profile_id"])
+    run = clients.strongswan(server.url(), ss_dn(profile["subject"]), issued["challenge"])
+    assert run.code != 0 and run.cert is None, run
+    assert [v["code"] for v in emulator.validations()] == ["ScepProfileNoLongerTargetedToTheClient"]
+    assert_nothing_issued(server, emulator, rows)
+
+
+def test_wrong_app_key_issues_nothing_and_says_why(workdir, pki, emulator, clients):
+    """Row 25: the token request fails with its AADSTS code; no certificate; a clear log line."""
+    d = os.path.join(workdir, "server-wrong-key")
+    os.makedirs(d, exist_ok=True)
+    srv = ScepServer(d, pki, emulator.config, AAD_APP_KEY="not-the-app-key")
+    try:
+        profile = {"subject": "CN=jane,OU=MDM,O=scep-client,C=US"}
+        run = clients.micromdm(srv.url(), "jane", emulator.issue_challenge(profile)["challenge"])
+        assert run.code != 0 and run.cert is None, run
+        line = enrollment_line(srv, outcome="rejected")
+        assert "INTUNE_SCEP_E_AUTH" in line and "code=invalid_client" in line and "aadsts=7000215" in line, line
+        assert "not-the-app-key" not in "\n".join(srv.lines)
+        assert srv.db_rows() == [] and emulator.validations() == []
+    finally:
+        assert srv.stop() == 0
