@@ -40,7 +40,7 @@ echo "== configure $BUILD ($MODE)"
 mkdir -p "$BUILD"
 cmake -S "$ROOT" -B "$BUILD" "${CMAKE_ARGS[@]}" >"$BUILD/configure.log" 2>&1 || { cat "$BUILD/configure.log" >&2; exit 1; }
 echo "== build"
-cmake --build "$BUILD" -j "$JOBS" --target intune-scep-server intune-scep
+cmake --build "$BUILD" -j "$JOBS" --target intune-scep-server intune-scep scep_tool
 echo "== ctest -L server ${EXTRA[*]:-}"
 cd "$BUILD"
 ctest --output-on-failure -L server "${EXTRA[@]}"

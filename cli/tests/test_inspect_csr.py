@@ -77,7 +77,7 @@ def validity_attribute(period: str, units: str, separate: bool = False) -> bytes
     oid = _oid("1.3.6.1.4.1.311.13.2.1")
     if separate:
         return _tlv(0x30, oid + _tlv(0x31, p1)) + _tlv(0x30, oid + _tlv(0x31, p2))
-    return _tlv(0x30, oid + _tlv(0x31, p1 + p2))
+    return _tlv(0x30, oid + _tlv(0x31, b"".join(sorted([p1, p2]))))  # DER: a SET OF is sorted
 
 
 def make_csr(key=None, challenge="chal-123", extra_attributes=b"", sans=None, ku=None, ekus=None,
@@ -97,7 +97,8 @@ def make_csr(key=None, challenge="chal-123", extra_attributes=b"", sans=None, ku
         kids = _children(tbs)
         attrs = kids[-1]
         assert attrs[0] == 0xA0
-        new_attrs = _tlv(0xA0, b"".join(_children(attrs)) + extra_attributes)
+        extra = _children(_tlv(0x30, extra_attributes))
+        new_attrs = _tlv(0xA0, b"".join(sorted(_children(attrs) + extra)))  # DER: a SET OF is sorted
         tbs = _tlv(0x30, b"".join(kids[:-1]) + new_attrs)
     if isinstance(key, rsa.RSAPrivateKey):
         sig = key.sign(tbs, padding.PKCS1v15(), hashes.SHA256())

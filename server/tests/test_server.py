@@ -599,3 +599,94 @@ def test_wrong_app_key_issues_nothing_and_says_why(workdir, pki, emulator, clien
         assert srv.db_rows() == [] and emulator.validations() == []
     finally:
         assert srv.stop() == 0
+
+
+# --------------------------------------------------------------------------------------------
+# What the real clients cannot express, through server/tests/scep_tool.c.
+# --------------------------------------------------------------------------------------------
+
+def _scep_tool() -> str:
+    path = os.environ.get("INTUNESCEP_SCEP_TOOL")
+    if not path:
+        path = os.path.join(os.path.dirname(_find_server()), "scep_tool")
+    return path
+
+
+def tool_enroll(server, pki, tmp_path, csr_der, key, transaction_id, cipher="AES-128-CBC", digest="SHA256"):
+    """POST a PKCSReq made by scep_tool; return (status line, issued certificate or None)."""
+    from cryptography.hazmat.primitives import serialization as s
+    (tmp_path / "csr.der").write_bytes(csr_der)
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()))
+    msg = subprocess.run([_scep_tool(), "request", str(tmp_path / "csr.der"), str(tmp_path / "key.pem"),
+                          pki.path("ra.pem"), transaction_id, cipher, digest], capture_output=True, timeout=30)
+    assert msg.returncode == 0, msg.stderr
+    r = requests.post(server.url() + "?operation=PKIOperation", data=msg.stdout, timeout=30,
+                      headers={"Content-Type": "application/x-pki-message"})
+    assert r.status_code == 200, r.text
+    (tmp_path / "reply.der").write_bytes(r.content)
+    out = subprocess.run([_scep_tool(), "reply", str(tmp_path / "reply.der"), str(tmp_path / "key.pem")],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    status = out.stdout.splitlines()[0]
+    cert = None
+    if "BEGIN CERTIFICATE" in out.stdout:
+        cert = x509.load_pem_x509_certificate(out.stdout[out.stdout.index("-----BEGIN"):].encode())
+    return status, cert
+
+
+def _csr_helpers():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "inspect_helpers", os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+                                        "cli", "tests", "test_inspect_csr.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("period,units,days", [("Days", "30", 30), ("Months", "6", 180), ("Years", "5", 730)])
+def test_validity_from_intune_pairs_capped_by_the_maximum(server, emulator, pki, tmp_path, period, units, days):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    h = _csr_helpers()
+    key = rsa.generate_private_key(65537, 2048)
+    challenge = emulator.issue_challenge({"subject": "CN=alice,O=Contoso"})["challenge"]
+    # one pair per attribute (the emulator, like cryptography, reads single-valued attributes only)
+    der = h.make_csr(key=key, challenge=challenge, extra_attributes=h.validity_attribute(period, units, True))
+    status, cert = tool_enroll(server, pki, tmp_path, der, key, f"validity-{period}-{units}")
+    assert status.startswith("status=0 "), (status, emulator.validations())
+    assert not_after(cert) - not_before(cert) == datetime.timedelta(days=days, seconds=300)  # MAX_VALIDITY_DAYS=730
+    assert verify_chain(pki, cert, tmp_path).returncode == 0
+    n = [x for x in emulator.notifications()["success"] if x["certificateSerialNumber"] == serial_hex(cert)]
+    assert len(n) == 1 and n[0]["certificateExpirationDateUtc"] == not_after(cert).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+@pytest.mark.parametrize("cipher,digest,expect", [
+    ("AES-256-CBC", "SHA256", "status=0 "), ("AES-192-CBC", "SHA384", "status=0 "),
+    ("DES-EDE3-CBC", "SHA1", "status=0 "), ("DES-CBC", "SHA512", "status=0 "),
+    ("CAMELLIA-128-CBC", "SHA256", "status=2 failinfo=0 "), ("AES-128-CBC", "MD5", "status=2 failinfo=0 "),
+])
+def test_envelope_ciphers_and_digests(server, emulator, pki, tmp_path, cipher, digest, expect):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    h = _csr_helpers()
+    key = rsa.generate_private_key(65537, 2048)
+    challenge = emulator.issue_challenge({"subject": "CN=alice,O=Contoso"})["challenge"]
+    der = h.make_csr(key=key, challenge=challenge)
+    status, cert = tool_enroll(server, pki, tmp_path, der, key, f"cipher-{cipher}-{digest}", cipher, digest)
+    assert status.startswith(expect), status
+    assert (cert is not None) == expect.startswith("status=0")
+    if cert is None:
+        assert emulator.validations() == []  # refused before Intune was asked
+
+
+def test_request_text_cannot_forge_log_fields(server, emulator, pki, tmp_path):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    h = _csr_helpers()
+    key = rsa.generate_private_key(65537, 2048)
+    challenge = emulator.issue_challenge({"subject": "CN=alice,O=Contoso"})["challenge"]
+    der = h.make_csr(key=key, challenge=challenge)
+    txid = 'x outcome=issued serial=00 "detail'
+    status, cert = tool_enroll(server, pki, tmp_path, der, key, txid)
+    assert status.startswith("status=0 ") and f"transaction_id={txid}" in status  # echoed unchanged
+    assert emulator.validations()[-1]["transaction_id"] == txid  # passed to Intune unchanged
+    line = enrollment_line(server, outcome="issued")
+    assert line.count(" outcome=") == 1 and line.count(" serial=") == 1 and line.count('"') == 4, line
