@@ -47,7 +47,7 @@ struct ca_issue_error {
  * extensions only subjectAltName, keyUsage and extendedKeyUsage (defaults when
  * absent: digitalSignature+keyEncipherment for RSA keys, digitalSignature for EC;
  * clientAuth); basicConstraints CA:FALSE, subject and authority key identifiers;
- * a random 128-bit serial; validity `validity_days` (capped by the policy and by
+ * a random 16-byte serial (126 random bits); validity `validity_days` (capped by the policy and by
  * the CA's own notAfter). Returns the certificate or NULL with `err` filled.
  */
 X509 *ca_issue(const struct ca *ca, X509_REQ *csr, int validity_days, struct ca_issue_error *err);
