@@ -263,6 +263,8 @@ class Clients:
                 return ClientRun("pki --scepca", ca.returncode, ca.stdout, ca.stderr, None, d)
             cacerts = sorted(p for p in glob.glob(os.path.join(d, "ca*.der")))
             ra = os.path.join(d, "ra.der")
+            if not os.path.exists(ra):  # GetCACert gave one certificate: the CA is its own RA
+                ra = cacerts[0]
         else:
             cacerts = [self.pki.path("ca.pem"), self.pki.path("root.pem")]
             ra = self.pki.path("ra.pem")

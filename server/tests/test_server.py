@@ -690,3 +690,26 @@ def test_request_text_cannot_forge_log_fields(server, emulator, pki, tmp_path):
     assert emulator.validations()[-1]["transaction_id"] == txid  # passed to Intune unchanged
     line = enrollment_line(server, outcome="issued")
     assert line.count(" outcome=") == 1 and line.count(" serial=") == 1 and line.count('"') == 4, line
+
+
+def test_ca_as_its_own_ra_single_certificate(workdir, pki, emulator, clients, tmp_path):
+    """Without RA_* and CA_CHAIN_FILE, GetCACert is the CA's certificate alone and the CA decrypts
+    and signs the messages itself; both clients enroll."""
+    d = os.path.join(workdir, "server-single")
+    os.makedirs(d, exist_ok=True)
+    srv = ScepServer(d, pki, emulator.config, CA_CHAIN_FILE=None, RA_CERT_FILE=None, RA_KEY_FILE=None)
+    try:
+        r = requests.get(srv.url() + "?operation=GetCACert", timeout=10)
+        assert r.headers["Content-Type"] == "application/x-x509-ca-cert"
+        assert x509.load_der_x509_certificate(r.content).subject == pki.ca.subject
+        profile = {"subject": "CN=kim,OU=MDM,O=scep-client,C=US"}
+        run = clients.micromdm(srv.url(), "kim", emulator.issue_challenge(profile)["challenge"])
+        assert run.code == 0, run
+        assert verify_chain(pki, run.cert, tmp_path).returncode == 0
+        profile = {"subject": "CN=kim,O=Contoso"}
+        run = clients.strongswan(srv.url(), ss_dn(profile["subject"]), emulator.issue_challenge(profile)["challenge"])
+        assert run.code == 0, run
+        assert verify_chain(pki, run.cert, tmp_path).returncode == 0
+        assert len(emulator.notifications()["success"]) == 2
+    finally:
+        assert srv.stop() == 0
