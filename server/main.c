@@ -70,7 +70,42 @@ struct server {
     char *ca_configuration;  /* optional, sent in success notifications */
     char *certificate_authority;
     pthread_mutex_t log_lock;
+    pthread_mutex_t inflight_lock; /* transactions being enrolled right now */
+    struct inflight *inflight;
 };
+
+/* A transaction being enrolled: the same id arriving meanwhile is answered PENDING. */
+struct inflight {
+    char transaction_id[SCEP_MAX_TRANSACTION_ID + 1];
+    struct inflight *next;
+};
+
+/* Claim `tid`: 1 when this thread enrolls it, 0 when another thread already does. */
+static int inflight_claim(struct server *s, const char *tid, struct inflight *slot) {
+    pthread_mutex_lock(&s->inflight_lock);
+    for (struct inflight *i = s->inflight; i != NULL; i = i->next) {
+        if (strcmp(i->transaction_id, tid) == 0) {
+            pthread_mutex_unlock(&s->inflight_lock);
+            return 0;
+        }
+    }
+    snprintf(slot->transaction_id, sizeof slot->transaction_id, "%s", tid);
+    slot->next = s->inflight;
+    s->inflight = slot;
+    pthread_mutex_unlock(&s->inflight_lock);
+    return 1;
+}
+
+static void inflight_release(struct server *s, struct inflight *slot) {
+    pthread_mutex_lock(&s->inflight_lock);
+    for (struct inflight **i = &s->inflight; *i != NULL; i = &(*i)->next) {
+        if (*i == slot) {
+            *i = slot->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->inflight_lock);
+}
 
 static volatile sig_atomic_t stop_requested = 0;
 
@@ -223,6 +258,8 @@ static void enroll(struct server *s, int intune, const unsigned char *msg, size_
     unsigned char *cert_der = NULL;
     struct db_record rec;
     memset(&rec, 0, sizeof rec);
+    struct inflight slot;
+    int claimed = 0;
 
     if (scep_read_request(s->libctx, msg, msg_len, s->ca.ra_cert, s->ca.ra_key, &req, &rerr) != 0) {
         snprintf(o.detail, sizeof o.detail, "%s", rerr.message);
@@ -237,6 +274,16 @@ static void enroll(struct server *s, int intune, const unsigned char *msg, size_
         goto done;
     }
     if (req.csr != NULL) name_rfc4514(X509_REQ_get_subject_name(req.csr), o.subject, sizeof o.subject);
+
+    /* One enrollment per transaction at a time: a copy arriving meanwhile (a client retrying
+     * while Intune is slow) is told PENDING and polls or retries; it then gets the result. */
+    if (!inflight_claim(s, req.transaction_id, &slot)) {
+        snprintf(o.detail, sizeof o.detail, "the same transaction is being enrolled");
+        certrep(s, &req, SCEP_STATUS_PENDING, 0, NULL, a);
+        o.result = "pending";
+        goto done;
+    }
+    claimed = 1;
 
     /* A transaction id seen before with the same request gets the same answer (a client repeating
      * its message or polling); the same id with another request is a new enrollment (a client that
@@ -397,6 +444,7 @@ done:
              intune ? "intune" : "static", scep_msg_type_name(req.message_type),
              req.transaction_id[0] ? req.transaction_id : "-", o.activity_id[0] ? o.activity_id : "-", o.subject,
              o.result, o.serial[0] ? o.serial : "-", now_ms() - start, o.detail);
+    if (claimed) inflight_release(s, &slot);
     free(rec.cert_der);
     OPENSSL_free(cert_der);
     intune_scep_cert_details_free(details);
@@ -655,6 +703,7 @@ int main(int argc, char **argv) {
     struct server s;
     memset(&s, 0, sizeof s);
     pthread_mutex_init(&s.log_lock, NULL);
+    pthread_mutex_init(&s.inflight_lock, NULL);
     int status = 2;
     intune_scep_config *all = intune_scep_config_new(), *lib = intune_scep_config_new();
     intune_scep_error *err = intune_scep_error_new();
@@ -806,5 +855,6 @@ out:
     intune_scep_config_free(all);
     intune_scep_config_free(lib);
     pthread_mutex_destroy(&s.log_lock);
+    pthread_mutex_destroy(&s.inflight_lock);
     return status;
 }

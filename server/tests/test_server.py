@@ -713,3 +713,43 @@ def test_ca_as_its_own_ra_single_certificate(workdir, pki, emulator, clients, tm
         assert len(emulator.notifications()["success"]) == 2
     finally:
         assert srv.stop() == 0
+
+
+def test_a_copy_arriving_during_the_enrollment_is_told_pending(server, emulator, pki, tmp_path):
+    from cryptography.hazmat.primitives import serialization as s
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    h = _csr_helpers()
+    key = rsa.generate_private_key(65537, 2048)
+    challenge = emulator.issue_challenge({"subject": "CN=alice,O=Contoso"})["challenge"]
+    (tmp_path / "csr.der").write_bytes(h.make_csr(key=key, challenge=challenge))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()))
+    msg = subprocess.run([_scep_tool(), "request", str(tmp_path / "csr.der"), str(tmp_path / "key.pem"),
+                          pki.path("ra.pem"), "slow-intune-1", "AES-128-CBC", "SHA256"], capture_output=True).stdout
+    results = {}
+
+    def post(name, delay):
+        time.sleep(delay)
+        r = requests.post(server.url() + "?operation=PKIOperation", data=msg, timeout=60)
+        p = tmp_path / f"{name}.der"
+        p.write_bytes(r.content)
+        out = subprocess.run([_scep_tool(), "reply", str(p), str(tmp_path / "key.pem")], capture_output=True,
+                             text=True)
+        results[name] = out.stdout.splitlines()[0]
+
+    # Intune's first answer is a 503 after 1.5 s (the library retries): the copy sent meanwhile
+    # must not start a second enrollment
+    emulator.add_fault({"endpoint": "validateRequest", "times": 1, "delay_ms": 1500, "action": "respond",
+                        "status": 503, "headers": {"Retry-After": "0"}})
+    threads = [threading.Thread(target=post, args=("first", 0)), threading.Thread(target=post, args=("copy", 0.5))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results["first"].startswith("status=0 "), results
+    assert results["copy"].startswith("status=3 "), results  # PENDING
+    assert [v["code"] for v in emulator.validations()] == ["Success"]
+    assert len(emulator.notifications()["success"]) == 1
+    # once done, the same message gets the same certificate
+    post("later", 0)
+    assert results["later"].startswith("status=0 "), results
+    assert "outcome=pending" in "\n".join(server.enrollment_lines()[server.mark:])
