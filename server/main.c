@@ -114,7 +114,7 @@ static void on_signal(int sig) {
     stop_requested = 1;
 }
 
-static void log_line(struct server *s, const char *fmt, ...) {
+__attribute__((format(printf, 2, 3))) static void log_line(struct server *s, const char *fmt, ...) {
     char line[2048];
     char stamp[32];
     time_t t = time(NULL);
