@@ -133,15 +133,17 @@ static int service_prepare(intune_scep_client *c, isc_call *call, isc_target *ba
     return isc_auth_target_token(c, call, &t->auth, auth, err);
 }
 
-/* A 404 or a failed connect means Intune may have moved the tenant: discover again, once. */
+/* A 404 or a failed connect (nothing sent: refused, timed out, TLS handshake stalled or cut) means Intune may have moved the tenant: discover again, once. */
 static int service_stale(intune_scep_client *c, isc_call *call, isc_target *base, long status, CURLcode cc,
-                         const char *url) {
+                         int connect_failed, const char *url) {
     isc_service_target *t = (isc_service_target *)base;
-    if (t->auth.base.stale(c, call, &t->auth.base, status, cc, url)) return 1;
-    int moved = status == 404 || (status == 0 && isc_connect_failure(cc));
+    if (t->auth.base.stale(c, call, &t->auth.base, status, cc, connect_failed, url)) return 1;
+    int moved = status == 404 || (status == 0 && connect_failed);
     if (!moved || t->rediscovered || !t->uri) return 0;
     isc_log(&c->log, INTUNE_SCEP_LOG_INFO, "%s activity_id=%s: %s from %s; the service may have moved, discovering it again",
-            call->op, call->activity_id, status == 404 ? "HTTP 404" : isc_transport_cause(cc), url);
+            call->op, call->activity_id,
+            status == 404 ? "HTTP 404" : cc == CURLE_OPERATION_TIMEDOUT ? "no connection in time" : isc_transport_cause(cc),
+            url);
     isc_cache_invalidate(&c->services, t->stamp.generation);
     free(t->uri);
     t->uri = NULL;

@@ -179,6 +179,8 @@ CURLcode isc_http_perform(intune_scep_client *c, isc_handle *h, const char *url,
     isc_buf_reset(&h->body);
     h->oversize = 0;
     h->proxy_status = 0;
+    h->request_size = 0;
+    h->connect_bounded = connect < remaining;
     h->retry_after[0] = '\0';
     h->errbuf[0] = '\0';
     *status = 0;
@@ -194,6 +196,7 @@ CURLcode isc_http_perform(intune_scep_client *c, isc_handle *h, const char *url,
     }
     CURLcode rc = curl_easy_perform(e);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
+    if (curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &h->request_size) != CURLE_OK) h->request_size = 1;
     if (c->settings.proxy_url) curl_easy_getinfo(e, CURLINFO_HTTP_CONNECTCODE, &h->proxy_status);
     /* The body may hold a secret (the form with the client secret): forget the pointer. */
     if (body) curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
