@@ -53,6 +53,7 @@ int isc_client_new(const intune_scep_config *cfg, intune_scep_client **out, intu
     isc_cache_init(&c->tokens[0], free_secret_value);
     isc_cache_init(&c->tokens[1], free_secret_value);
     isc_cache_init(&c->services, free_service_map);
+    c->services.outlives_lifetime = 1; /* the map is refreshed after SERVICE_MAP_LIFETIME_MS, never expires */
     rc = isc_http_init(c, err);
     if (rc != INTUNE_SCEP_OK) {
         isc_client_free(c);

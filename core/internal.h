@@ -130,6 +130,7 @@ typedef struct {
     long timeout_ms;
     long connect_timeout_ms;
     long max_retries;
+    long service_map_lifetime_ms; /* discovery is refreshed after this long */
     /* derived */
     char *token_url;
     char *discovery_url;
@@ -293,6 +294,7 @@ typedef struct {
     uint64_t installed_at; /* monotonic ms when the value was installed */
     uint64_t seq;        /* bumped each time a fetch ends */
     int fetching;
+    int outlives_lifetime; /* the value stays usable after its lifetime (refreshed, never expires): the service map */
     intune_scep_error last_failure; /* of the fetch that ended last, when it failed */
     void (*free_value)(void *);
 } isc_cache;

@@ -7,6 +7,7 @@
  */
 #include "harness.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,133 @@ static void test_no_answer_is_not_a_failed_connect(void) {
     intune_scep_client_free(c);
 }
 
+/* ---- the service map's lifetime ---- */
+
+static void test_service_map_lifetime(void) {
+    th_emu_reset(emu);
+    const char *const ov[] = {"SERVICE_MAP_LIFETIME_MS", "1000", "TIMEOUT_MS", "8000", NULL};
+    intune_scep_client *c = th_emu_client(emu, NULL, ov);
+    intune_scep_error *err = intune_scep_error_new();
+    CHECK_STATUS(intune_scep_validate_request(c, "tid-life-1", csr->b64, err), INTUNE_SCEP_OK, err);
+    CHECK_STATUS(intune_scep_validate_request(c, "tid-life-2", csr->b64, err), INTUNE_SCEP_OK, err);
+    CHECK_INT(th_emu_request_count(emu, "discovery"), 1);
+    th_sleep_ms(1300);
+    CHECK_STATUS(intune_scep_validate_request(c, "tid-life-3", csr->b64, err), INTUNE_SCEP_OK, err);
+    CHECK_INT(th_emu_request_count(emu, "discovery"), 2);
+    CHECK_STATUS(intune_scep_validate_request(c, "tid-life-4", csr->b64, err), INTUNE_SCEP_OK, err);
+    CHECK_INT(th_emu_request_count(emu, "discovery"), 2);
+    intune_scep_error_free(err);
+    intune_scep_client_free(c);
+    /* the key is checked and named */
+    intune_scep_config *cfg = th_emu_config(emu, NULL, (const char *const[]){"SERVICE_MAP_LIFETIME_MS", "999", NULL});
+    intune_scep_client *bad = NULL;
+    err = intune_scep_error_new();
+    CHECK_STATUS(intune_scep_client_new(cfg, &bad, err), INTUNE_SCEP_E_CONFIG, err);
+    CHECK_CONTAINS(intune_scep_error_message(err), "SERVICE_MAP_LIFETIME_MS");
+    CHECK(bad == NULL);
+    intune_scep_error_free(err);
+    intune_scep_config_free(cfg);
+}
+
+typedef struct {
+    intune_scep_client *c;
+    int rc;
+    atomic_int done;
+} call_arg;
+
+static void *call_thread(void *p) {
+    call_arg *a = p;
+    intune_scep_error *err = intune_scep_error_new();
+    a->rc = intune_scep_validate_request(a->c, "tid-refresher", csr->b64, err);
+    intune_scep_error_free(err);
+    atomic_store(&a->done, 1);
+    return NULL;
+}
+
+/* One thread refreshes the map (slowly); the others keep using the old one meanwhile. */
+static void test_service_map_refreshed_by_one_thread(void) {
+    th_emu_reset(emu);
+    const char *const ov[] = {"SERVICE_MAP_LIFETIME_MS", "1000", "TIMEOUT_MS", "10000", NULL};
+    intune_scep_client *c = th_emu_client(emu, NULL, ov);
+    intune_scep_error *err = intune_scep_error_new();
+    CHECK_STATUS(intune_scep_validate_request(c, "tid-one-1", csr->b64, err), INTUNE_SCEP_OK, err);
+    th_sleep_ms(1300);
+    /* the refresh answers after 3 s, with the real services */
+    char *body = th_strdupf("{\"value\":[{\"providerName\":\"ScepRequestValidationFEService\",\"uri\":"
+                            "\"%sScepRequestValidationFEService\"},{\"providerName\":\"PkiConnectorFEService\",\"uri\":"
+                            "\"%sPkiConnectorFEService\"}]}", emu->base_url, emu->base_url);
+    cJSON *fault = cJSON_CreateObject();
+    cJSON_AddStringToObject(fault, "endpoint", "discovery");
+    cJSON_AddNumberToObject(fault, "times", 1);
+    cJSON_AddNumberToObject(fault, "status", 200);
+    cJSON_AddNumberToObject(fault, "delay_ms", 3000);
+    cJSON_AddStringToObject(fault, "body", body);
+    char *fj = cJSON_PrintUnformatted(fault);
+    th_emu_fault(emu, fj);
+    call_arg a = {c, -1, 0};
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, call_thread, &a) == 0);
+    /* wait until the refresh is under way */
+    for (int i = 0; i < 300 && th_emu_request_count(emu, "discovery") < 2; i++) th_sleep_ms(10);
+    CHECK_INT(th_emu_request_count(emu, "discovery"), 2);
+    for (int i = 0; i < 4; i++)
+        CHECK_STATUS(intune_scep_validate_request(c, "tid-one-others", csr->b64, err), INTUNE_SCEP_OK, err);
+    /* the four calls did not wait for the refresh */
+    CHECK_INT(atomic_load(&a.done), 0);
+    pthread_join(t, NULL);
+    CHECK_STATUS(a.rc, INTUNE_SCEP_OK, NULL);
+    CHECK_INT(th_emu_request_count(emu, "discovery"), 2);
+    CHECK_INT(th_emu_request_count(emu, "validateRequest"), 6);
+    cJSON_Delete(fault);
+    free(fj);
+    free(body);
+    intune_scep_error_free(err);
+    intune_scep_client_free(c);
+}
+
+/* A refresh that fails leaves the old map in use (tried again 30 s later), never an outage. */
+static void test_service_map_refresh_failure_keeps_map(void) {
+    th_emu_reset(emu);
+    const char *const ov[] = {"SERVICE_MAP_LIFETIME_MS", "1000", "TIMEOUT_MS", "8000", "MAX_RETRIES", "0", NULL};
+    intune_scep_client *c = th_emu_client(emu, NULL, ov);
+    intune_scep_error *err = intune_scep_error_new();
+    CHECK_STATUS(intune_scep_validate_request(c, "tid-keep-1", csr->b64, err), INTUNE_SCEP_OK, err);
+    th_sleep_ms(1300);
+    th_emu_fault_respond(emu, "discovery", 503, "", 0);
+    CHECK_STATUS(intune_scep_validate_request(c, "tid-keep-2", csr->b64, err), INTUNE_SCEP_OK, err);
+    CHECK_INT(th_emu_request_count(emu, "discovery"), 2);
+    CHECK_STATUS(intune_scep_validate_request(c, "tid-keep-3", csr->b64, err), INTUNE_SCEP_OK, err);
+    CHECK_INT(th_emu_request_count(emu, "discovery"), 2);
+    intune_scep_error_free(err);
+    intune_scep_client_free(c);
+}
+
+/* A URI that cannot be used drops the map at once: the next call discovers again. */
+static void test_unusable_uri_drops_the_map(void) {
+    const char *const uris[] = {"http://127.0.0.1:1/ScepRequestValidationFEService", "https://[::1/Scep",
+                                "https://127.0.0.1:99999/ScepRequestValidationFEService", "https://bad host/Scep",
+                                "ftp://127.0.0.1/Scep"};
+    for (size_t i = 0; i < sizeof uris / sizeof *uris; i++) {
+        th_emu_reset(emu);
+        th_log log;
+        th_log_init(&log);
+        intune_scep_client *c = th_emu_client(emu, &log, NULL);
+        point_discovery_at(uris[i], 1);
+        intune_scep_error *err = intune_scep_error_new();
+        CHECK_STATUS(intune_scep_validate_request(c, "tid-unusable", csr->b64, err), INTUNE_SCEP_E_PROTOCOL, err);
+        CHECK_CONTAINS(intune_scep_error_message(err), "ScepRequestValidationFEService a URI that");
+        CHECK_INT(th_emu_request_count(emu, "validateRequest"), 0);
+        CHECK(th_log_count(&log, INTUNE_SCEP_LOG_WARNING, "service map is dropped", NULL) == 1);
+        /* the next call discovers again and works */
+        CHECK_STATUS(intune_scep_validate_request(c, "tid-after-unusable", csr->b64, err), INTUNE_SCEP_OK, err);
+        CHECK_INT(th_emu_request_count(emu, "discovery"), 2);
+        th_note("%s: refused, dropped, rediscovered", uris[i]);
+        intune_scep_error_free(err);
+        intune_scep_client_free(c);
+        th_log_destroy(&log);
+    }
+}
+
 static void setup(void) {
     emu = th_emu_start(NULL);
     csr = th_emu_device_csr(emu, "CN=connect,O=Contoso");
@@ -168,6 +296,10 @@ static const th_test tests[] = {
     {"token_endpoint_stall_retried", test_token_endpoint_stall_retried},
     {"deadline_named_when_it_expires", test_deadline_named_when_it_expires},
     {"no_answer_is_not_a_failed_connect", test_no_answer_is_not_a_failed_connect},
+    {"service_map_lifetime", test_service_map_lifetime},
+    {"service_map_refreshed_by_one_thread", test_service_map_refreshed_by_one_thread},
+    {"service_map_refresh_failure_keeps_map", test_service_map_refresh_failure_keeps_map},
+    {"unusable_uri_drops_the_map", test_unusable_uri_drops_the_map},
 };
 
 int main(int argc, char **argv) { return th_run(argc, argv, tests, sizeof tests / sizeof *tests, setup, teardown); }
