@@ -114,8 +114,10 @@ static CURL *new_easy(intune_scep_client *c, isc_handle *h) {
         SET(CURLOPT_CAINFO, s->ca_file);
         SET(CURLOPT_CAPATH, NULL);
     }
-    /* The proxy comes from the configuration only, never from *_proxy variables. */
+    /* The proxy comes from the configuration only, never from *_proxy variables; and an empty
+     * no-proxy list keeps NO_PROXY / no_proxy from sending requests around a configured proxy. */
     SET(CURLOPT_PROXY, s->proxy_url ? s->proxy_url : "");
+    SET(CURLOPT_NOPROXY, "");
     if (s->proxy_url) {
         SET(CURLOPT_PROXYTYPE, (long)CURLPROXY_HTTP);
         SET(CURLOPT_HTTPPROXYTUNNEL, 1L);
