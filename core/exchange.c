@@ -42,9 +42,16 @@ int isc_connect_failure(CURLcode cc) {
     return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST;
 }
 
+/* The proxy answered CONNECT with 502, 503 or 504: it could not reach the host. */
+static int proxy_unreachable(const isc_handle *h) {
+    return h->proxy_status == 502 || h->proxy_status == 503 || h->proxy_status == 504;
+}
+
 int isc_failed_connect(const isc_handle *h, CURLcode cc) {
     if (isc_connect_failure(cc)) return 1;
-    if (h->request_size > 0) return 0; /* the request went out: not a failed connect */
+    if (proxy_unreachable(h)) return 1; /* the proxy could not reach the host: nothing was sent to it */
+    if (h->proxy_status >= 300) return 0; /* the proxy refused (407, 403...): final, not a failed connect */
+    if (!h->nothing_sent) return 0; /* the request went out: not a failed connect */
     /* Nothing sent: the TCP handshake or the proxy's tunnel timed out, the TLS handshake stalled
      * or was cut (reset, closed). A refused proxy or an untrusted certificate are not in here. */
     return cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_SEND_ERROR ||
@@ -78,6 +85,7 @@ static uint64_t backoff_ms(int retry) {
 
 /* The cause of a failed attempt, naming the setting that expired when it timed out. */
 static const char *attempt_cause(const isc_handle *h, CURLcode cc, int connect_failed) {
+    if (proxy_unreachable(h)) return "the proxy could not reach the host";
     if (cc == CURLE_OPERATION_TIMEDOUT && connect_failed && h->connect_bounded)
         return "could not connect within CONNECT_TIMEOUT_MS";
     return isc_transport_cause(cc);
@@ -161,7 +169,7 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
                 wait = retry_after_ms(h->retry_after);
             }
         } else {
-            if (h->proxy_status >= 300) {
+            if (h->proxy_status >= 300 && !proxy_unreachable(h)) {
                 rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "the proxy %s refused to connect to %s: HTTP %ld%s",
                                    s->proxy_url, url, h->proxy_status,
                                    h->proxy_status == 407 ? " (check PROXY_USER and PROXY_PASS)" : "");
@@ -198,7 +206,10 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
         } else {
             const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
             char *one = isc_one_line(detail, 256);
-            if (cc == CURLE_OPERATION_TIMEDOUT && connect_failed && h->connect_bounded)
+            if (proxy_unreachable(h))
+                rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "the proxy %s could not reach %s: HTTP %ld",
+                                   s->proxy_url, url, h->proxy_status);
+            else if (cc == CURLE_OPERATION_TIMEDOUT && connect_failed && h->connect_bounded)
                 rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "%s: could not connect within %ld ms "
                                    "(CONNECT_TIMEOUT_MS)", url, s->connect_timeout_ms);
             else if (cc == CURLE_OPERATION_TIMEDOUT)

@@ -307,7 +307,7 @@ typedef struct isc_handle {
     isc_buf body;
     int oversize;
     long proxy_status; /* the proxy's answer to CONNECT, 0 when none */
-    long request_size; /* bytes of the request sent by the last perform (0: nothing reached the server) */
+    int nothing_sent;  /* the last perform wrote no byte of its HTTP request to the server */
     int connect_bounded; /* the last perform's connect phase was bounded by CONNECT_TIMEOUT_MS, not the deadline */
     char retry_after[64];
     char errbuf[CURL_ERROR_SIZE];

@@ -248,6 +248,50 @@ static void test_no_proxy_environment_ignored(void) {
     }
 }
 
+/* Through the proxy, a discovered endpoint the proxy cannot reach (CONNECT answered 502) or whose
+ * TLS handshake stalls inside the tunnel is a failed connect: one rediscovery, and the call works. */
+static void test_proxy_failed_connect_rediscovers(void) {
+    th_listener *stall = th_listener_start(TH_LISTEN_STALL);
+    th_listener *gone = th_listener_start(TH_LISTEN_STALL);
+    char *closed = th_listener_uri(gone, "ScepRequestValidationFEService");
+    th_listener_stop(gone); /* the port is closed now: the proxy answers CONNECT with 502 */
+    char *stalled = th_listener_uri(stall, "ScepRequestValidationFEService");
+    const char *const targets[] = {closed, stalled};
+    const char *const what[] = {"the proxy cannot reach the endpoint (502)", "the TLS handshake stalls in the tunnel"};
+    for (int i = 0; i < 2; i++) {
+        th_emu_reset(emu);
+        const char *const ov[] = {"PROXY_HOST", "127.0.0.1", "PROXY_PORT", proxy_port, "PROXY_USER", PROXY_USER,
+                                  "PROXY_PASS", PROXY_SECRET, "CONNECT_TIMEOUT_MS", "500", "TIMEOUT_MS", "8000", NULL};
+        intune_scep_client *c = th_emu_client(emu, NULL, ov);
+        char *body = th_strdupf("{\"value\":[{\"providerName\":\"ScepRequestValidationFEService\",\"uri\":\"%s\"}]}",
+                                targets[i]);
+        th_emu_fault_respond(emu, "discovery", 200, body, 1);
+        intune_scep_error *err = intune_scep_error_new();
+        CHECK_STATUS(intune_scep_validate_request(c, "tx-proxy-moved", csr->b64, err), INTUNE_SCEP_OK, err);
+        CHECK_INT(th_emu_request_count(emu, "discovery"), 2);
+        CHECK_INT(th_emu_request_count(emu, "validateRequest"), 1);
+        th_note("%s: one rediscovery, the call worked", what[i]);
+        /* always unreachable: a transport error that says so, after the one rediscovery */
+        intune_scep_client_free(c);
+        th_emu_reset(emu);
+        c = th_emu_client(emu, NULL, ov);
+        th_emu_fault_respond(emu, "discovery", 200, body, 0);
+        CHECK_STATUS(intune_scep_validate_request(c, "tx-proxy-moved-always", csr->b64, err), INTUNE_SCEP_E_TRANSPORT,
+                     err);
+        CHECK_INT(th_emu_request_count(emu, "discovery"), 2);
+        CHECK_INT(th_emu_request_count(emu, "validateRequest"), 0);
+        if (i == 0) CHECK_CONTAINS(intune_scep_error_message(err), "could not reach");
+        else CHECK_CONTAINS(intune_scep_error_message(err), "CONNECT_TIMEOUT_MS");
+        CHECK_NOT_CONTAINS(intune_scep_error_message(err), PROXY_SECRET);
+        intune_scep_error_free(err);
+        intune_scep_client_free(c);
+        free(body);
+    }
+    free(closed);
+    free(stalled);
+    th_listener_stop(stall);
+}
+
 /* ---- revocation ---- */
 
 static void test_revocation_round_trip(void) {
@@ -367,6 +411,7 @@ static const th_test tests[] = {
     {"proxy_with_basic_auth", test_proxy_with_basic_auth},
     {"proxy_refuses_wrong_password", test_proxy_refuses_wrong_password},
     {"no_proxy_environment_ignored", test_no_proxy_environment_ignored},
+    {"proxy_failed_connect_rediscovers", test_proxy_failed_connect_rediscovers},
     {"revocation_round_trip", test_revocation_round_trip},
 };
 
