@@ -156,7 +156,8 @@ static int service_prepare(intune_scep_client *c, isc_call *call, isc_target *ba
     return isc_auth_target_token(c, call, &t->auth, auth, err);
 }
 
-/* A 404 or a failed connect (nothing sent: refused, timed out, TLS handshake stalled or cut) means Intune may have moved the tenant: discover again, once. */
+/* A 404 or a failed connect (nothing sent: refused, timed out, TLS handshake stalled or cut)
+ * means Intune may have moved the tenant: discover again, once. */
 static int service_stale(intune_scep_client *c, isc_call *call, isc_target *base, long status, CURLcode cc,
                          int connect_failed, const char *url) {
     isc_service_target *t = (isc_service_target *)base;
