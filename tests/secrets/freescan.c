@@ -251,6 +251,4 @@ __attribute__((constructor)) static void warm_up(void) {
     in_hook = 1;
     backtrace(frames, 2); /* loads the unwinder now, not inside a hook */
     in_hook = 0;
-    /* This process only: the emulator and other children run on the plain allocator. */
-    unsetenv("LD_PRELOAD");
 }

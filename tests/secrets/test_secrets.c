@@ -194,6 +194,8 @@ static void setup(void) {
         fprintf(stderr, "test_secrets: run it with LD_PRELOAD=libfreescan.so (the freescan interposer)\n");
         exit(2);
     }
+    /* This process only: the emulator and other children run on the plain allocator. */
+    unsetenv("LD_PRELOAD");
     const char *args[] = {"--app-secret", APP_SECRET, NULL};
     emu = th_emu_start(args);
 }
