@@ -82,6 +82,8 @@ API int intune_scep_config_load_file(intune_scep_config *cfg, const char *path, 
     if (rc) return END_ERR(rc);
     FILE *f = fopen(path, "rb");
     if (!f) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_CONFIG, "%s: cannot be opened", path));
+    /* Unbuffered: stdio's own buffer would hold the file (an app key) and be freed unwiped. */
+    setvbuf(f, NULL, _IONBF, 0);
     isc_buf b = {0};
     char chunk[4096];
     size_t n;

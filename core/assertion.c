@@ -111,15 +111,17 @@ char *isc_credential_assertion(const isc_credential *cred, const char *app_id, c
         EVP_DigestSign(md, sig, &siglen, (const unsigned char *)signing_input, strlen(signing_input)) == 1) {
         char *s64 = b64url(sig, siglen);
         if (s64) jwt = isc_asprintf("%s.%s", signing_input, s64);
-        free(s64);
+        isc_free_secret(s64);
     }
     if (!jwt) isc_error_set(err, INTUNE_SCEP_E_INTERNAL, "the client assertion could not be signed");
     EVP_MD_CTX_free(md);
+    /* Every part of the assertion is wiped: with the signature it is a credential until it expires. */
+    if (sig) isc_wipe(sig, siglen);
     free(sig);
-    free(header);
-    free(claims);
-    free(h64);
-    free(c64);
-    free(signing_input);
+    isc_free_secret(header);
+    isc_free_secret(claims);
+    isc_free_secret(h64);
+    isc_free_secret(c64);
+    isc_free_secret(signing_input);
     return jwt;
 }

@@ -91,6 +91,10 @@ int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int f
                 cache->installed_at = t;
                 if (lifetime_ms == UINT64_MAX) {
                     cache->expires_at = cache->refresh_at = UINT64_MAX;
+                } else if (cache->outlives_lifetime) {
+                    /* Refreshed when its lifetime is over, by one thread; the others keep using it. */
+                    cache->refresh_at = t + lifetime_ms;
+                    cache->expires_at = UINT64_MAX;
                 } else {
                     /* Refresh ahead: 5 minutes before expiry, or half the lifetime if shorter. */
                     uint64_t margin = lifetime_ms / 2 < 300000u ? lifetime_ms / 2 : 300000u;

@@ -39,6 +39,9 @@ int isc_client_new(const intune_scep_config *cfg, intune_scep_client **out, intu
     if (c->settings.client_cert_file) {
         rc = isc_credential_load(&c->credential, c->settings.client_cert_file, c->settings.client_key_file,
                                  c->settings.client_key_password, err);
+        /* The password was needed to load the key only: not kept for the client's life. */
+        isc_free_secret(c->settings.client_key_password);
+        c->settings.client_key_password = NULL;
         if (rc != INTUNE_SCEP_OK) {
             pthread_mutex_destroy(&c->key_lock);
             isc_settings_free(&c->settings);
@@ -50,6 +53,7 @@ int isc_client_new(const intune_scep_config *cfg, intune_scep_client **out, intu
     isc_cache_init(&c->tokens[0], free_secret_value);
     isc_cache_init(&c->tokens[1], free_secret_value);
     isc_cache_init(&c->services, free_service_map);
+    c->services.outlives_lifetime = 1; /* the map is refreshed after SERVICE_MAP_LIFETIME_MS, never expires */
     rc = isc_http_init(c, err);
     if (rc != INTUNE_SCEP_OK) {
         isc_client_free(c);

@@ -278,6 +278,7 @@ static const char *const KNOWN_KEYS[] = {
     "PROXY_PASS", "AUTH_AUTHORITY", "INTUNE_APP_ID", "INTUNE_RESOURCE_URL", "MS_GRAPH_RESOURCE_URL",
     "MS_GRAPH_API_VERSION", "GRAPH_RESOURCE_URL", "GRAPH_API_VERSION", "ScepRequestValidationFEServiceVersion",
     "PkiConnectorFEServiceVersion", "TLS_CA_FILE", "TIMEOUT_MS", "CONNECT_TIMEOUT_MS", "MAX_RETRIES",
+    "SERVICE_MAP_LIFETIME_MS",
     "AAD_CLIENT_CERT_FILE", "AAD_CLIENT_KEY_FILE", "AAD_CLIENT_KEY_PASSWORD",
 };
 
@@ -435,6 +436,8 @@ int isc_settings_from_config(const intune_scep_config *cfg, isc_settings *s, isc
         FAIL("configuration key CONNECT_TIMEOUT_MS must be an integer from 1 to 86400000 (milliseconds)");
     if (!parse_long(opt(cfg, "MAX_RETRIES", "2"), 0, 10, &s->max_retries))
         FAIL("configuration key MAX_RETRIES must be an integer from 0 to 10");
+    if (!parse_long(opt(cfg, "SERVICE_MAP_LIFETIME_MS", "3600000"), 1000, 86400000L, &s->service_map_lifetime_ms))
+        FAIL("configuration key SERVICE_MAP_LIFETIME_MS must be an integer from 1000 to 86400000 (milliseconds)");
 
     if (!(s->token_url = isc_asprintf("%s%s/oauth2/v2.0/token", s->authority, s->tenant))) goto nomem;
     if (!(s->discovery_url = isc_asprintf("%s%s/servicePrincipals/appId=%s/endpoints", s->graph_resource,

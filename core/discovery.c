@@ -60,7 +60,7 @@ static int fetch_services(intune_scep_client *c, void *ctx, isc_call *call, void
                 names ? names : "");
         free(names);
         *value = map;
-        *lifetime_ms = UINT64_MAX;
+        *lifetime_ms = (uint64_t)s->service_map_lifetime_ms;
     } else {
         if (local.status != INTUNE_SCEP_E_AUTH) { /* a token failure already says what failed */
             char *cause = isc_strdup(local.message);
@@ -121,27 +121,53 @@ static char *join_url(const char *base, const char *path) {
     return isc_asprintf("%.*s/%s", (int)n, base, path);
 }
 
+/* A URL a request can go to: https, and read by libcurl's own parser with a host. */
+static const char *unusable_url(const char *url) {
+    if (!isc_has_prefix_ci(url, "https://")) return "is not https";
+    CURLU *u = curl_url();
+    if (!u) return NULL; /* out of memory: let the request itself fail */
+    char *host = NULL;
+    const char *why = NULL;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK || curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        !host || !*host)
+        why = "cannot be parsed";
+    curl_free(host);
+    curl_url_cleanup(u);
+    return why;
+}
+
 static int service_prepare(intune_scep_client *c, isc_call *call, isc_target *base, char **url, char **auth,
                            intune_scep_error *err) {
     isc_service_target *t = (isc_service_target *)base;
     int rc;
     if (!t->uri && (rc = isc_service_uri(c, t->service, call, 0, &t->uri, &t->stamp, err)) != INTUNE_SCEP_OK)
         return rc;
-    if (!isc_has_prefix_ci(t->uri, "https://"))
-        return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "discovery gave %s a URI that is not https", t->service);
     if (!(*url = join_url(t->uri, t->path))) return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+    const char *why = unusable_url(*url);
+    if (why) {
+        /* Not kept: the next call discovers again instead of failing on this map until a restart. */
+        isc_cache_invalidate(&c->services, t->stamp.generation);
+        free(*url);
+        *url = NULL;
+        isc_log(&c->log, INTUNE_SCEP_LOG_WARNING, "%s activity_id=%s: discovery gave %s a URI that %s; the service map "
+                "is dropped", call->op, call->activity_id, t->service, why);
+        return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "discovery gave %s a URI that %s", t->service, why);
+    }
     return isc_auth_target_token(c, call, &t->auth, auth, err);
 }
 
-/* A 404 or a failed connect means Intune may have moved the tenant: discover again, once. */
+/* A 404 or a failed connect (nothing sent: refused, timed out, TLS handshake stalled or cut)
+ * means Intune may have moved the tenant: discover again, once. */
 static int service_stale(intune_scep_client *c, isc_call *call, isc_target *base, long status, CURLcode cc,
-                         const char *url) {
+                         int connect_failed, const char *url) {
     isc_service_target *t = (isc_service_target *)base;
-    if (t->auth.base.stale(c, call, &t->auth.base, status, cc, url)) return 1;
-    int moved = status == 404 || (status == 0 && isc_connect_failure(cc));
+    if (t->auth.base.stale(c, call, &t->auth.base, status, cc, connect_failed, url)) return 1;
+    int moved = status == 404 || (status == 0 && connect_failed);
     if (!moved || t->rediscovered || !t->uri) return 0;
     isc_log(&c->log, INTUNE_SCEP_LOG_INFO, "%s activity_id=%s: %s from %s; the service may have moved, discovering it again",
-            call->op, call->activity_id, status == 404 ? "HTTP 404" : isc_transport_cause(cc), url);
+            call->op, call->activity_id,
+            status == 404 ? "HTTP 404" : cc == CURLE_OPERATION_TIMEDOUT ? "no connection in time" : isc_transport_cause(cc),
+            url);
     isc_cache_invalidate(&c->services, t->stamp.generation);
     free(t->uri);
     t->uri = NULL;

@@ -42,6 +42,22 @@ int isc_connect_failure(CURLcode cc) {
     return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST;
 }
 
+/* The proxy answered CONNECT with 502, 503 or 504: it could not reach the host. */
+static int proxy_unreachable(const isc_handle *h) {
+    return h->proxy_status == 502 || h->proxy_status == 503 || h->proxy_status == 504;
+}
+
+int isc_failed_connect(const isc_handle *h, CURLcode cc) {
+    if (isc_connect_failure(cc)) return 1;
+    if (proxy_unreachable(h)) return 1; /* the proxy could not reach the host: nothing was sent to it */
+    if (h->proxy_status >= 300) return 0; /* the proxy refused (407, 403...): final, not a failed connect */
+    if (!h->nothing_sent) return 0; /* the request went out: not a failed connect */
+    /* Nothing sent: the TCP handshake or the proxy's tunnel timed out, the TLS handshake stalled
+     * or was cut (reset, closed). A refused proxy or an untrusted certificate are not in here. */
+    return cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_SEND_ERROR ||
+           cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING;
+}
+
 /* A connection cut before the whole answer arrived, or never made. */
 static int retryable_transport(CURLcode cc) {
     return isc_connect_failure(cc) || cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING ||
@@ -65,6 +81,14 @@ static uint64_t backoff_ms(int retry) {
     uint64_t base = 100u << (retry < 5 ? retry : 5);
     if (base > 2000u) base = 2000u;
     return base / 2 + isc_random_below(base / 2 + 1);
+}
+
+/* The cause of a failed attempt, naming the setting that expired when it timed out. */
+static const char *attempt_cause(const isc_handle *h, CURLcode cc, int connect_failed) {
+    if (proxy_unreachable(h)) return "the proxy could not reach the host";
+    if (cc == CURLE_OPERATION_TIMEDOUT && connect_failed && h->connect_bounded)
+        return "could not connect within CONNECT_TIMEOUT_MS";
+    return isc_transport_cause(cc);
 }
 
 const char *isc_transport_cause(CURLcode cc) {
@@ -130,6 +154,7 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
         call->http_status = status;
 
         const char *why = NULL; /* set when this attempt may be repeated */
+        int connect_failed = 0;
         int64_t wait = -1;
         if (cc == CURLE_OK && status >= 200 && status < 300) {
             *handle = h;
@@ -138,13 +163,13 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
             break;
         }
         if (cc == CURLE_OK) {
-            if (target->stale(c, call, target, status, cc, url)) continue;
+            if (target->stale(c, call, target, status, cc, 0, url)) continue;
             if (retryable_status(status)) {
                 why = "HTTP status";
                 wait = retry_after_ms(h->retry_after);
             }
         } else {
-            if (h->proxy_status >= 300) {
+            if (h->proxy_status >= 300 && !proxy_unreachable(h)) {
                 rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "the proxy %s refused to connect to %s: HTTP %ld%s",
                                    s->proxy_url, url, h->proxy_status,
                                    h->proxy_status == 407 ? " (check PROXY_USER and PROXY_PASS)" : "");
@@ -155,8 +180,9 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
                                    url);
                 break;
             }
-            if (target->stale(c, call, target, 0, cc, url)) continue;
-            if (retryable_transport(cc)) why = isc_transport_cause(cc);
+            connect_failed = isc_failed_connect(h, cc);
+            if (target->stale(c, call, target, 0, cc, connect_failed, url)) continue;
+            if (connect_failed || retryable_transport(cc)) why = attempt_cause(h, cc, connect_failed);
         }
         if (why && retries < s->max_retries) {
             if (wait < 0) wait = (int64_t)backoff_ms(retries);
@@ -180,7 +206,13 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
         } else {
             const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
             char *one = isc_one_line(detail, 256);
-            if (cc == CURLE_OPERATION_TIMEDOUT)
+            if (proxy_unreachable(h))
+                rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "the proxy %s could not reach %s: HTTP %ld",
+                                   s->proxy_url, url, h->proxy_status);
+            else if (cc == CURLE_OPERATION_TIMEDOUT && connect_failed && h->connect_bounded)
+                rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "%s: could not connect within %ld ms "
+                                   "(CONNECT_TIMEOUT_MS)", url, s->connect_timeout_ms);
+            else if (cc == CURLE_OPERATION_TIMEDOUT)
                 rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "the call's deadline of %ld ms (TIMEOUT_MS) passed "
                                    "waiting for %s", s->timeout_ms, url);
             else

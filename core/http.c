@@ -114,8 +114,10 @@ static CURL *new_easy(intune_scep_client *c, isc_handle *h) {
         SET(CURLOPT_CAINFO, s->ca_file);
         SET(CURLOPT_CAPATH, NULL);
     }
-    /* The proxy comes from the configuration only, never from *_proxy variables. */
+    /* The proxy comes from the configuration only, never from *_proxy variables; and an empty
+     * no-proxy list keeps NO_PROXY / no_proxy from sending requests around a configured proxy. */
     SET(CURLOPT_PROXY, s->proxy_url ? s->proxy_url : "");
+    SET(CURLOPT_NOPROXY, "");
     if (s->proxy_url) {
         SET(CURLOPT_PROXYTYPE, (long)CURLPROXY_HTTP);
         SET(CURLOPT_HTTPPROXYTUNNEL, 1L);
@@ -179,6 +181,8 @@ CURLcode isc_http_perform(intune_scep_client *c, isc_handle *h, const char *url,
     isc_buf_reset(&h->body);
     h->oversize = 0;
     h->proxy_status = 0;
+    h->nothing_sent = 0;
+    h->connect_bounded = connect < remaining;
     h->retry_after[0] = '\0';
     h->errbuf[0] = '\0';
     *status = 0;
@@ -194,6 +198,18 @@ CURLcode isc_http_perform(intune_scep_client *c, isc_handle *h, const char *url,
     }
     CURLcode rc = curl_easy_perform(e);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
+    if (rc != CURLE_OK) {
+        /* Nothing reached the server when no request byte was written, or when this perform opened a
+         * new connection whose TLS handshake never completed (a proxy's CONNECT counts as request
+         * bytes; HTTPS sends nothing before the handshake). A reused connection reports no handshake
+         * time, but its request size then counts what was sent on it. */
+        long req = 1, fresh = 0;
+        curl_off_t appconnect = 1;
+        if (curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &req) != CURLE_OK) req = 1;
+        if (curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &fresh) != CURLE_OK) fresh = 0;
+        if (curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &appconnect) != CURLE_OK) appconnect = 1;
+        h->nothing_sent = req == 0 || (fresh > 0 && appconnect == 0);
+    }
     if (c->settings.proxy_url) curl_easy_getinfo(e, CURLINFO_HTTP_CONNECTCODE, &h->proxy_status);
     /* The body may hold a secret (the form with the client secret): forget the pointer. */
     if (body) curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);

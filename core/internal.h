@@ -130,6 +130,7 @@ typedef struct {
     long timeout_ms;
     long connect_timeout_ms;
     long max_retries;
+    long service_map_lifetime_ms; /* discovery is refreshed after this long */
     /* derived */
     char *token_url;
     char *discovery_url;
@@ -293,6 +294,7 @@ typedef struct {
     uint64_t installed_at; /* monotonic ms when the value was installed */
     uint64_t seq;        /* bumped each time a fetch ends */
     int fetching;
+    int outlives_lifetime; /* the value stays usable after its lifetime (refreshed, never expires): the service map */
     intune_scep_error last_failure; /* of the fetch that ended last, when it failed */
     void (*free_value)(void *);
 } isc_cache;
@@ -305,6 +307,8 @@ typedef struct isc_handle {
     isc_buf body;
     int oversize;
     long proxy_status; /* the proxy's answer to CONNECT, 0 when none */
+    int nothing_sent;  /* the last perform wrote no byte of its HTTP request to the server */
+    int connect_bounded; /* the last perform's connect phase was bounded by CONNECT_TIMEOUT_MS, not the deadline */
     char retry_after[64];
     char errbuf[CURL_ERROR_SIZE];
 } isc_handle;
@@ -404,9 +408,10 @@ struct isc_target {
     /**
      * After an HTTP answer `status` (0: none) or a transport failure `cc` from `url`: 1 when the target
      * dropped something stale (a refused token, a moved endpoint) and the attempt is to be repeated at once,
-     * on top of the retries.
+     * on top of the retries. `connect_failed` is 1 when nothing was sent (see isc_failed_connect).
      */
-    int (*stale)(intune_scep_client *c, isc_call *call, isc_target *t, long status, CURLcode cc, const char *url);
+    int (*stale)(intune_scep_client *c, isc_call *call, isc_target *t, long status, CURLcode cc, int connect_failed,
+                 const char *url);
 };
 
 /** A fixed URL with a token for `resource` (-1: none); a 401 drops the token and repeats once. */
@@ -438,6 +443,13 @@ void isc_service_target_release(isc_service_target *t);
 
 /** 1 for a failure to reach the host at all (connect, DNS): nothing was sent. */
 int isc_connect_failure(CURLcode cc);
+/**
+ * 1 when the last perform on `h` failed with `cc` before anything was sent: a refused or
+ * unresolvable host, a TCP handshake or proxy tunnel that did not complete in time, a TLS
+ * handshake that stalled or was cut. Such a failure is retried and rediscovers like a refused
+ * connection; a failure after the request went out is not a failed connect.
+ */
+int isc_failed_connect(const isc_handle *h, CURLcode cc);
 /** A one-line cause of a transport failure. */
 const char *isc_transport_cause(CURLcode cc);
 

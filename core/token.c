@@ -138,9 +138,10 @@ static int auth_prepare(intune_scep_client *c, isc_call *call, isc_target *base,
  * has been tried yet then.
  */
 static int auth_stale(intune_scep_client *c, isc_call *call, isc_target *base, long status, CURLcode cc,
-                      const char *url) {
+                      int connect_failed, const char *url) {
     isc_auth_target *t = (isc_auth_target *)base;
     (void)cc;
+    (void)connect_failed;
     if (status != 401 || t->resource < 0) return 0;
     if (t->refusals >= 2 || (t->refusals == 1 && t->stamp.installed_at >= t->first_refusal_at)) return 0;
     isc_log(&c->log, INTUNE_SCEP_LOG_INFO,

@@ -222,8 +222,15 @@ int isc_buf_append(isc_buf *b, const void *p, size_t n) {
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 1024;
         while (cap < b->len + n + 1) cap *= 2;
-        char *d = realloc(b->data, cap);
+        /* Not realloc: the old block may hold a secret (a token answer, a properties file's
+         * app key) and realloc would free it unwiped. Allocate, copy, wipe, free. */
+        char *d = malloc(cap);
         if (!d) return INTUNE_SCEP_E_NOMEM;
+        if (b->data) {
+            memcpy(d, b->data, b->len + 1);
+            isc_wipe(b->data, b->cap);
+            free(b->data);
+        }
         b->data = d;
         b->cap = cap;
     }

@@ -49,6 +49,24 @@ INTUNE_SCEP_PY_BINARY_INPUT(csr, csr_len)
 %typemap(out) intune_scep_revocation_requests *intune_scep_download_revocation_requests_list
   "$result = SWIG_NewPointerObj(SWIG_as_voidptr($1), $descriptor, 0);";
 
+/* Secrets passed as str (a configuration value: AAD_APP_KEY, PROXY_PASS, ...; a rotated
+ * app key): SWIG's C copy is wiped before it is freed. The str and its UTF-8 form belong to
+ * Python and cannot be wiped from here. */
+%{
+static void intune_scep_py_free_wiped(char *s) {
+    if (s) {
+        volatile char *p = s;
+        while (*p) {
+            *p++ = 0;
+        }
+        free(s);
+    }
+}
+%}
+%typemap(freearg, noblock=1) const char *value, const char *app_key {
+  if (alloc$argnum == SWIG_NEWOBJ) intune_scep_py_free_wiped((char *)buf$argnum);
+}
+
 /* A Python callable passed through as it is (the log sink's constructor). */
 %typemap(in) PyObject *callable {
   $1 = $input;

@@ -211,6 +211,87 @@ static void test_proxy_refuses_wrong_password(void) {
     th_log_destroy(&log);
 }
 
+/* NO_PROXY / no_proxy in the environment do not bypass the configured proxy: a proxy that
+ * refuses the credentials is still asked (407), and nothing reaches the emulator directly. */
+static void test_no_proxy_environment_ignored(void) {
+    static const char *const vars[] = {"NO_PROXY", "no_proxy"};
+    char *saved[2];
+    for (int i = 0; i < 2; i++) {
+        const char *v = getenv(vars[i]);
+        saved[i] = v ? strdup(v) : NULL;
+    }
+    static const char *const values[] = {"*", "127.0.0.1", "127.0.0.1,localhost,::1"};
+    for (size_t v = 0; v < sizeof values / sizeof *values; v++) {
+        for (int i = 0; i < 2; i++) setenv(vars[i], values[v], 1);
+        th_emu_reset(emu);
+        const char *const bad[] = {"PROXY_HOST", "127.0.0.1", "PROXY_PORT", proxy_port, "PROXY_USER", PROXY_USER,
+                                   "PROXY_PASS", "wr0ng~Pass", NULL};
+        intune_scep_client *c = th_emu_client(emu, NULL, bad);
+        intune_scep_error *err = intune_scep_error_new();
+        CHECK_STATUS(intune_scep_validate_request(c, "tx-no-proxy", csr->b64, err), INTUNE_SCEP_E_TRANSPORT, err);
+        CHECK_CONTAINS(intune_scep_error_message(err), "407");
+        CHECK_INT(th_emu_request_count(emu, NULL), 0);
+        intune_scep_client_free(c);
+        /* and with the right credentials every request goes through the proxy */
+        const char *const good[] = {"PROXY_HOST", "127.0.0.1", "PROXY_PORT", proxy_port, "PROXY_USER", PROXY_USER,
+                                    "PROXY_PASS", PROXY_SECRET, NULL};
+        c = th_emu_client(emu, NULL, good);
+        CHECK_STATUS(intune_scep_validate_request(c, "tx-no-proxy-ok", csr->b64, err), INTUNE_SCEP_OK, err);
+        intune_scep_client_free(c);
+        intune_scep_error_free(err);
+        th_note("NO_PROXY=no_proxy=%s: the configured proxy was used", values[v]);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (saved[i]) setenv(vars[i], saved[i], 1);
+        else unsetenv(vars[i]);
+        free(saved[i]);
+    }
+}
+
+/* Through the proxy, a discovered endpoint the proxy cannot reach (CONNECT answered 502) or whose
+ * TLS handshake stalls inside the tunnel is a failed connect: one rediscovery, and the call works. */
+static void test_proxy_failed_connect_rediscovers(void) {
+    th_listener *stall = th_listener_start(TH_LISTEN_STALL);
+    th_listener *gone = th_listener_start(TH_LISTEN_STALL);
+    char *closed = th_listener_uri(gone, "ScepRequestValidationFEService");
+    th_listener_stop(gone); /* the port is closed now: the proxy answers CONNECT with 502 */
+    char *stalled = th_listener_uri(stall, "ScepRequestValidationFEService");
+    const char *const targets[] = {closed, stalled};
+    const char *const what[] = {"the proxy cannot reach the endpoint (502)", "the TLS handshake stalls in the tunnel"};
+    for (int i = 0; i < 2; i++) {
+        th_emu_reset(emu);
+        const char *const ov[] = {"PROXY_HOST", "127.0.0.1", "PROXY_PORT", proxy_port, "PROXY_USER", PROXY_USER,
+                                  "PROXY_PASS", PROXY_SECRET, "CONNECT_TIMEOUT_MS", "500", "TIMEOUT_MS", "8000", NULL};
+        intune_scep_client *c = th_emu_client(emu, NULL, ov);
+        char *body = th_strdupf("{\"value\":[{\"providerName\":\"ScepRequestValidationFEService\",\"uri\":\"%s\"}]}",
+                                targets[i]);
+        th_emu_fault_respond(emu, "discovery", 200, body, 1);
+        intune_scep_error *err = intune_scep_error_new();
+        CHECK_STATUS(intune_scep_validate_request(c, "tx-proxy-moved", csr->b64, err), INTUNE_SCEP_OK, err);
+        CHECK_INT(th_emu_request_count(emu, "discovery"), 2);
+        CHECK_INT(th_emu_request_count(emu, "validateRequest"), 1);
+        th_note("%s: one rediscovery, the call worked", what[i]);
+        /* always unreachable: a transport error that says so, after the one rediscovery */
+        intune_scep_client_free(c);
+        th_emu_reset(emu);
+        c = th_emu_client(emu, NULL, ov);
+        th_emu_fault_respond(emu, "discovery", 200, body, 0);
+        CHECK_STATUS(intune_scep_validate_request(c, "tx-proxy-moved-always", csr->b64, err), INTUNE_SCEP_E_TRANSPORT,
+                     err);
+        CHECK_INT(th_emu_request_count(emu, "discovery"), 2);
+        CHECK_INT(th_emu_request_count(emu, "validateRequest"), 0);
+        if (i == 0) CHECK_CONTAINS(intune_scep_error_message(err), "could not reach");
+        else CHECK_CONTAINS(intune_scep_error_message(err), "CONNECT_TIMEOUT_MS");
+        CHECK_NOT_CONTAINS(intune_scep_error_message(err), PROXY_SECRET);
+        intune_scep_error_free(err);
+        intune_scep_client_free(c);
+        free(body);
+    }
+    free(closed);
+    free(stalled);
+    th_listener_stop(stall);
+}
+
 /* ---- revocation ---- */
 
 static void test_revocation_round_trip(void) {
@@ -329,6 +410,8 @@ static const th_test tests[] = {
     {"unregistered_certificate_refused", test_unregistered_certificate_refused},
     {"proxy_with_basic_auth", test_proxy_with_basic_auth},
     {"proxy_refuses_wrong_password", test_proxy_refuses_wrong_password},
+    {"no_proxy_environment_ignored", test_no_proxy_environment_ignored},
+    {"proxy_failed_connect_rediscovers", test_proxy_failed_connect_rediscovers},
     {"revocation_round_trip", test_revocation_round_trip},
 };
 

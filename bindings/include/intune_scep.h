@@ -141,7 +141,9 @@ INTUNE_SCEP_API const char *intune_scep_status_name(int status);
  *   PkiConnectorFEServiceVersion (default 5019-05-05),
  *   TLS_CA_FILE (PEM bundle trusted instead of the system store),
  *   TIMEOUT_MS (default 30000; the deadline of one call, everything included),
- *   CONNECT_TIMEOUT_MS (default 10000), MAX_RETRIES (default 2, 0-10).
+ *   CONNECT_TIMEOUT_MS (default 10000), MAX_RETRIES (default 2, 0-10),
+ *   SERVICE_MAP_LIFETIME_MS (default 3600000, 1000-86400000; after this long one
+ *   call discovers Intune's services again while the others keep using the map).
  * An optional key with an empty value counts as not set. Unknown keys are kept
  * and warned about in the log when a client is created.
  */

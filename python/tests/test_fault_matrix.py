@@ -393,3 +393,60 @@ def test_fault(row: Row, emu: Any, make_client: Any, csr: Dict[str, Any], config
     for text in texts:
         for secret in secrets:
             assert secret not in text, f"{row.name}: a secret ({'app key' if secret == secrets[0] else 'token'}) leaked"
+
+
+# ---- failed connects: a TLS handshake that stalls (nothing sent) ------------
+# A connection on which nothing was sent is a failed connect: retried, and followed by one
+# rediscovery, like a refused connection; its message names CONNECT_TIMEOUT_MS.
+
+
+class StalledEndpoint:
+    """A loopback listener that never accepts: the TCP handshake completes, the TLS one stalls."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"https://127.0.0.1:{self.sock.getsockname()[1]}/{SCEP}"
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def stalled() -> Iterator[StalledEndpoint]:
+    endpoint = StalledEndpoint()
+    yield endpoint
+    endpoint.close()
+
+
+def _discovery_points_at(emu: Any, uri: str, times: int) -> None:
+    body = json.dumps({"value": [{"providerName": SCEP, "uri": uri},
+                                 {"providerName": "PkiConnectorFEService", "uri": emu.base_url + "PkiConnectorFEService"}]})
+    emu.call("POST", "faults", {"endpoint": "discovery", "times": times, "status": 200, "body": body})
+
+
+def test_stalled_connect_rediscovers(emu: Any, make_client: Any, csr: Dict[str, Any], stalled: StalledEndpoint,
+                                     caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger=LOGGER_NAME)
+    client = make_client(TIMEOUT_MS="8000", CONNECT_TIMEOUT_MS="500")
+    _discovery_points_at(emu, stalled.url, 1)
+    client.ValidateRequest(f"stall-{uuid.uuid4().hex[:12]}", csr["csr_b64"])  # returns: the call worked
+    recorded = emu.requests()
+    assert sum(1 for r in recorded if r.get("endpoint") == "discovery") == 2
+    assert sum(1 for r in recorded if r.get("endpoint") == "validateRequest") == 1
+    moved = [r for r in caplog.records if "discovering it again" in r.getMessage()]
+    assert len(moved) == 1, [r.getMessage() for r in caplog.records]
+
+
+def test_stalled_connect_always_names_connect_timeout(emu: Any, make_client: Any, csr: Dict[str, Any],
+                                                      stalled: StalledEndpoint) -> None:
+    client = make_client(TIMEOUT_MS="10000", CONNECT_TIMEOUT_MS="300", MAX_RETRIES="1")
+    _discovery_points_at(emu, stalled.url, 0)
+    with pytest.raises(IntuneClientTransportException) as caught:
+        client.ValidateRequest(f"stall-{uuid.uuid4().hex[:12]}", csr["csr_b64"])
+    message = str(caught.value)
+    assert "CONNECT_TIMEOUT_MS" in message and "(TIMEOUT_MS)" not in message, message
+    recorded = emu.requests()
+    assert sum(1 for r in recorded if r.get("endpoint") == "discovery") == 2
+    assert sum(1 for r in recorded if r.get("endpoint") == "validateRequest") == 0

@@ -48,7 +48,8 @@ enum {
 typedef struct {
     const char *name;
     const char *step;  /* the endpoint the fault sits on; also decides the call made */
-    const char *fault; /* fault JSON ({HTTP_URL} {DATE+1} {CLOSED_URI} {BASE} substituted), NULL for none */
+    const char *fault; /* fault JSON ({HTTP_URL} {DATE+1} {CLOSED_URI} {BASE} {STALL_URI} {BLACKHOLE_URI} {RESET_URI}
+                        * substituted), NULL for none */
     int special;
     int want_status;
     long want_http;        /* -1: not checked */
@@ -123,6 +124,10 @@ static const row_t ROWS[] = {
     {"discovery drip of one byte per second", "discovery", ACTION("discovery", "drip"), 0, TRANSPORT, -1, NULL, 0, -1},
     {"discovery body shorter than Content-Length", "discovery", ACTION("discovery", "short_body"), 0, TRANSPORT, -1, NULL, 0, 3},
     {"discovered URI connection refused", "discovery", OK200("discovery", "{\\\"value\\\":[{\\\"serviceName\\\":\\\"ScepRequestValidationFEService\\\",\\\"uri\\\":\\\"{CLOSED_URI}\\\"}]}"), 0, TRANSPORT, 0, NULL, 0, 2},
+    /* failed connects on which nothing was sent: one rediscovery, like a refused connection */
+    {"discovered URI TLS handshake stalls", "discovery", OK200("discovery", "{\\\"value\\\":[{\\\"serviceName\\\":\\\"ScepRequestValidationFEService\\\",\\\"uri\\\":\\\"{STALL_URI}\\\"}]}"), 0, TRANSPORT, 0, NULL, 0, 2},
+    {"discovered URI TCP handshake black-holed", "discovery", OK200("discovery", "{\\\"value\\\":[{\\\"serviceName\\\":\\\"ScepRequestValidationFEService\\\",\\\"uri\\\":\\\"{BLACKHOLE_URI}\\\"}]}"), 0, TRANSPORT, 0, NULL, 0, 2},
+    {"discovered URI reset in the TLS handshake", "discovery", OK200("discovery", "{\\\"value\\\":[{\\\"serviceName\\\":\\\"ScepRequestValidationFEService\\\",\\\"uri\\\":\\\"{RESET_URI}\\\"}]}"), 0, TRANSPORT, 0, NULL, 0, 2},
 
     /* ---- validateRequest ---- */
     {"validate 400", "validateRequest", RESPOND("validateRequest", 400, "{\\\"error\\\":{\\\"code\\\":\\\"BadRequest\\\",\\\"message\\\":\\\"shape\\\"}}"), 0, HTTP, 400, "BadRequest", 0, 1},
@@ -185,6 +190,8 @@ static const row_t ROWS[] = {
 /* A loopback TCP port with a listener that must never see a connection (redirect targets). */
 static int http_listener = -1;
 static int http_port = 0;
+/* Endpoints on which a connection never carries a request. */
+static th_listener *stall_listener, *blackhole_listener, *reset_listener;
 
 static int listen_loopback(int *port_out) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -248,10 +255,22 @@ static char *fault_json(const row_t *r, th_emu *e) {
     char *b = replace_all(a, "{DATE+1}", date);
     char *c = replace_all(b, "{CLOSED_URI}", closed);
     char *d = replace_all(c, "{BASE}", e->base_url);
+    char *stall = th_listener_uri(stall_listener, "ScepRequestValidationFEService");
+    char *blackhole = th_listener_uri(blackhole_listener, "ScepRequestValidationFEService");
+    char *reset = th_listener_uri(reset_listener, "ScepRequestValidationFEService");
+    char *f = replace_all(d, "{STALL_URI}", stall);
+    char *g = replace_all(f, "{BLACKHOLE_URI}", blackhole);
+    char *out = replace_all(g, "{RESET_URI}", reset);
     free(a);
     free(b);
     free(c);
-    return d;
+    free(d);
+    free(f);
+    free(g);
+    free(stall);
+    free(blackhole);
+    free(reset);
+    return out;
 }
 
 /* Every log line, and each string the error carries, holds no secret. */
@@ -425,6 +444,9 @@ static void setup(void) {
     csr = th_emu_device_csr(emu, "CN=matrix-device,O=Contoso");
     http_listener = listen_loopback(&http_port);
     fcntl(http_listener, F_SETFL, O_NONBLOCK);
+    stall_listener = th_listener_start(TH_LISTEN_STALL);
+    blackhole_listener = th_listener_start(TH_LISTEN_BLACKHOLE);
+    reset_listener = th_listener_start(TH_LISTEN_RESET);
     th_ca *other = th_ca_new("Some Other CA");
     snprintf(other_ca_file, sizeof other_ca_file, "%s/other-ca.pem", th_tmpdir());
     X509 *certs[] = {other->cert, NULL};
@@ -434,6 +456,9 @@ static void setup(void) {
 
 static void teardown(void) {
     if (http_listener >= 0) close(http_listener);
+    th_listener_stop(stall_listener);
+    th_listener_stop(blackhole_listener);
+    th_listener_stop(reset_listener);
     th_csr_free(csr);
     th_emu_stop(emu);
 }

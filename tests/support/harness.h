@@ -169,6 +169,27 @@ const cJSON *th_item(const cJSON *arr, int i);
 const char *th_json_str(const cJSON *obj, const char *name);
 
 /* ------------------------------------------------------------------------- */
+/* Listeners that never answer as a server should (failed connects)          */
+/* ------------------------------------------------------------------------- */
+
+typedef enum {
+    TH_LISTEN_STALL,     /* accepts and holds the connection, never sends a byte: the TLS handshake stalls */
+    TH_LISTEN_BLACKHOLE, /* a full backlog: the TCP handshake never completes (SYNs are dropped) */
+    TH_LISTEN_RESET,     /* accepts, reads the ClientHello, resets the connection */
+} th_listen_kind;
+typedef struct th_listener th_listener;
+
+/** Start a listener on 127.0.0.1 (an ephemeral port); REQUIREs success. */
+th_listener *th_listener_start(th_listen_kind kind);
+int th_listener_port(const th_listener *l);
+/** Connections accepted so far (always 0 for TH_LISTEN_BLACKHOLE). */
+long th_listener_accepted(th_listener *l);
+/** "https://127.0.0.1:PORT/" + path (malloc'd). */
+char *th_listener_uri(const th_listener *l, const char *path);
+/** Close every connection and the listener, free it (NULL is fine). */
+void th_listener_stop(th_listener *l);
+
+/* ------------------------------------------------------------------------- */
 /* Log capture and client configuration                                      */
 /* ------------------------------------------------------------------------- */
 

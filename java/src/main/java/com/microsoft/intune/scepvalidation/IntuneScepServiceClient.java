@@ -368,15 +368,25 @@ public class IntuneScepServiceClient implements AutoCloseable {
      * administrators rotate it: cached tokens are dropped and the next call
      * uses the new key. Safe while other threads make calls.
      *
-     * @throws IllegalArgumentException when {@code appKey} is null or empty
+     * @throws IllegalArgumentException when {@code appKey} is null or empty, or holds a control character
+     * @throws IllegalStateException when the client refuses it (a client with a certificate
+     *         credential, AAD_CLIENT_CERT_FILE, has no secret to replace); nothing is changed then
      */
     public void SetAppKey(String appKey) throws IllegalArgumentException {
         requireArgument("appKey", appKey);
+        for (int i = 0; i < appKey.length(); i++) {
+            char ch = appKey.charAt(i);
+            if (ch < 0x20 || ch == 0x7f) {
+                throw new IllegalArgumentException("The argument 'appKey' holds a control character");
+            }
+        }
         synchronized (configLock) { // no network call in here: only memory
             NativeState.Handle h = state.acquire(); // fails when closed; keeps the configuration alive
             try {
-                setConfig(h.shared.config, AAD_APP_KEY, appKey); // for clients rebuilt later (SetTrustStore)
+                // The native client first: when it refuses the key, the shared configuration is left as it
+                // was, so clients rebuilt later (SetTrustStore) keep a valid configuration.
                 invokeOn(h, null, (c, e) -> IntuneScepNative.intune_scep_client_set_app_key(c, appKey, e));
+                setConfig(h.shared.config, AAD_APP_KEY, appKey); // for clients rebuilt later (SetTrustStore)
             } catch (IntuneClientException e) {
                 throw new IllegalStateException("intune-scep: cannot set the client secret: " + e.getMessage(), e);
             } finally {

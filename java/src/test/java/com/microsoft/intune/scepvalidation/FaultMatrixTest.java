@@ -608,4 +608,55 @@ class FaultMatrixTest {
             assertTrue(names.add(x.name), "two rows named " + x.name);
         }
     }
+
+    // ---- failed connects: a TLS handshake that stalls (nothing sent) -----------
+    // A connection on which nothing was sent is a failed connect: retried, and followed by one
+    // rediscovery, like a refused connection; its message names CONNECT_TIMEOUT_MS.
+
+    /** Discovery gives {@code uri} for the SCEP service, {@code times} times (0: always). */
+    private static void discoveryPointsAt(String uri, int times) throws Exception {
+        String body = "{\"value\":[{\"providerName\":\"ScepRequestValidationFEService\",\"uri\":\"" + uri
+                + "\"},{\"providerName\":\"PkiConnectorFEService\",\"uri\":\"" + emu.baseUrl
+                + "PkiConnectorFEService\"}]}";
+        emu.fault("endpoint", "discovery", "times", times, "status", 200, "body", body);
+    }
+
+    /** A loopback listener that never accepts: the TCP handshake completes, the TLS one stalls. */
+    private static java.net.ServerSocket stalledEndpoint() throws Exception {
+        return new java.net.ServerSocket(0, 64, InetAddress.getLoopbackAddress());
+    }
+
+    @Test
+    void stalledConnectRediscovers() throws Exception {
+        try (java.net.ServerSocket stalled = stalledEndpoint()) {
+            client = new IntuneScepServiceClient(emu.properties("TIMEOUT_MS", "8000", "CONNECT_TIMEOUT_MS", "500"));
+            discoveryPointsAt("https://127.0.0.1:" + stalled.getLocalPort() + "/ScepRequestValidationFEService", 1);
+            String cn = "stalled-" + UUID.randomUUID();
+            String valid = new Csr().cn(cn).challenge(emu.challenge("CN=" + cn)).base64();
+            client.ValidateRequest(UUID.randomUUID().toString(), valid); // returns: the call worked
+            assertEquals(2, emu.requests("discovery").size());
+            assertEquals(1, emu.requests("validateRequest").size());
+            assertEquals(1, logLines().stream().filter(l -> l.contains("discovering it again")).count(),
+                    String.join("\n", logLines()));
+        }
+    }
+
+    @Test
+    void stalledConnectAlwaysNamesConnectTimeout() throws Exception {
+        try (java.net.ServerSocket stalled = stalledEndpoint()) {
+            client = new IntuneScepServiceClient(emu.properties("TIMEOUT_MS", "10000", "CONNECT_TIMEOUT_MS", "300",
+                    "MAX_RETRIES", "1"));
+            discoveryPointsAt("https://127.0.0.1:" + stalled.getLocalPort() + "/ScepRequestValidationFEService", 0);
+            try {
+                client.ValidateRequest(UUID.randomUUID().toString(), csr);
+                fail("a call to an endpoint that never completes the TLS handshake returned");
+            } catch (IntuneClientException e) {
+                assertEquals(TRANSPORT, e.getStatusName());
+                assertTrue(e.getMessage().contains("CONNECT_TIMEOUT_MS"), e.getMessage());
+                assertFalse(e.getMessage().contains("(TIMEOUT_MS)"), e.getMessage());
+            }
+            assertEquals(2, emu.requests("discovery").size());
+            assertEquals(0, emu.requests("validateRequest").size());
+        }
+    }
 }
