@@ -102,6 +102,20 @@ API int intune_scep_config_load_file(intune_scep_config *cfg, const char *path, 
     return END_ERR(rc);
 }
 
+API int intune_scep_config_load_env(intune_scep_config *cfg, const char *prefix, intune_scep_error *err) {
+    BEGIN_ERR(err);
+    if (!cfg) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument cfg is required (got NULL)"));
+    if (!prefix) prefix = INTUNE_SCEP_ENV_PREFIX;
+    if (!*prefix) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument prefix must not be empty"));
+    for (const char *p = prefix; *p; p++) {
+        char c = *p;
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT,
+                                         "argument prefix may hold only letters, digits and '_'"));
+    }
+    return END_ERR(isc_config_load_env(cfg, prefix, e));
+}
+
 API void intune_scep_config_set_log_callback(intune_scep_config *cfg, intune_scep_log_fn fn, void *userdata,
                                              int min_level) {
     if (!cfg) return;

@@ -146,6 +146,12 @@ const char *isc_config_get(const intune_scep_config *cfg, const char *key);
  */
 int isc_properties_parse(intune_scep_config *cfg, const char *text, size_t len, const char *origin,
                          intune_scep_error *err);
+/**
+ * Set every configuration key K whose environment variable `prefix`K is set (only
+ * the keys this library knows). All or nothing: on error `cfg` is unchanged and the
+ * message names the variable, never its value.
+ */
+int isc_config_load_env(intune_scep_config *cfg, const char *prefix, intune_scep_error *err);
 /** Validate `cfg` into `out`; the message names the key at fault. Warnings go to `log`. */
 struct isc_logger;
 int isc_settings_from_config(const intune_scep_config *cfg, isc_settings *out, struct isc_logger *log,

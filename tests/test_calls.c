@@ -536,6 +536,24 @@ static void test_config_copied(void) {
     intune_scep_client_free(c);
 }
 
+/* The app key from the environment through intune_scep_config_load_env, end to end. */
+static void test_app_key_from_environment(void) {
+    th_emu_reset(emu);
+    const char *const ov[] = {"AAD_APP_KEY", NULL, NULL};
+    intune_scep_config *cfg = th_emu_config(emu, NULL, ov);
+    intune_scep_error *err = intune_scep_error_new();
+    intune_scep_client *c = NULL;
+    REQUIRE(intune_scep_config_get(cfg, "AAD_APP_KEY") == NULL);
+    setenv("CALLS_TEST_AAD_APP_KEY", th_emu_cfg(emu, "AAD_APP_KEY"), 1);
+    REQUIRE_STATUS(intune_scep_config_load_env(cfg, "CALLS_TEST_", err), INTUNE_SCEP_OK, err);
+    unsetenv("CALLS_TEST_AAD_APP_KEY");
+    REQUIRE_STATUS(intune_scep_client_new(cfg, &c, err), INTUNE_SCEP_OK, err);
+    intune_scep_config_free(cfg);
+    CHECK_STATUS(intune_scep_validate_request(c, "tid-env", csr->b64, err), INTUNE_SCEP_OK, err);
+    intune_scep_error_free(err);
+    intune_scep_client_free(c);
+}
+
 static void setup(void) {
     emu = th_emu_start(NULL);
     csr = th_emu_device_csr(emu, "CN=calls,O=Contoso");
@@ -560,6 +578,7 @@ static const th_test tests[] = {
     {"http_errors", test_http_errors},
     {"log_line_per_call", test_log_line_per_call},
     {"config_copied", test_config_copied},
+    {"app_key_from_environment", test_app_key_from_environment},
 };
 
 int main(int argc, char **argv) { return th_run(argc, argv, tests, sizeof tests / sizeof *tests, setup, teardown); }

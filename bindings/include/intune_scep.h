@@ -172,6 +172,29 @@ INTUNE_SCEP_API const char *intune_scep_config_get(const intune_scep_config *cfg
  */
 INTUNE_SCEP_API int intune_scep_config_load_file(intune_scep_config *cfg, const char *path, intune_scep_error *err);
 
+/** The environment variable prefix intune_scep_config_load_env uses when given NULL. */
+#define INTUNE_SCEP_ENV_PREFIX "INTUNE_SCEP_"
+
+/**
+ * Set configuration keys from environment variables named `prefix` + key, e.g.
+ * INTUNE_SCEP_AAD_APP_KEY for AAD_APP_KEY, so that a secret can stay out of the
+ * configuration file. Only the keys listed at intune_scep_config_new are read;
+ * other variables are left alone. A variable that is set wins over the key's
+ * current value (call it after intune_scep_config_load_file for "file, then
+ * environment overrides"); a variable set to the empty string sets the key to ""
+ * (for an optional key: not set). `prefix` NULL means INTUNE_SCEP_ENV_PREFIX;
+ * otherwise it must be non-empty letters, digits and '_'.
+ *
+ * The library never reads the environment on its own: only this call does, when
+ * the application makes it. It reads with getenv(), so it must not run while
+ * another thread changes the environment (setenv, putenv).
+ *
+ * All or nothing: a value that is not valid UTF-8 or holds a control character is
+ * INTUNE_SCEP_E_CONFIG naming the variable (never the value), and `cfg` is left
+ * unchanged. INTUNE_SCEP_E_INVALID_ARGUMENT for a NULL `cfg` or a bad `prefix`.
+ */
+INTUNE_SCEP_API int intune_scep_config_load_env(intune_scep_config *cfg, const char *prefix, intune_scep_error *err);
+
 /**
  * Route the log lines of clients created from this configuration to `fn`
  * (NULL: no logging, the default). Lines below `min_level` are not formatted.
