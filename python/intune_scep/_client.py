@@ -239,6 +239,44 @@ class _NativeClient:
             ValueError: the file cannot be read, has a syntax error (path and line
                 in the message), or a key is missing or invalid.
         """
+        return cls._from_native_config(path, None, overrides, logger)
+
+    @classmethod
+    def from_env(
+        cls: "type[_Self]",
+        prefix: str = "INTUNE_SCEP_",
+        *,
+        properties_file: Optional[Union[str, "os.PathLike[str]"]] = None,
+        overrides: Optional[Mapping[str, Any]] = None,
+        logger: Optional[logging.Logger] = None,
+    ) -> "_Self":
+        """Create a client from environment variables ``<prefix><KEY>``, e.g.
+        ``INTUNE_SCEP_AAD_APP_KEY`` for ``AAD_APP_KEY`` (the C library's
+        ``intune_scep_config_load_env``).
+
+        Only configuration keys are read (other variables with the prefix are
+        left alone); names are case-sensitive like the keys. With
+        ``properties_file`` the file is read first and the environment wins over
+        it; ``overrides`` (optional) are set last and win over both. The
+        environment is read only here, when called: never behind the caller's back.
+
+        Raises:
+            ValueError: a variable's value is not valid UTF-8 or holds a control
+                character (the message names the variable, never the value), the
+                prefix is not letters, digits and ``_``, the file cannot be read,
+                or a key is missing or invalid.
+        """
+        _require_str("prefix", prefix)
+        return cls._from_native_config(properties_file, prefix, overrides, logger)
+
+    @classmethod
+    def _from_native_config(
+        cls: "type[_Self]",
+        path: Optional[Union[str, "os.PathLike[str]"]],
+        env_prefix: Optional[str],
+        overrides: Optional[Mapping[str, Any]],
+        logger: Optional[logging.Logger],
+    ) -> "_Self":
         self = cls.__new__(cls)
         self._client = None
         self._sink = None
@@ -247,7 +285,10 @@ class _NativeClient:
         self._inflight = 0
         cfg = _new_config(None)
         try:
-            _call(_native.intune_scep_config_load_file, cfg, os.fspath(path))
+            if path is not None:
+                _call(_native.intune_scep_config_load_file, cfg, os.fspath(path))
+            if env_prefix is not None:
+                _call(_native.intune_scep_config_load_env, cfg, env_prefix)
             for key, value in (overrides or {}).items():
                 _config_set(cfg, key, value)
             self._open(cfg, logger)
