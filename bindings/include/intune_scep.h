@@ -3,7 +3,7 @@
  *
  * intune-scep lets a SCEP server or certificate authority take part in Microsoft
  * Intune's SCEP certificate management: before issuing a certificate to an
- * Intune-managed device it asks Intune whether the device's CSR and its one-time
+ * Intune-managed device it asks Intune whether the device's CSR and its
  * challenge are genuine (intune_scep_validate_request), and afterwards it tells
  * Intune what it issued (intune_scep_send_success_notification) or why it failed
  * (intune_scep_send_failure_notification).
