@@ -77,6 +77,8 @@ def parse_args(argv):
         p.add_argument("--san-upn", action="append", default=[], metavar="UPN")
         p.add_argument("--san-email", action="append", default=[], metavar="EMAIL")
         p.add_argument("--san-dns", action="append", default=[], metavar="NAME")
+        p.add_argument("--csr-subject", metavar="NAME",
+                       help="put NAME in the request instead of the profile's subject (a request Intune refuses)")
         p.add_argument("--key-size", type=int, default=2048, help="RSA key size (default 2048)")
         p.add_argument("--key-out", metavar="FILE", help="write the device's private key (PEM, mode 0600)")
         _output_args(p, "request")
@@ -232,7 +234,8 @@ def make_csr_main(args):
         else:
             control_url, ca_file = args.control_url, args.ca_file
         challenge = ControlClient(control_url, ca_file).issue_challenge(profile)["challenge"]
-    key, der = make_csr(profile, challenge, key_size=args.key_size)
+    overrides = {"subject": args.csr_subject} if args.csr_subject is not None else {}
+    key, der = make_csr(profile, challenge, key_size=args.key_size, **overrides)
     if args.key_out:
         _write_private(args.key_out, private_key_pem(key).encode("ascii"))
     _emit(args, der, "CERTIFICATE REQUEST")
