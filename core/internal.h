@@ -8,6 +8,7 @@
 #include "intune_scep.h"
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -327,7 +328,11 @@ struct intune_scep_client {
     isc_cache tokens[2]; /* by intune_scep_resource */
     isc_cache services;
     char user_agent[160]; /* the whole "User-Agent: ..." header line */
+    pid_t owner_pid;      /* the process that created it; a child after fork() may not use it */
 };
+
+/** Nonzero when `c` was created by another process (this is a child after fork()). */
+int isc_client_in_other_process(const intune_scep_client *c);
 
 /** The state of one call as it goes: for errors and the log line. */
 typedef struct {

@@ -273,13 +273,22 @@ INTUNE_SCEP_API long intune_scep_error_aadsts_code(const intune_scep_error *err)
  * INTUNE_SCEP_E_CONFIG with a message naming the key. Nothing is sent: tokens
  * and discovery happen on the first call that needs them.
  * On success *out holds the client; on failure *out is set to NULL.
+ *
+ * fork(): a client belongs to the process that created it. In a child after fork()
+ * every call on the parent's client returns INTUNE_SCEP_E_INVALID_ARGUMENT (nothing is
+ * sent: its connections and TLS sessions are the parent's), intune_scep_client_free
+ * and intune_scep_client_set_log_callback do nothing, and the parent's client keeps
+ * working in the parent. Create a new client in the child (from a configuration,
+ * which may be used after fork()). A process that forks (a pre-forking server)
+ * should create its clients in each worker after the fork.
  */
 INTUNE_SCEP_API int intune_scep_client_new(const intune_scep_config *cfg, intune_scep_client **out,
                                            intune_scep_error *err);
 
 /**
  * Free a client: waits for nothing, so no call may be running on it. Cached tokens
- * and the app key are wiped. NULL is fine.
+ * and the app key are wiped. NULL is fine. In a child after fork() it does nothing:
+ * the client and its connections are the parent's (see intune_scep_client_new).
  */
 INTUNE_SCEP_API void intune_scep_client_free(intune_scep_client *client);
 
