@@ -93,3 +93,35 @@ def test_import_star_exports_the_api_only():
     names = {n for n in ns if not n.startswith("__")}
     assert names == set(intune_scep.__all__)
     assert "IntuneScepServiceClient" in names and "importlib" not in names and "annotations" not in names
+
+
+def test_a_client_is_refused_after_fork(emu, config, csr, device):
+    import os
+
+    with IntuneScepServiceClient(config) as client:
+        client.ValidateRequest(csr["txid"], csr["csr_b64"])
+        fresh_csr = device({"subject": "CN=alice,O=Contoso"})
+        pid = os.fork()
+        if pid == 0:  # the child: report through the exit status only
+            code = 0
+            try:
+                client.ValidateRequest("tx-child-old", csr["csr_b64"])
+                code |= 1
+            except ValueError as e:
+                code |= 0 if "fork()" in str(e) else 2
+            except BaseException:
+                code |= 4
+            try:
+                with IntuneScepServiceClient(config) as child_client:
+                    child_client.ValidateRequest(fresh_csr["txid"], fresh_csr["csr_b64"])
+            except BaseException:
+                code |= 8
+            client.close()  # does nothing to the parent's connection
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+        before = emu.stats()["connections"]
+        client.ValidateRequest(csr["txid"], csr["csr_b64"])  # still works, on its own connection
+        assert emu.stats()["connections"] == before
+    txids = [r["json"]["request"]["transactionId"] for r in emu.requests("validateRequest")]
+    assert "tx-child-old" not in txids and fresh_csr["txid"] in txids
