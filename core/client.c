@@ -131,11 +131,12 @@ void isc_call_stamp(const isc_call *call, intune_scep_error *err) {
     if (!err->http_status) err->http_status = call->http_status;
     char *cause = err->message;
     err->message = NULL;
+    /* The cause first, then the context: the call, its activity id and transaction id. */
     if (call->transaction_id)
-        isc_error_set(err, err->status, "%s: %s (activity id %s, transaction id %.128s)", call->op,
-                      cause ? cause : "failed", call->activity_id, call->transaction_id);
+        isc_error_set(err, err->status, "%s (%s; activity id %s, transaction id %.128s)", cause ? cause : "failed",
+                      call->op, call->activity_id, call->transaction_id);
     else
-        isc_error_set(err, err->status, "%s: %s (activity id %s)", call->op, cause ? cause : "failed",
+        isc_error_set(err, err->status, "%s (%s; activity id %s)", cause ? cause : "failed", call->op,
                       call->activity_id);
     free(cause);
 }

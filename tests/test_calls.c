@@ -606,6 +606,31 @@ static void test_client_after_fork(void) {
     intune_scep_client_free(c);
 }
 
+/* Messages give the cause first, then the context: the call, its activity id, its transaction id. */
+static void test_message_cause_first(void) {
+    intune_scep_client *c = new_client(NULL, NULL);
+    intune_scep_error *err = intune_scep_error_new();
+    th_emu_fault_respond(emu, "validateRequest", 200, "{\"code\":\"SubjectNameMismatch\",\"errorDescription\":\"no\"}", 1);
+    CHECK_STATUS(intune_scep_validate_request(c, "tid-order", csr->b64, err), INTUNE_SCEP_E_REJECTED, err);
+    const char *msg = intune_scep_error_message(err);
+    REQUIRE(msg != NULL);
+    CHECK(strncmp(msg, "Intune rejected the request: SubjectNameMismatch", 48) == 0);
+    char tail[160];
+    snprintf(tail, sizeof tail, " (validateRequest; activity id %s, transaction id tid-order)",
+             intune_scep_error_activity_id(err));
+    size_t n = strlen(msg), t = strlen(tail);
+    CHECK(n > t && strcmp(msg + n - t, tail) == 0);
+    if (!(n > t && strcmp(msg + n - t, tail) == 0)) th_note("message: %s", msg);
+    const char *const ov[] = {"MAX_RETRIES", "0", NULL};
+    intune_scep_client *c0 = new_client(NULL, ov); /* resets the emulator: the fault comes after */
+    th_emu_fault_respond(emu, "validateRequest", 503, "", 5);
+    CHECK_STATUS(intune_scep_validate_request(c0, "tid-order", csr->b64, err), INTUNE_SCEP_E_HTTP, err);
+    CHECK(strncmp(intune_scep_error_message(err), "HTTP 503 from https://", 22) == 0);
+    intune_scep_client_free(c0);
+    intune_scep_error_free(err);
+    intune_scep_client_free(c);
+}
+
 static void setup(void) {
     emu = th_emu_start(NULL);
     csr = th_emu_device_csr(emu, "CN=calls,O=Contoso");
@@ -632,6 +657,7 @@ static const th_test tests[] = {
     {"config_copied", test_config_copied},
     {"app_key_from_environment", test_app_key_from_environment},
     {"client_after_fork", test_client_after_fork},
+    {"message_cause_first", test_message_cause_first},
 };
 
 int main(int argc, char **argv) { return th_run(argc, argv, tests, sizeof tests / sizeof *tests, setup, teardown); }

@@ -186,8 +186,8 @@ def _csr_arg(name: str, value: Any) -> str:
         data = der
     try:
         return normalize_csr(data)
-    except ValueError as e:
-        raise ValueError(f"{name}: {e}") from None
+    except ValueError:
+        raise ValueError(f"{name}: not a PKCS#10 certificate request (base64 DER, PEM or DER)") from None
 
 
 def _cert_arg(name: str, value: Any) -> Binary:

@@ -171,7 +171,10 @@ def test_nul_in_argument_named(client):
 
 def test_wrong_type_argument_named(client):
     with pytest.raises(TypeError, match="certificate_request"):
-        client.ValidateRequest("tx", b"MIIB")  # type: ignore[arg-type]
+        client.ValidateRequest("tx", 1234)  # type: ignore[arg-type]
+    # bytes are taken as DER or PEM: these are neither
+    with pytest.raises(ValueError, match="^certificate_request: not a PKCS#10 certificate request"):
+        client.ValidateRequest("tx", b"MIIB")
 
 
 def test_set_app_key_empty(client):

@@ -125,3 +125,19 @@ def test_a_client_is_refused_after_fork(emu, config, csr, device):
         assert emu.stats()["connections"] == before
     txids = [r["json"]["request"]["transactionId"] for r in emu.requests("validateRequest")]
     assert "tx-child-old" not in txids and fresh_csr["txid"] in txids
+
+
+def test_messages_give_the_cause_first(emu, config, csr):
+    from intune_scep import IntuneClientAuthException
+
+    with IntuneScepServiceClient(dict(config, AAD_APP_KEY="not-the-secret")) as client:
+        with pytest.raises(IntuneClientAuthException) as info:
+            client.ValidateRequest("tx-order", csr["csr_b64"])
+    e = info.value
+    msg = str(e)
+    assert msg.startswith("HTTP 401 invalid_client: AADSTS7000215: Invalid client secret"), msg
+    assert msg.endswith("(validateRequest; activity id %s, transaction id tx-order)" % e.activity_id), msg
+    assert "(token request for Microsoft Graph, request_id " in msg
+    # The identity platform's trace and correlation ids stay in the description, out of the message.
+    assert "Trace ID" not in msg and "Trace ID" in (e.description or "")
+    assert "not-the-secret" not in msg
