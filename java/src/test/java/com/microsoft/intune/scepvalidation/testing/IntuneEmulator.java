@@ -42,6 +42,8 @@ import javax.net.ssl.TrustManagerFactory;
  * PYTHONPATH when that system property is set).
  */
 public final class IntuneEmulator implements AutoCloseable {
+    private static final String INSTALL_HINT = "install it with 'pip install intune-scep-emulator' (or the "
+            + "intune-scep package), or name the command with -Dintunescep.emulator.command";
     private final List<String> command;
     private final Process process;
     private final Path dir;
@@ -94,8 +96,14 @@ public final class IntuneEmulator implements AutoCloseable {
         cmd.addAll(List.of("--host", "127.0.0.1", "--port", "0", "--exit-on-stdin-eof", "--properties-out",
                 props.toString()));
         cmd.addAll(List.of(extraArgs));
-        Process p = processBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("stderr.log")
-                .toFile())).start();
+        Process p;
+        try {
+            p = processBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("stderr.log")
+                    .toFile())).start();
+        } catch (IOException e) {
+            throw new IllegalStateException("the Intune emulator did not start (" + String.join(" ", cmd) + "): "
+                    + e.getMessage() + "; " + INSTALL_HINT, e);
+        }
         CompletableFuture<Integer> firstLine = CompletableFuture.supplyAsync(() -> {
             try {
                 InputStream in = p.getInputStream();
@@ -119,8 +127,7 @@ public final class IntuneEmulator implements AutoCloseable {
             String err = Files.exists(dir.resolve("stderr.log"))
                     ? Files.readString(dir.resolve("stderr.log"), StandardCharsets.UTF_8) : "";
             throw new IllegalStateException("the Intune emulator did not start (" + String.join(" ", cmd) + "): "
-                    + err.strip() + "; install it with 'pip install intune-scep-emulator' (or the intune-scep "
-                    + "package), or set -Dintunescep.emulator.command");
+                    + err.strip() + "; " + INSTALL_HINT);
         }
         return new IntuneEmulator(base, p, dir, props);
     }

@@ -34,8 +34,8 @@ public final class IntuneEmulatorExtension implements BeforeAllCallback, AfterAl
     private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(IntuneEmulatorExtension.class);
     private static final String KEY = "emulator";
 
-    /** Closes the emulator with the class's store. */
-    private static final class Holder implements ExtensionContext.Store.CloseableResource {
+    /** The class's emulator in its store; afterAll closes it. */
+    private static final class Holder implements AutoCloseable {
         final IntuneEmulator emulator;
 
         Holder(IntuneEmulator emulator) {
