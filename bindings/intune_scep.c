@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define API INTUNE_SCEP_API
 
@@ -39,8 +40,13 @@ static int check_optional(intune_scep_error *err, const char *name, const char *
 }
 
 static int check_client(intune_scep_error *err, const intune_scep_client *client) {
-    return client ? INTUNE_SCEP_OK
-                  : isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument client is required (got NULL)");
+    if (!client) return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument client is required (got NULL)");
+    if (isc_client_in_other_process(client))
+        return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT,
+                             "argument client was created by process %ld, not this one (%ld): a client cannot be "
+                             "used after fork(); create a new client in the child",
+                             (long)client->owner_pid, (long)getpid());
+    return INTUNE_SCEP_OK;
 }
 
 /* The error object the core fills: the caller's, or a local one when the caller passed NULL. */
@@ -103,6 +109,20 @@ API int intune_scep_config_load_file(intune_scep_config *cfg, const char *path, 
     if (!rc) rc = isc_properties_parse(cfg, b.data ? b.data : "", b.len, path, e);
     isc_buf_free(&b);
     return END_ERR(rc);
+}
+
+API int intune_scep_config_load_env(intune_scep_config *cfg, const char *prefix, intune_scep_error *err) {
+    BEGIN_ERR(err);
+    if (!cfg) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument cfg is required (got NULL)"));
+    if (!prefix) prefix = INTUNE_SCEP_ENV_PREFIX;
+    if (!*prefix) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument prefix must not be empty"));
+    for (const char *p = prefix; *p; p++) {
+        char c = *p;
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT,
+                                         "argument prefix may hold only letters, digits and '_'"));
+    }
+    return END_ERR(isc_config_load_env(cfg, prefix, e));
 }
 
 API void intune_scep_config_set_log_callback(intune_scep_config *cfg, intune_scep_log_fn fn, void *userdata,
@@ -192,7 +212,7 @@ API void intune_scep_client_free(intune_scep_client *client) {
 
 API void intune_scep_client_set_log_callback(intune_scep_client *client, intune_scep_log_fn fn, void *userdata,
                                              int min_level) {
-    if (client) isc_logger_set(&client->log, fn, userdata, min_level);
+    if (client && !isc_client_in_other_process(client)) isc_logger_set(&client->log, fn, userdata, min_level);
 }
 
 API int intune_scep_client_set_app_key(intune_scep_client *client, const char *app_key, intune_scep_error *err) {

@@ -742,33 +742,23 @@ static int load_config(intune_scep_config *cfg, intune_scep_error *err) {
             return fail_early(EXIT_USAGE, intune_scep_status_name(intune_scep_error_status(err)), "%s",
                               intune_scep_error_message(err));
     }
-    size_t prefix = strlen(ENV_PREFIX);
-    for (char **e = environ; e != NULL && *e != NULL; e++) {
-        if (strncmp(*e, ENV_PREFIX, prefix) != 0)
-            continue;
-        const char *eq = strchr(*e, '=');
-        if (eq == NULL || eq == *e + prefix)
-            continue;
-        size_t klen = (size_t)(eq - (*e + prefix));
-        char *key = malloc(klen + 1);
-        if (key == NULL)
-            return fail_early(EXIT_INTERNAL, "INTUNE_SCEP_E_NOMEM", "out of memory");
-        memcpy(key, *e + prefix, klen);
-        key[klen] = '\0';
-        if (!is_config_key(key)) {
-            free(key);
-            continue;
+    /* The INTUNE_SCEP_<KEY> overrides, through the library's own call (only configuration keys;
+       other INTUNE_SCEP_* variables belong to build and test tooling and are left alone). */
+    if (intune_scep_config_load_env(cfg, ENV_PREFIX, err) != INTUNE_SCEP_OK)
+        return fail_early(EXIT_USAGE, intune_scep_status_name(intune_scep_error_status(err)), "%s",
+                          intune_scep_error_message(err));
+    if (g.verbose) {
+        size_t prefix = strlen(ENV_PREFIX);
+        for (char **e = environ; e != NULL && *e != NULL; e++) {
+            const char *eq = strchr(*e, '=');
+            if (strncmp(*e, ENV_PREFIX, prefix) != 0 || eq == NULL || (size_t)(eq - *e) - prefix >= 64)
+                continue;
+            char key[64];
+            memcpy(key, *e + prefix, (size_t)(eq - *e) - prefix);
+            key[(size_t)(eq - *e) - prefix] = '\0';
+            if (is_config_key(key))
+                fprintf(stderr, "intune-scep: [debug] %s set from the environment (%s%s)\n", key, ENV_PREFIX, key);
         }
-        int rc = intune_scep_config_set(cfg, key, eq + 1);
-        if (rc != INTUNE_SCEP_OK) {
-            int code = fail_early(EXIT_USAGE, intune_scep_status_name(INTUNE_SCEP_E_CONFIG),
-                                  "environment variable %s%s: not a valid configuration value", ENV_PREFIX, key);
-            free(key);
-            return code;
-        }
-        if (g.verbose)
-            fprintf(stderr, "intune-scep: [debug] %s set from the environment (%s%s)\n", key, ENV_PREFIX, key);
-        free(key);
     }
     /* Remember the secrets, to scrub them from anything printed. */
     static const char *const secret_keys[] = {"AAD_APP_KEY", "PROXY_PASS", "AAD_CLIENT_KEY_PASSWORD"};

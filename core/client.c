@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_OK;
@@ -28,6 +29,7 @@ int isc_client_new(const intune_scep_config *cfg, intune_scep_client **out, intu
     if (curl_init_rc != CURLE_OK) return isc_error_set(err, INTUNE_SCEP_E_INTERNAL, "libcurl could not be initialised");
     intune_scep_client *c = calloc(1, sizeof *c);
     if (!c) return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+    c->owner_pid = getpid();
     isc_logger_init(&c->log, cfg->log_fn, cfg->log_userdata, cfg->log_min_level);
     int rc = isc_settings_from_config(cfg, &c->settings, &c->log, err);
     if (rc != INTUNE_SCEP_OK) {
@@ -68,8 +70,15 @@ int isc_client_new(const intune_scep_config *cfg, intune_scep_client **out, intu
     return INTUNE_SCEP_OK;
 }
 
+int isc_client_in_other_process(const intune_scep_client *c) {
+    /* A child of fork() shares the parent's connections (sockets and TLS state) and may hold a
+       copy of a lock some parent thread had taken: it must neither use nor free them. */
+    return c->owner_pid != getpid();
+}
+
 void isc_client_free(intune_scep_client *c) {
     if (!c) return;
+    if (isc_client_in_other_process(c)) return; /* the parent's: left alone (see intune_scep.h) */
     isc_http_cleanup(c);
     isc_cache_destroy(&c->tokens[0]);
     isc_cache_destroy(&c->tokens[1]);
@@ -126,11 +135,12 @@ void isc_call_stamp(const isc_call *call, intune_scep_error *err) {
     if (!err->http_status) err->http_status = call->http_status;
     char *cause = err->message;
     err->message = NULL;
+    /* The cause first, then the context: the call, its activity id and transaction id. */
     if (call->transaction_id)
-        isc_error_set(err, err->status, "%s: %s (activity id %s, transaction id %.128s)", call->op,
-                      cause ? cause : "failed", call->activity_id, call->transaction_id);
+        isc_error_set(err, err->status, "%s (%s; activity id %s, transaction id %.128s)", cause ? cause : "failed",
+                      call->op, call->activity_id, call->transaction_id);
     else
-        isc_error_set(err, err->status, "%s: %s (activity id %s)", call->op, cause ? cause : "failed",
+        isc_error_set(err, err->status, "%s (%s; activity id %s)", cause ? cause : "failed", call->op,
                       call->activity_id);
     free(cause);
 }

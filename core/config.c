@@ -282,6 +282,44 @@ static const char *const KNOWN_KEYS[] = {
     "AAD_CLIENT_CERT_FILE", "AAD_CLIENT_KEY_FILE", "AAD_CLIENT_KEY_PASSWORD",
 };
 
+/* ---- the environment ---------------------------------------------------- */
+
+int isc_config_load_env(intune_scep_config *cfg, const char *prefix, intune_scep_error *err) {
+    size_t plen = strlen(prefix);
+    intune_scep_config staged = {0};
+    int rc = INTUNE_SCEP_OK;
+    char name[128];
+    for (size_t i = 0; i < sizeof KNOWN_KEYS / sizeof *KNOWN_KEYS && rc == INTUNE_SCEP_OK; i++) {
+        size_t klen = strlen(KNOWN_KEYS[i]);
+        if (plen + klen >= sizeof name) {
+            rc = isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument prefix is too long (%zu bytes)", plen);
+            break;
+        }
+        memcpy(name, prefix, plen);
+        memcpy(name + plen, KNOWN_KEYS[i], klen + 1);
+        const char *value = getenv(name);
+        if (!value) continue;
+        /* The value may be a secret: the message names the variable only. */
+        if (!isc_utf8_valid(value, strlen(value)))
+            rc = isc_error_set(err, INTUNE_SCEP_E_CONFIG, "environment variable %s: the value is not valid UTF-8",
+                               name);
+        else if (isc_has_control(value))
+            rc = isc_error_set(err, INTUNE_SCEP_E_CONFIG,
+                               "environment variable %s: the value holds a control character", name);
+        else if (isc_config_set(&staged, KNOWN_KEYS[i], value) != INTUNE_SCEP_OK)
+            rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < staged.count && rc == INTUNE_SCEP_OK; i++)
+        if (isc_config_set(cfg, staged.items[i].key, staged.items[i].value) != INTUNE_SCEP_OK)
+            rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < staged.count; i++) {
+        free(staged.items[i].key);
+        isc_free_secret(staged.items[i].value);
+    }
+    free(staged.items);
+    return rc;
+}
+
 /* An optional key with an empty value counts as not set. */
 static const char *opt(const intune_scep_config *cfg, const char *key, const char *dflt) {
     const char *v = isc_config_get(cfg, key);

@@ -64,8 +64,9 @@ static int fetch_services(intune_scep_client *c, void *ctx, isc_call *call, void
     } else {
         if (local.status != INTUNE_SCEP_E_AUTH) { /* a token failure already says what failed */
             char *cause = isc_strdup(local.message);
-            isc_error_set(&local, local.status, "service discovery at %s failed: %s (request_id %s)",
-                          s->discovery_url, cause ? cause : "", sub.activity_id);
+            int has_url = cause && strstr(cause, s->discovery_url); /* the cause first, the URL once */
+            isc_error_set(&local, local.status, "%s (service discovery%s%s, request_id %s)", cause ? cause : "failed",
+                          has_url ? "" : " at ", has_url ? "" : s->discovery_url, sub.activity_id);
             free(cause);
         }
         isc_log(&c->log, INTUNE_SCEP_LOG_DEBUG, "%s", local.message);

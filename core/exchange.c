@@ -216,8 +216,8 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
                 rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "the call's deadline of %ld ms (TIMEOUT_MS) passed "
                                    "waiting for %s", s->timeout_ms, url);
             else
-                rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "%s: %s (%s)", url, isc_transport_cause(cc),
-                                   one ? one : "");
+                rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "%s (%s) at %s", isc_transport_cause(cc),
+                                   one ? one : "", url);
             free(one);
         }
         break;

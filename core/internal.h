@@ -8,6 +8,7 @@
 #include "intune_scep.h"
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -147,6 +148,12 @@ const char *isc_config_get(const intune_scep_config *cfg, const char *key);
  */
 int isc_properties_parse(intune_scep_config *cfg, const char *text, size_t len, const char *origin,
                          intune_scep_error *err);
+/**
+ * Set every configuration key K whose environment variable `prefix`K is set (only
+ * the keys this library knows). All or nothing: on error `cfg` is unchanged and the
+ * message names the variable, never its value.
+ */
+int isc_config_load_env(intune_scep_config *cfg, const char *prefix, intune_scep_error *err);
 /** Validate `cfg` into `out`; the message names the key at fault. Warnings go to `log`. */
 struct isc_logger;
 int isc_settings_from_config(const intune_scep_config *cfg, isc_settings *out, struct isc_logger *log,
@@ -325,7 +332,11 @@ struct intune_scep_client {
     isc_cache tokens[2]; /* by intune_scep_resource */
     isc_cache services;
     char user_agent[160]; /* the whole "User-Agent: ..." header line */
+    pid_t owner_pid;      /* the process that created it; a child after fork() may not use it */
 };
+
+/** Nonzero when `c` was created by another process (this is a child after fork()). */
+int isc_client_in_other_process(const intune_scep_client *c);
 
 /** The state of one call as it goes: for errors and the log line. */
 typedef struct {

@@ -84,16 +84,20 @@ static int fetch_token(intune_scep_client *c, void *ctx, isc_call *call, void **
         isc_parse_token_error(local.response_body, local.response_body ? strlen(local.response_body) : 0, &local);
         char aadsts[32] = "";
         char *desc = local.description ? isc_one_line(local.description, 600) : NULL;
+        /* The message keeps the identity platform's explanation, not its trace and correlation
+           ids and timestamp (the description field keeps them all). */
+        char *trace = desc ? strstr(desc, " Trace ID:") : NULL;
+        if (trace) *trace = '\0';
         if (local.aadsts_code && !(desc && strncmp(desc, "AADSTS", 6) == 0))
             snprintf(aadsts, sizeof aadsts, " AADSTS%ld", local.aadsts_code);
-        isc_error_set(&local, INTUNE_SCEP_E_AUTH, "token request for %s failed: HTTP %ld%s%s%s%s%s (request_id %s)",
-                      resource_name(resource), local.http_status, local.service_code ? " " : "",
-                      local.service_code ? local.service_code : "", aadsts, desc ? ": " : "", desc ? desc : "",
-                      sub.activity_id);
+        /* The cause first, then the context. */
+        isc_error_set(&local, INTUNE_SCEP_E_AUTH, "HTTP %ld%s%s%s%s%s (token request for %s, request_id %s)",
+                      local.http_status, local.service_code ? " " : "", local.service_code ? local.service_code : "",
+                      aadsts, desc ? ": " : "", desc ? desc : "", resource_name(resource), sub.activity_id);
         free(desc);
     } else {
-        isc_error_set(&local, local.status, "token request for %s failed: %s (request_id %s)",
-                      resource_name(resource), cause ? cause : "", sub.activity_id);
+        isc_error_set(&local, local.status, "%s (token request for %s, request_id %s)", cause ? cause : "failed",
+                      resource_name(resource), sub.activity_id);
     }
     free(cause);
     isc_log(&c->log, INTUNE_SCEP_LOG_DEBUG, "token for %s not acquired: %s", resource_name(resource), local.message);

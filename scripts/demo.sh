@@ -202,7 +202,7 @@ SUBJECT="CN=alice,O=Contoso"
 say "2. Intune issues a challenge for a SCEP profile (subject $SUBJECT)"
 read -r profile_id challenge_len < <(helper challenge "$SUBJECT" challenge.txt) || true
 [ -n "${challenge_len:-}" ] || die "the emulator did not issue a challenge"
-ok "profile $profile_id: a one-time challenge of $challenge_len characters, valid 60 minutes"
+ok "profile $profile_id: a challenge of $challenge_len characters, valid 60 minutes (Intune gives it an expiry)"
 
 say "3. The device builds its certificate request with the challenge inside"
 subject=$(helper csr "$SUBJECT" challenge.txt "$SUBJECT" device.csr)

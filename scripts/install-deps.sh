@@ -8,7 +8,10 @@ APT_PACKAGES=(build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev l
               nginx-light clang libclang-rt-14-dev valgrind python3 python3-venv
               openjdk-17-jdk-headless maven
               libmicrohttpd-dev libsqlite3-dev postgresql libpq-dev
-              strongswan-pki libstrongswan-extra-plugins scep debootstrap patchelf)
+              strongswan-pki libstrongswan-extra-plugins scep debootstrap patchelf
+              # what `pkg-config --static --libs intunescep` names through libcurl's static line
+              libnghttp2-dev libidn2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev libldap-dev
+              libzstd-dev libbrotli-dev zlib1g-dev)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -6,7 +6,9 @@
 #   scripts/test-python.sh [--dist] [--no-test] [pytest arguments and test paths...]
 #
 #   Test paths are relative to the repository (python/tests/test_calls.py);
-#   without one, all of python/tests runs.
+#   without one, all of python/tests runs, then examples/python (a CA's first
+#   test with the emulator's pytest plugin) and emulator/check-dist.sh (the
+#   emulator's own pure-Python distribution, installed without a compiler).
 #
 #   --dist     also build an sdist and a wheel with `python -m build` (the wheel
 #              from the unpacked sdist with SWIG out of reach, proving the sdist
@@ -63,6 +65,13 @@ if [ "$TEST" = 1 ]; then
   INTUNE_SCEP_TEST_INSTALLED=1 "$VENV/bin/python" -m pytest -p no:cacheprovider \
     --rootdir "$ROOT/python" "${PYTEST_ARGS[@]}"
   cd "$ROOT"
+  if [ "$HAVE_PATH" = 0 ]; then
+    echo "== examples/python: a CA's first test, with the emulator's pytest plugin"
+    (cd "$BUILD" && "$VENV/bin/python" -m pytest -p no:cacheprovider --rootdir "$ROOT/examples/python" \
+      "$ROOT/examples/python")
+    echo "== emulator/: the emulator's own distribution in a fresh virtualenv, without a compiler"
+    PYTHON="$VENV/bin/python" "$ROOT/emulator/check-dist.sh" "$ROOT/build-emulator"
+  fi
 fi
 
 if [ "$DIST" = 1 ]; then

@@ -40,6 +40,9 @@
 %typemap(newfree) char * "intune_scep_string_free($1);";
 
 #if defined(SWIGPYTHON)
+/* It reads the environment with getenv(): keep the GIL, so that no Python thread changes
+   os.environ (putenv) meanwhile. */
+%nothread intune_scep_config_load_env;
 %include "python.i"
 #elif defined(SWIGJAVA)
 %include "java.i"

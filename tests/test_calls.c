@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <openssl/x509.h>
 
@@ -536,6 +538,99 @@ static void test_config_copied(void) {
     intune_scep_client_free(c);
 }
 
+/* The app key from the environment through intune_scep_config_load_env, end to end. */
+static void test_app_key_from_environment(void) {
+    th_emu_reset(emu);
+    const char *const ov[] = {"AAD_APP_KEY", NULL, NULL};
+    intune_scep_config *cfg = th_emu_config(emu, NULL, ov);
+    intune_scep_error *err = intune_scep_error_new();
+    intune_scep_client *c = NULL;
+    REQUIRE(intune_scep_config_get(cfg, "AAD_APP_KEY") == NULL);
+    setenv("CALLS_TEST_AAD_APP_KEY", th_emu_cfg(emu, "AAD_APP_KEY"), 1);
+    REQUIRE_STATUS(intune_scep_config_load_env(cfg, "CALLS_TEST_", err), INTUNE_SCEP_OK, err);
+    unsetenv("CALLS_TEST_AAD_APP_KEY");
+    REQUIRE_STATUS(intune_scep_client_new(cfg, &c, err), INTUNE_SCEP_OK, err);
+    intune_scep_config_free(cfg);
+    CHECK_STATUS(intune_scep_validate_request(c, "tid-env", csr->b64, err), INTUNE_SCEP_OK, err);
+    intune_scep_error_free(err);
+    intune_scep_client_free(c);
+}
+
+/* fork(): the parent's client is refused in the child (nothing sent), freeing it there does
+   nothing, a new client works in the child, and the parent's client keeps working. */
+static void test_client_after_fork(void) {
+    intune_scep_client *c = new_client(NULL, NULL);
+    intune_scep_error *err = intune_scep_error_new();
+    REQUIRE_STATUS(intune_scep_validate_request(c, "tid-before-fork", csr->b64, err), INTUNE_SCEP_OK, err);
+    int before = th_emu_request_count(emu, "validateRequest");
+    fflush(NULL);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        /* The child: report through the exit status only. */
+        int code = 0;
+        intune_scep_error *e = intune_scep_error_new();
+        if (intune_scep_validate_request(c, "tid-child-old", csr->b64, e) != INTUNE_SCEP_E_INVALID_ARGUMENT) code |= 1;
+        if (!intune_scep_error_message(e) || !strstr(intune_scep_error_message(e), "fork()")) code |= 2;
+        if (intune_scep_client_set_app_key(c, "another", e) != INTUNE_SCEP_E_INVALID_ARGUMENT) code |= 4;
+        if (intune_scep_client_fetch_token(c, INTUNE_SCEP_RESOURCE_INTUNE, e) != INTUNE_SCEP_E_INVALID_ARGUMENT) code |= 8;
+        intune_scep_client_set_log_callback(c, NULL, NULL, INTUNE_SCEP_LOG_DEBUG);
+        intune_scep_client_free(c); /* does nothing here: the parent's connection stays intact */
+        intune_scep_config *cfg = th_emu_config(emu, NULL, NULL);
+        intune_scep_client *fresh = NULL;
+        if (intune_scep_client_new(cfg, &fresh, e) != INTUNE_SCEP_OK) code |= 16;
+        else if (intune_scep_validate_request(fresh, "tid-child-new", csr->b64, e) != INTUNE_SCEP_OK) code |= 32;
+        intune_scep_client_free(fresh);
+        intune_scep_config_free(cfg);
+        intune_scep_error_free(e);
+        _exit(code);
+    }
+    int wstatus = 0;
+    REQUIRE(waitpid(pid, &wstatus, 0) == pid);
+    CHECK(WIFEXITED(wstatus));
+    CHECK_INT(WEXITSTATUS(wstatus), 0);
+    /* Only the child's new client reached Intune; the refused call sent nothing. */
+    CHECK_INT(th_emu_request_count(emu, "validateRequest"), before + 1);
+    cJSON *reqs = th_emu_requests(emu, "validateRequest");
+    const cJSON *r;
+    cJSON_ArrayForEach(r, reqs) {
+        const char *body = th_req_body(r);
+        CHECK(body == NULL || strstr(body, "tid-child-old") == NULL);
+    }
+    cJSON_Delete(reqs);
+    /* The parent's client still works, on its own connection: the child did not close it. */
+    long connections = th_emu_connections(emu);
+    CHECK_STATUS(intune_scep_validate_request(c, "tid-after-fork", csr->b64, err), INTUNE_SCEP_OK, err);
+    CHECK_INT(th_emu_connections(emu), connections);
+    intune_scep_error_free(err);
+    intune_scep_client_free(c);
+}
+
+/* Messages give the cause first, then the context: the call, its activity id, its transaction id. */
+static void test_message_cause_first(void) {
+    intune_scep_client *c = new_client(NULL, NULL);
+    intune_scep_error *err = intune_scep_error_new();
+    th_emu_fault_respond(emu, "validateRequest", 200, "{\"code\":\"SubjectNameMismatch\",\"errorDescription\":\"no\"}", 1);
+    CHECK_STATUS(intune_scep_validate_request(c, "tid-order", csr->b64, err), INTUNE_SCEP_E_REJECTED, err);
+    const char *msg = intune_scep_error_message(err);
+    REQUIRE(msg != NULL);
+    CHECK(strncmp(msg, "Intune rejected the request: SubjectNameMismatch", 48) == 0);
+    char tail[160];
+    snprintf(tail, sizeof tail, " (validateRequest; activity id %s, transaction id tid-order)",
+             intune_scep_error_activity_id(err));
+    size_t n = strlen(msg), t = strlen(tail);
+    CHECK(n > t && strcmp(msg + n - t, tail) == 0);
+    if (!(n > t && strcmp(msg + n - t, tail) == 0)) th_note("message: %s", msg);
+    const char *const ov[] = {"MAX_RETRIES", "0", NULL};
+    intune_scep_client *c0 = new_client(NULL, ov); /* resets the emulator: the fault comes after */
+    th_emu_fault_respond(emu, "validateRequest", 503, "", 5);
+    CHECK_STATUS(intune_scep_validate_request(c0, "tid-order", csr->b64, err), INTUNE_SCEP_E_HTTP, err);
+    CHECK(strncmp(intune_scep_error_message(err), "HTTP 503 from https://", 22) == 0);
+    intune_scep_client_free(c0);
+    intune_scep_error_free(err);
+    intune_scep_client_free(c);
+}
+
 static void setup(void) {
     emu = th_emu_start(NULL);
     csr = th_emu_device_csr(emu, "CN=calls,O=Contoso");
@@ -560,6 +655,9 @@ static const th_test tests[] = {
     {"http_errors", test_http_errors},
     {"log_line_per_call", test_log_line_per_call},
     {"config_copied", test_config_copied},
+    {"app_key_from_environment", test_app_key_from_environment},
+    {"client_after_fork", test_client_after_fork},
+    {"message_cause_first", test_message_cause_first},
 };
 
 int main(int argc, char **argv) { return th_run(argc, argv, tests, sizeof tests / sizeof *tests, setup, teardown); }

@@ -511,6 +511,77 @@ static void test_load_file_then_client(void) {
     free(path);
 }
 
+/* intune_scep_config_load_env: only known keys, the prefix, all or nothing, never a value in a message. */
+static void test_load_env(void) {
+    intune_scep_error *err = intune_scep_error_new();
+    intune_scep_config *cfg = intune_scep_config_new();
+    REQUIRE(cfg != NULL);
+    /* Nothing reads the environment behind the caller's back: without the call, the key is missing. */
+    setenv("INTUNE_SCEP_AAD_APP_KEY", SECRET, 1);
+    for (int i = 0; base_keys[i]; i += 2)
+        if (strcmp(base_keys[i], "AAD_APP_KEY") != 0) REQUIRE(intune_scep_config_set(cfg, base_keys[i], base_keys[i + 1]) == 0);
+    EXPECT_CLIENT(cfg, INTUNE_SCEP_E_CONFIG, "AAD_APP_KEY", NULL);
+    CHECK(intune_scep_config_get(cfg, "AAD_APP_KEY") == NULL);
+
+    /* The default prefix (NULL): the key is set, the client can be made. */
+    setenv("INTUNE_SCEP_TENANT", "fabrikam.onmicrosoft.com", 1);
+    setenv("INTUNE_SCEP_ARTIFACTS", "/not/a/configuration/key", 1);
+    REQUIRE_STATUS(intune_scep_config_load_env(cfg, NULL, err), INTUNE_SCEP_OK, err);
+    CHECK_STR(intune_scep_config_get(cfg, "AAD_APP_KEY"), SECRET);
+    CHECK_STR(intune_scep_config_get(cfg, "TENANT"), "fabrikam.onmicrosoft.com"); /* the environment wins */
+    CHECK(intune_scep_config_get(cfg, "ARTIFACTS") == NULL);                       /* only known keys */
+    CHECK_STR(intune_scep_config_get(cfg, "AAD_APP_ID"), base_keys[1]);            /* others kept */
+    EXPECT_CLIENT(cfg, INTUNE_SCEP_OK, NULL, NULL);
+    unsetenv("INTUNE_SCEP_AAD_APP_KEY");
+    unsetenv("INTUNE_SCEP_TENANT");
+    unsetenv("INTUNE_SCEP_ARTIFACTS");
+
+    /* Another prefix; a key set to "" is set to "". Case matters (keys are case-sensitive). */
+    setenv("MYCA_PROXY_HOST", "", 1);
+    setenv("MYCA_ScepRequestValidationFEServiceVersion", "2019-01-01", 1);
+    setenv("MYCA_scepRequestValidationFEServiceVersion", "1999-01-01", 1);
+    REQUIRE(intune_scep_config_set(cfg, "PROXY_HOST", "proxy.example") == 0);
+    REQUIRE_STATUS(intune_scep_config_load_env(cfg, "MYCA_", err), INTUNE_SCEP_OK, err);
+    CHECK_STR(intune_scep_config_get(cfg, "PROXY_HOST"), "");
+    CHECK_STR(intune_scep_config_get(cfg, "ScepRequestValidationFEServiceVersion"), "2019-01-01");
+    CHECK(intune_scep_config_get(cfg, "scepRequestValidationFEServiceVersion") == NULL);
+    unsetenv("MYCA_PROXY_HOST");
+    unsetenv("MYCA_ScepRequestValidationFEServiceVersion");
+    unsetenv("MYCA_scepRequestValidationFEServiceVersion");
+
+    /* All or nothing: a control character in one value sets none, and the message names the
+       variable, never a value. */
+    setenv("MYCA_AAD_APP_ID", "aaaaaaaa-0000-0000-0000-000000000000", 1);
+    setenv("MYCA_PROXY_PASS", PROXY_SECRET "\n", 1);
+    CHECK_STATUS(intune_scep_config_load_env(cfg, "MYCA_", err), INTUNE_SCEP_E_CONFIG, err);
+    CHECK_CONTAINS(intune_scep_error_message(err), "MYCA_PROXY_PASS");
+    CHECK_CONTAINS(intune_scep_error_message(err), "control character");
+    CHECK_NOT_CONTAINS(intune_scep_error_message(err), PROXY_SECRET);
+    CHECK_STR(intune_scep_config_get(cfg, "AAD_APP_ID"), base_keys[1]);
+    CHECK(intune_scep_config_get(cfg, "PROXY_PASS") == NULL);
+    setenv("MYCA_PROXY_PASS", "\xff\xfe", 1);
+    CHECK_STATUS(intune_scep_config_load_env(cfg, "MYCA_", err), INTUNE_SCEP_E_CONFIG, err);
+    CHECK_CONTAINS(intune_scep_error_message(err), "not valid UTF-8");
+    unsetenv("MYCA_PROXY_PASS");
+    unsetenv("MYCA_AAD_APP_ID");
+
+    /* Arguments. */
+    CHECK_STATUS(intune_scep_config_load_env(NULL, NULL, err), INTUNE_SCEP_E_INVALID_ARGUMENT, err);
+    CHECK_CONTAINS(intune_scep_error_message(err), "cfg");
+    CHECK_STATUS(intune_scep_config_load_env(cfg, "", err), INTUNE_SCEP_E_INVALID_ARGUMENT, err);
+    CHECK_CONTAINS(intune_scep_error_message(err), "prefix");
+    CHECK_STATUS(intune_scep_config_load_env(cfg, "MY=CA", err), INTUNE_SCEP_E_INVALID_ARGUMENT, err);
+    CHECK_CONTAINS(intune_scep_error_message(err), "prefix");
+    char longp[200];
+    memset(longp, 'P', sizeof longp - 1);
+    longp[sizeof longp - 1] = '\0';
+    CHECK_STATUS(intune_scep_config_load_env(cfg, longp, err), INTUNE_SCEP_E_INVALID_ARGUMENT, err);
+    CHECK_CONTAINS(intune_scep_error_message(err), "prefix");
+    CHECK_INT(intune_scep_config_load_env(cfg, NULL, NULL), INTUNE_SCEP_OK); /* err is optional */
+    intune_scep_config_free(cfg);
+    intune_scep_error_free(err);
+}
+
 static const th_test tests[] = {
     {"minimal_config_ok", test_minimal_config_ok},
     {"required_keys", test_required_keys},
@@ -525,6 +596,7 @@ static const th_test tests[] = {
     {"load_file_line_endings_and_latin1", test_load_file_line_endings_and_latin1},
     {"load_file_errors", test_load_file_errors},
     {"load_file_then_client", test_load_file_then_client},
+    {"load_env", test_load_env},
 };
 
 static void setup(void) {

@@ -3,7 +3,7 @@
  *
  * intune-scep lets a SCEP server or certificate authority take part in Microsoft
  * Intune's SCEP certificate management: before issuing a certificate to an
- * Intune-managed device it asks Intune whether the device's CSR and its one-time
+ * Intune-managed device it asks Intune whether the device's CSR and its
  * challenge are genuine (intune_scep_validate_request), and afterwards it tells
  * Intune what it issued (intune_scep_send_success_notification) or why it failed
  * (intune_scep_send_failure_notification).
@@ -174,6 +174,29 @@ INTUNE_SCEP_API const char *intune_scep_config_get(const intune_scep_config *cfg
  */
 INTUNE_SCEP_API int intune_scep_config_load_file(intune_scep_config *cfg, const char *path, intune_scep_error *err);
 
+/** The environment variable prefix intune_scep_config_load_env uses when given NULL. */
+#define INTUNE_SCEP_ENV_PREFIX "INTUNE_SCEP_"
+
+/**
+ * Set configuration keys from environment variables named `prefix` + key, e.g.
+ * INTUNE_SCEP_AAD_APP_KEY for AAD_APP_KEY, so that a secret can stay out of the
+ * configuration file. Only the keys listed at intune_scep_config_new are read;
+ * other variables are left alone. A variable that is set wins over the key's
+ * current value (call it after intune_scep_config_load_file for "file, then
+ * environment overrides"); a variable set to the empty string sets the key to ""
+ * (for an optional key: not set). `prefix` NULL means INTUNE_SCEP_ENV_PREFIX;
+ * otherwise it must be non-empty letters, digits and '_'.
+ *
+ * The library never reads the environment on its own: only this call does, when
+ * the application makes it. It reads with getenv(), so it must not run while
+ * another thread changes the environment (setenv, putenv).
+ *
+ * All or nothing: a value that is not valid UTF-8 or holds a control character is
+ * INTUNE_SCEP_E_CONFIG naming the variable (never the value), and `cfg` is left
+ * unchanged. INTUNE_SCEP_E_INVALID_ARGUMENT for a NULL `cfg` or a bad `prefix`.
+ */
+INTUNE_SCEP_API int intune_scep_config_load_env(intune_scep_config *cfg, const char *prefix, intune_scep_error *err);
+
 /**
  * Route the log lines of clients created from this configuration to `fn`
  * (NULL: no logging, the default). Lines below `min_level` are not formatted.
@@ -252,13 +275,22 @@ INTUNE_SCEP_API long intune_scep_error_aadsts_code(const intune_scep_error *err)
  * INTUNE_SCEP_E_CONFIG with a message naming the key. Nothing is sent: tokens
  * and discovery happen on the first call that needs them.
  * On success *out holds the client; on failure *out is set to NULL.
+ *
+ * fork(): a client belongs to the process that created it. In a child after fork()
+ * every call on the parent's client returns INTUNE_SCEP_E_INVALID_ARGUMENT (nothing is
+ * sent: its connections and TLS sessions are the parent's), intune_scep_client_free
+ * and intune_scep_client_set_log_callback do nothing, and the parent's client keeps
+ * working in the parent. Create a new client in the child (from a configuration,
+ * which may be used after fork()). A process that forks (a pre-forking server)
+ * should create its clients in each worker after the fork.
  */
 INTUNE_SCEP_API int intune_scep_client_new(const intune_scep_config *cfg, intune_scep_client **out,
                                            intune_scep_error *err);
 
 /**
  * Free a client: waits for nothing, so no call may be running on it. Cached tokens
- * and the app key are wiped. NULL is fine.
+ * and the app key are wiped. NULL is fine. In a child after fork() it does nothing:
+ * the client and its connections are the parent's (see intune_scep_client_new).
  */
 INTUNE_SCEP_API void intune_scep_client_free(intune_scep_client *client);
 

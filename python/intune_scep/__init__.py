@@ -1,7 +1,7 @@
 """intune_scep: Microsoft Intune SCEP validation for certificate authorities and SCEP servers.
 
 Before issuing a certificate to an Intune-managed device, ask Intune whether the
-device's CSR and its one-time challenge are genuine; afterwards tell Intune what
+device's CSR and its challenge are genuine; afterwards tell Intune what
 was issued, or why issuing failed::
 
     from intune_scep import IntuneScepServiceClient, IntuneClientException

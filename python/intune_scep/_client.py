@@ -153,6 +153,54 @@ def _require_binary(name: str, value: Any) -> Binary:
     raise TypeError(f"{name}: expected bytes or str, got {type(value).__name__}")
 
 
+def _der_of(value: Any) -> Optional[bytes]:
+    """The DER of a ``cryptography`` object (CSR or certificate), else ``None``."""
+    public_bytes = getattr(value, "public_bytes", None)
+    if public_bytes is None or isinstance(value, (str, bytes, bytearray, memoryview)):
+        return None
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return bytes(public_bytes(Encoding.DER))
+
+
+def _csr_arg(name: str, value: Any) -> str:
+    """A certificate request as the one-line base64 DER the calls take.
+
+    Accepts that form as it is, and converts what a Python user holds: PEM (``str``
+    or ``bytes``), DER ``bytes``, base64 with line breaks, or a ``cryptography``
+    ``CertificateSigningRequest`` (checked to parse as PKCS#10, as :func:`normalize_csr`).
+    """
+    if isinstance(value, str):
+        # The fast path: one line of base64 (no armour, no line breaks) goes as it is.
+        if "-" not in value and "\n" not in value and "\r" not in value and " " not in value:
+            return _require_str(name, value)  # type: ignore[return-value]
+        _require_str(name, value)
+        data: Binary = value
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        data = value
+    else:
+        der = _der_of(value)
+        if der is None:
+            raise TypeError(f"{name}: expected a certificate request as str (base64 or PEM), bytes (DER or PEM) "
+                            f"or a cryptography CertificateSigningRequest, got {type(value).__name__}")
+        data = der
+    try:
+        return normalize_csr(data)
+    except ValueError:
+        raise ValueError(f"{name}: not a PKCS#10 certificate request (base64 DER, PEM or DER)") from None
+
+
+def _cert_arg(name: str, value: Any) -> Binary:
+    """An issued certificate: PEM or DER (``bytes`` or ``str``), or a ``cryptography`` Certificate."""
+    if isinstance(value, (bytes, bytearray, memoryview, str)):
+        return value
+    der = _der_of(value)
+    if der is None:
+        raise TypeError(f"{name}: expected a certificate as bytes or str (PEM or DER) or a cryptography "
+                        f"Certificate, got {type(value).__name__}")
+    return der
+
+
 def _emit(logger: logging.Logger, level: int, message: str) -> None:
     """Log sink: called by the native library (with the GIL taken) for every line."""
     if logger.isEnabledFor(level):
@@ -239,6 +287,44 @@ class _NativeClient:
             ValueError: the file cannot be read, has a syntax error (path and line
                 in the message), or a key is missing or invalid.
         """
+        return cls._from_native_config(path, None, overrides, logger)
+
+    @classmethod
+    def from_env(
+        cls: "type[_Self]",
+        prefix: str = "INTUNE_SCEP_",
+        *,
+        properties_file: Optional[Union[str, "os.PathLike[str]"]] = None,
+        overrides: Optional[Mapping[str, Any]] = None,
+        logger: Optional[logging.Logger] = None,
+    ) -> "_Self":
+        """Create a client from environment variables ``<prefix><KEY>``, e.g.
+        ``INTUNE_SCEP_AAD_APP_KEY`` for ``AAD_APP_KEY`` (the C library's
+        ``intune_scep_config_load_env``).
+
+        Only configuration keys are read (other variables with the prefix are
+        left alone); names are case-sensitive like the keys. With
+        ``properties_file`` the file is read first and the environment wins over
+        it; ``overrides`` (optional) are set last and win over both. The
+        environment is read only here, when called: never behind the caller's back.
+
+        Raises:
+            ValueError: a variable's value is not valid UTF-8 or holds a control
+                character (the message names the variable, never the value), the
+                prefix is not letters, digits and ``_``, the file cannot be read,
+                or a key is missing or invalid.
+        """
+        _require_str("prefix", prefix)
+        return cls._from_native_config(properties_file, prefix, overrides, logger)
+
+    @classmethod
+    def _from_native_config(
+        cls: "type[_Self]",
+        path: Optional[Union[str, "os.PathLike[str]"]],
+        env_prefix: Optional[str],
+        overrides: Optional[Mapping[str, Any]],
+        logger: Optional[logging.Logger],
+    ) -> "_Self":
         self = cls.__new__(cls)
         self._client = None
         self._sink = None
@@ -247,7 +333,10 @@ class _NativeClient:
         self._inflight = 0
         cfg = _new_config(None)
         try:
-            _call(_native.intune_scep_config_load_file, cfg, os.fspath(path))
+            if path is not None:
+                _call(_native.intune_scep_config_load_file, cfg, os.fspath(path))
+            if env_prefix is not None:
+                _call(_native.intune_scep_config_load_env, cfg, env_prefix)
             for key, value in (overrides or {}).items():
                 _config_set(cfg, key, value)
             self._open(cfg, logger)
@@ -268,6 +357,11 @@ class _NativeClient:
             raise
         self._logger = log
         self._sink = sink
+        # The lowest level passed on follows the logger's effective level, re-read on every
+        # call (a client made before logging.basicConfig still logs INFO), until
+        # set_log_level() is given a level.
+        self._level = _min_level(log)
+        self._level_follows = True
         self._client = client
 
     # -- lifetime ---------------------------------------------------------------
@@ -317,7 +411,12 @@ class _NativeClient:
             if client is None:
                 raise ValueError(f"{type(self).__name__} is closed")
             self._inflight += 1
-            return client
+        if self._level_follows:
+            level = _min_level(self._logger)
+            if level != self._level:  # cheap when unchanged: one getEffectiveLevel()
+                self._level = level
+                _native.intune_scep_py_client_set_log_sink(client, self._sink, level)
+        return client
 
     def _release(self) -> None:
         with self._lock:
@@ -349,14 +448,19 @@ class _NativeClient:
     def set_log_level(self, level: Optional[int] = None) -> None:
         """Set the lowest level of the lines the library formats and passes on.
 
-        ``None`` (the default) takes the logger's current effective level again.
+        By default the client follows the logger's effective level, re-read on every
+        call. An ``int`` fixes the level instead; ``None`` (the default) goes back to
+        following the logger.
         """
-        if level is None:
+        follows = level is None
+        if follows:
             level = _min_level(self._logger)
         if isinstance(level, bool) or not isinstance(level, int):
             raise TypeError(f"level: expected int, got {type(level).__name__}")
         client = self._acquire()
         try:
+            self._level_follows = follows
+            self._level = level
             _native.intune_scep_py_client_set_log_sink(client, self._sink, level)
         finally:
             self._release()
@@ -405,8 +509,9 @@ class IntuneScepServiceClient(_NativeClient):
 
     Calls run with the GIL released, so threads sharing one client run in parallel.
     Log lines go to the :mod:`logging` logger ``intune_scep`` (or ``logger``); the
-    lowest level passed on is the logger's effective level when the client is
-    created (see :meth:`set_log_level`). Secrets never appear in a log line or an
+    lowest level passed on follows the logger's effective level, re-read on every
+    call, so configuring :mod:`logging` after creating the client works (see
+    :meth:`set_log_level`). Secrets never appear in a log line or an
     exception.
 
     Use it as a context manager, or call :meth:`close` when done.
@@ -420,8 +525,9 @@ class IntuneScepServiceClient(_NativeClient):
         Args:
             transaction_id: the SCEP transaction id.
             certificate_request: the DER PKCS#10 CSR in base64 (one line, no PEM
-                armour), as the reference takes it; :func:`normalize_csr` converts
-                PEM or DER.
+                armour), as the reference takes it; PEM (``str`` or ``bytes``), DER
+                ``bytes``, wrapped base64 or a ``cryptography``
+                ``CertificateSigningRequest`` are converted (:func:`normalize_csr`).
 
         Returns only when Intune answered ``Success``: issue the certificate then,
         and never otherwise.
@@ -432,7 +538,7 @@ class IntuneScepServiceClient(_NativeClient):
             ValueError: an argument is empty (the message names it).
         """
         _require_str("transaction_id", transaction_id)
-        _require_str("certificate_request", certificate_request)
+        certificate_request = _csr_arg("certificate_request", certificate_request)
         self._run(_native.intune_scep_validate_request, transaction_id, certificate_request,
                   transaction_id=transaction_id)
 
@@ -466,6 +572,7 @@ class IntuneScepServiceClient(_NativeClient):
             IntuneScepServiceException, IntuneClientException, ValueError: as
             :meth:`ValidateRequest`.
         """
+        certificate_request = _csr_arg("certificate_request", certificate_request)
         for name, value in (("transaction_id", transaction_id), ("certificate_request", certificate_request),
                             ("cert_thumbprint", cert_thumbprint), ("cert_serial_number", cert_serial_number),
                             ("cert_expiration_date", cert_expiration_date),
@@ -495,7 +602,7 @@ class IntuneScepServiceClient(_NativeClient):
             in 64 signed bits.
         """
         _require_str("transaction_id", transaction_id)
-        _require_str("certificate_request", certificate_request)
+        certificate_request = _csr_arg("certificate_request", certificate_request)
         _require_str("error_description", error_description)
         if isinstance(hresult, bool) or not isinstance(hresult, int):
             raise TypeError(f"hresult: expected int, got {type(hresult).__name__}")
@@ -507,21 +614,30 @@ class IntuneScepServiceClient(_NativeClient):
     def notify_success_for_certificate(
         self,
         transaction_id: str,
-        csr: str,
-        cert_pem_or_der: Binary,
+        csr: Any,
+        cert_pem_or_der: Any,
         ca_configuration: Optional[str] = None,
         certificate_authority: Optional[str] = None,
     ) -> None:
         """:meth:`SendSuccessNotification` with the four certificate fields derived
-        from the issued certificate (PEM or DER, as bytes or str).
+        from the issued certificate.
+
+        Args:
+            transaction_id: the SCEP transaction id.
+            csr: the request as :meth:`ValidateRequest` takes it (base64 DER, PEM,
+                DER bytes, or a ``cryptography`` ``CertificateSigningRequest``).
+            cert_pem_or_der: the issued certificate: PEM or DER (``bytes`` or
+                ``str``), or a ``cryptography`` ``Certificate``.
 
         Raises:
-            ValueError: ``cert_pem_or_der`` is not a certificate, or an argument is empty.
+            ValueError: ``cert_pem_or_der`` is not a certificate, ``csr`` not a
+                request, or an argument is empty.
+            TypeError: an argument of another type.
             IntuneScepServiceException, IntuneClientException: as :meth:`ValidateRequest`.
         """
         _require_str("transaction_id", transaction_id)
-        _require_str("csr", csr)
-        cert = _require_binary("cert_pem_or_der", cert_pem_or_der)
+        csr = _csr_arg("csr", csr)
+        cert = _cert_arg("cert_pem_or_der", cert_pem_or_der)
         _require_str("ca_configuration", ca_configuration, optional=True)
         _require_str("certificate_authority", certificate_authority, optional=True)
         self._run(_native.intune_scep_send_success_notification_for_cert, transaction_id, csr, cert,
@@ -691,7 +807,7 @@ def certificate_details(cert_bytes: Binary) -> CertificateDetails:
         ValueError: the data is not a certificate.
         TypeError: neither bytes nor str.
     """
-    data = _require_binary("cert_bytes", cert_bytes)
+    data = _cert_arg("cert_bytes", cert_bytes)
     details = _call(_native.intune_scep_cert_details_parse, data)
     try:
         return CertificateDetails(
@@ -712,4 +828,5 @@ def normalize_csr(data: Binary) -> str:
         ValueError: the data is not a certificate request.
         TypeError: neither bytes nor str.
     """
-    return str(_call(_native.intune_scep_csr_normalize, _require_binary("data", data)))
+    der = None if isinstance(data, (bytes, bytearray, memoryview, str)) else _der_of(data)
+    return str(_call(_native.intune_scep_csr_normalize, der if der is not None else _require_binary("data", data)))

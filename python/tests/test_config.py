@@ -171,7 +171,10 @@ def test_nul_in_argument_named(client):
 
 def test_wrong_type_argument_named(client):
     with pytest.raises(TypeError, match="certificate_request"):
-        client.ValidateRequest("tx", b"MIIB")  # type: ignore[arg-type]
+        client.ValidateRequest("tx", 1234)  # type: ignore[arg-type]
+    # bytes are taken as DER or PEM: these are neither
+    with pytest.raises(ValueError, match="^certificate_request: not a PKCS#10 certificate request"):
+        client.ValidateRequest("tx", b"MIIB")
 
 
 def test_set_app_key_empty(client):
@@ -206,3 +209,45 @@ def test_context_manager_closes(config):
     with IntuneScepServiceClient(config) as client:
         assert not client.closed
     assert client.closed
+
+
+def test_from_env_sets_the_app_key(emu, config, csr, tmp_path, monkeypatch):
+    # The file without the secret; the secret from the environment, through the explicit call.
+    path = tmp_path / "intune.properties"
+    path.write_text("".join(f"{k}={_escape(v)}\n" for k, v in config.items() if k != "AAD_APP_KEY"),
+                    encoding="utf-8")
+    monkeypatch.setenv("INTUNE_SCEP_AAD_APP_KEY", config["AAD_APP_KEY"])
+    # Nothing reads the environment behind the caller's back.
+    with pytest.raises(ValueError, match="AAD_APP_KEY"):
+        IntuneScepServiceClient.from_properties_file(path)
+    with IntuneScepServiceClient.from_env(properties_file=path) as client:
+        client.ValidateRequest(csr["txid"], csr["csr_b64"])
+    assert len(emu.requests("validateRequest")) == 1
+
+
+def test_from_env_alone_with_a_prefix_and_overrides(emu, config, csr, monkeypatch):
+    for k, v in config.items():
+        monkeypatch.setenv("MYCA_" + k, v)
+    monkeypatch.setenv("MYCA_PROVIDER_NAME_AND_VERSION", "From the environment/1")
+    monkeypatch.setenv("MYCA_NOT_A_KEY", "ignored")
+    with IntuneScepServiceClient.from_env("MYCA_") as client:
+        client.ValidateRequest(csr["txid"], csr["csr_b64"])
+    with IntuneScepServiceClient.from_env("MYCA_", overrides={"PROVIDER_NAME_AND_VERSION": "Override/3"}) as c:
+        c.ValidateRequest(csr["txid"], csr["csr_b64"])
+    callers = [r["json"]["request"]["callerInfo"] for r in emu.requests("validateRequest")]
+    assert callers == ["From the environment/1", "Override/3"]
+
+
+def test_from_env_errors_name_the_variable_never_the_value(config, monkeypatch):
+    for k, v in config.items():
+        monkeypatch.setenv("MYCA_" + k, v)
+    monkeypatch.setenv("MYCA_AAD_APP_KEY", config["AAD_APP_KEY"] + "\t")
+    with pytest.raises(ValueError) as info:
+        IntuneScepServiceClient.from_env("MYCA_")
+    assert "MYCA_AAD_APP_KEY" in str(info.value) and config["AAD_APP_KEY"] not in str(info.value)
+    with pytest.raises(ValueError, match="prefix"):
+        IntuneScepServiceClient.from_env("")
+    with pytest.raises(ValueError, match="prefix"):
+        IntuneScepServiceClient.from_env("A-B")
+    with pytest.raises(TypeError, match="prefix"):
+        IntuneScepServiceClient.from_env(None)  # type: ignore[arg-type]

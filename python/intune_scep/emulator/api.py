@@ -39,7 +39,7 @@ class Emulator(ControlMethods):
     def __init__(self, host="127.0.0.1", port=0, tenant=None, app_id=None, app_secret=None,
                  token_lifetime=3599, page_size=0, extra_endpoints=4, cert_file=None, key_file=None,
                  ca_file=None, server_cert_hostname=None, client_certificates=None, debug=False,
-                 workdir=None):
+                 workdir=None, single_use_challenges=False):
         if (cert_file is None) != (key_file is None):
             raise ValueError("cert_file and key_file go together")
         self._opts = dict(host=host, port=port, cert_file=cert_file, key_file=key_file, ca_file=ca_file,
@@ -48,6 +48,9 @@ class Emulator(ControlMethods):
                            token_lifetime=token_lifetime, page_size=page_size,
                            extra_endpoints=extra_endpoints,
                            client_certificates=[_load_cert_text(c) for c in (client_certificates or [])])
+        if single_use_challenges:
+            self.state.initial_settings["single_use_challenges"] = True
+            self.state.reset()
         self._server = None
         self._thread = None
         self._tmpdir = None

@@ -13,6 +13,7 @@ SETTINGS_TYPES = {
     "token_lifetime": int, "page_size": int, "app_secret": str, "extra_endpoints": int,
     "expires_in_as_string": bool, "scep_api_version": str, "pki_api_version": str,
     "mixed_case_names": bool, "client_certificates": list, "max_body": int, "max_recorded": int,
+    "single_use_challenges": bool,
 }
 
 

@@ -103,6 +103,13 @@ def _validate(state, body):
         profiles = {k: dict(v) for k, v in state.profiles.items()}
     code, desc, pid, der = challenges.validate(csr_text, state.codec, profiles)
     with state.lock:
+        if code == "Success" and state.settings["single_use_challenges"]:
+            # A challenge serves one transaction (a retry of that transaction still passes).
+            password = challenges.challenge_password(challenges.decode_csr(csr_text)[0])
+            first = state.challenge_used_by.setdefault(password, tid)
+            if first != tid:
+                code, desc = ("BadCertificateRequestIdInChallenge",
+                              "the challenge was already used by another transaction")
         state.validations.append({"transaction_id": tid, "code": code, "profile_id": pid,
                                   "description": desc, "certificate_request": csr_text,
                                   "time": time.time()})

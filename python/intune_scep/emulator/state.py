@@ -100,6 +100,7 @@ class State:
             "client_certificates": list(client_certificates or []),
             "max_body": 4 * 1024 * 1024,
             "max_recorded": 100000,
+            "single_use_challenges": False,
         }
         self.tokens = {}  # token -> (resource, expires_at)
         self.profiles = {}
@@ -118,6 +119,7 @@ class State:
         self.rejected_notifications = []
         self.validations = []
         self.validated = {}  # transaction id -> set of CSR DER that validated Success
+        self.challenge_used_by = {}  # challenge -> the transaction id it first validated Success for
         self.connections = 0
         self.token_requests = {"graph": 0, "intune": 0, "other": 0}
         self.endpoint_counts = {}
