@@ -176,7 +176,11 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
         if (cc == CURLE_OK) {
             rc = isc_error_set(err, non2xx_status, "HTTP %ld from %s", status, url);
             if (err) err->http_status = status;
-            isc_capture_error_body(h->body.data, h->body.len, err);
+            char untrusted[160];
+            if (isc_capture_error_body(h->body.data, h->body.len, err, untrusted, sizeof untrusted) ==
+                INTUNE_SCEP_E_PROTOCOL)
+                rc = isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "HTTP %ld from %s, with a body that cannot be trusted: %s",
+                                   status, url, untrusted);
         } else {
             const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
             char *one = isc_one_line(detail, 256);

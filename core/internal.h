@@ -175,17 +175,26 @@ typedef struct {
     long expires_in;    /* seconds */
 } isc_token_answer;
 
+/*
+ * Every reader below refuses an answer that holds a NUL (a byte, or a \u0000
+ * escape in any member name or string value) or the same member name twice in
+ * one object, at any depth: INTUNE_SCEP_E_PROTOCOL, and nothing is read from it.
+ */
+
 /**
  * Read a 200 answer of the token endpoint. Returns INTUNE_SCEP_OK with `out`
- * filled, or INTUNE_SCEP_E_AUTH with a message (never the token).
+ * filled, INTUNE_SCEP_E_PROTOCOL for an answer that cannot be trusted (see
+ * above), or INTUNE_SCEP_E_AUTH with a message (never the token).
  */
 int isc_parse_token_answer(const char *body, size_t len, isc_token_answer *out, intune_scep_error *err);
 /**
- * Read a failed answer of the token endpoint into err's service code ("error"),
- * description ("error_description") and AADSTS code ("error_codes"[0]). Leaves
- * the fields empty when the body is not such JSON.
+ * Read a failed answer of the token endpoint into err's service code ("error",
+ * never "Success"), description ("error_description") and AADSTS code
+ * ("error_codes"[0]). Leaves the fields empty when the body is not such JSON.
+ * Returns INTUNE_SCEP_E_PROTOCOL (fields left alone, `why` says why; may be NULL)
+ * for a body that cannot be trusted, else INTUNE_SCEP_OK.
  */
-void isc_parse_token_error(const char *body, size_t len, intune_scep_error *err);
+int isc_parse_token_error(const char *body, size_t len, intune_scep_error *err, char *why, size_t why_len);
 
 typedef struct {
     char *name; /* providerName or serviceName */
@@ -219,9 +228,12 @@ int isc_parse_scep_answer(const char *body, size_t len, intune_scep_error *err);
 /**
  * Keep what a non-2xx answer says: the body, capped and on printable
  * characters, as the error's response body, and a JSON "code"/"errorDescription"
- * or Graph-style {"error":{"code","message"}} as service code and description.
+ * or Graph-style {"error":{"code","message"}} as service code (never "Success",
+ * in any case) and description. Returns INTUNE_SCEP_E_PROTOCOL when the body is
+ * JSON that cannot be trusted (then only the body copy is kept and `why`, may be
+ * NULL, says why), else INTUNE_SCEP_OK. err may be NULL.
  */
-void isc_capture_error_body(const char *body, size_t len, intune_scep_error *err);
+int isc_capture_error_body(const char *body, size_t len, intune_scep_error *err, char *why, size_t why_len);
 
 /* ---- the certificate credential (assertion.c) ---------------------------- */
 

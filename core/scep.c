@@ -94,7 +94,7 @@ int isc_service_call(intune_scep_client *c, const isc_service_op *op, const char
         isc_service_target_release(&target);
         if (rc == INTUNE_SCEP_OK) {
             rc = read_answer(h->body.data, h->body.len, answer_ctx, err);
-            if (rc == INTUNE_SCEP_E_PROTOCOL) isc_capture_error_body(h->body.data, h->body.len, err);
+            if (rc == INTUNE_SCEP_E_PROTOCOL) isc_capture_error_body(h->body.data, h->body.len, err, NULL, 0);
             isc_http_release(c, h);
         }
     }
