@@ -58,7 +58,11 @@ static int64_t retry_after_ms(const char *v) {
     time_t when = curl_getdate(v, NULL);
     if (when == (time_t)-1) return -1;
     time_t now = time(NULL);
-    return when > now ? (int64_t)(when - now) * 1000 : 0;
+    if (when <= now) return 0;
+    /* Any date curl can read (its years reach far beyond 9999): beyond a day is beyond any deadline
+     * (TIMEOUT_MS is at most 86400000), and the product below cannot overflow. */
+    if (when - now > 86400) return INT64_MAX / 2;
+    return (int64_t)(when - now) * 1000;
 }
 
 static uint64_t backoff_ms(int retry) {

@@ -48,6 +48,13 @@ void isc_utf8_repair(char *s, size_t n);
 char *isc_utf8_copy(const char *s, size_t max);
 /** isc_utf8_copy on one line: control characters become spaces, trailing space trimmed. */
 char *isc_one_line(const char *s, size_t max);
+/**
+ * A service code as a message or log line shows it (capped at 128 bytes on a character boundary):
+ * as it is when it is one plain token that does not begin with "success" (any case); otherwise in
+ * double quotes with blanks kept and control characters escaped ("Success\t", "success"). So only
+ * the exact code Success can read code=Success (and a failed call never carries that one).
+ */
+char *isc_code_shown(const char *code);
 /** Case-insensitive ASCII string equality. */
 int isc_strcaseeq(const char *a, const char *b);
 /** Case-insensitive ASCII prefix test. */
@@ -95,6 +102,7 @@ void isc_error_copy(intune_scep_error *dst, const intune_scep_error *src);
 typedef struct {
     char *key;
     char *value;
+    long line; /* the properties file line it was read from; 0 when set through the API */
 } isc_kv;
 
 struct intune_scep_config {
@@ -139,6 +147,8 @@ typedef struct {
 } isc_settings;
 
 int isc_config_set(intune_scep_config *cfg, const char *key, const char *value);
+/** isc_config_set, remembering the properties file line the key was read from (for warnings). */
+int isc_config_set_line(intune_scep_config *cfg, const char *key, const char *value, long line);
 const char *isc_config_get(const intune_scep_config *cfg, const char *key);
 /**
  * Parse java.util.Properties text (`len` bytes) into `cfg`. `origin` names the

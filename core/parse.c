@@ -218,12 +218,11 @@ int isc_parse_token_error(const char *body, size_t len, intune_scep_error *err, 
     const char *d = string_field(j, "error_description");
     if (e) {
         char *v = isc_one_line(e, 128);
-        free(err->service_code);
-        err->service_code = v;
-        /* A failed answer never reports the code Success. */
         if (v && isc_strcaseeq(v, "Success")) {
+            free(v); /* a failed answer never reports the code Success */
+        } else {
             free(err->service_code);
-            err->service_code = NULL;
+            err->service_code = v;
         }
     }
     if (d) {
@@ -333,7 +332,7 @@ int isc_parse_scep_answer(const char *body, size_t len, intune_scep_error *err) 
     } else if (strcmp(code->valuestring, "Success") == 0) {
         rc = INTUNE_SCEP_OK;
     } else {
-        char *shown = isc_one_line(code->valuestring, 128);
+        char *shown = isc_code_shown(code->valuestring);
         char *d = desc && *desc ? isc_one_line(desc, 2048) : NULL;
         rc = isc_error_set(err, INTUNE_SCEP_E_REJECTED, "Intune rejected the request: %s%s%s", shown ? shown : "?",
                            d ? ": " : "", d ? d : "");

@@ -217,6 +217,9 @@ UNTRUSTED = {
         ("requests-empty.json", '{"value":[]}'),
     ],
 }
+put("fuzz_properties", "stray-secret-line.properties",
+    "AAD_APP_ID=00000000-1111-2222-3333-444444444444\nAAD_APP_KEY=New~Secret+/=value\nOld~Secret+/=stray-line-value\n"
+    "TENANT=contoso.onmicrosoft.com\nPROVIDER_NAME_AND_VERSION=Contoso CA 1.0\nTIMEOUT_MSX=5\n")
 for fuzzer, seeds in UNTRUSTED.items():
     for name, data in seeds:
         put(fuzzer, name, data)
