@@ -377,6 +377,7 @@ CURLcode isc_http_perform(intune_scep_client *c, isc_handle *h, const char *url,
 /* cache.c */
 typedef int (*isc_fetch_fn)(intune_scep_client *c, void *ctx, isc_call *call, void **value, uint64_t *lifetime_ms,
                             intune_scep_error *err);
+/** Runs with the cache's lock held: it only copies what it needs (never logs, never blocks). */
 typedef int (*isc_use_fn)(const void *value, void *ctx, intune_scep_error *err);
 /** Which cached value a caller used: to drop exactly that one later. */
 typedef struct {

@@ -129,7 +129,9 @@ static int parse_answer(const char *body, size_t len, cJSON **out, char *why, si
         if (why) snprintf(why, why_len, "it holds a \\u0000 escape");
     } else if ((dup = duplicate_anywhere(j)) != NULL) {
         bad = 1;
-        if (why) {
+        if (why && secret) {
+            snprintf(why, why_len, "it has a member name twice in one object"); /* names of a secret's answer stay out */
+        } else if (why) {
             char *shown = isc_one_line(dup, 64);
             snprintf(why, why_len, "it has the member \"%s\" twice in one object", shown ? shown : "?");
             free(shown);
