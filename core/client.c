@@ -133,13 +133,25 @@ void isc_call_stamp(const isc_call *call, intune_scep_error *err) {
     isc_error_field(&err->activity_id, call->activity_id);
     isc_error_field(&err->transaction_id, call->transaction_id);
     if (!err->http_status) err->http_status = call->http_status;
+    /* A failure never reports the service code Success (only a rejection keeps its code as sent, and that
+     * code is then not exactly Success): a reader keyed on it must not be misled. */
+    if (err->status != INTUNE_SCEP_E_REJECTED && err->service_code) {
+        char *shown = isc_one_line(err->service_code, 128);
+        if (!shown || isc_strcaseeq(shown, "Success")) {
+            free(err->service_code);
+            err->service_code = NULL;
+        }
+        free(shown);
+    }
     char *cause = err->message;
     err->message = NULL;
     /* The cause first, then the context: the call, its activity id and transaction id. */
-    if (call->transaction_id)
-        isc_error_set(err, err->status, "%s (%s; activity id %s, transaction id %.128s)", cause ? cause : "failed",
-                      call->op, call->activity_id, call->transaction_id);
-    else
+    if (call->transaction_id) {
+        char *tid = isc_utf8_copy(call->transaction_id, 128); /* cut at a character boundary */
+        isc_error_set(err, err->status, "%s (%s; activity id %s, transaction id %s)", cause ? cause : "failed",
+                      call->op, call->activity_id, tid ? tid : "?");
+        free(tid);
+    } else
         isc_error_set(err, err->status, "%s (%s; activity id %s)", cause ? cause : "failed", call->op,
                       call->activity_id);
     free(cause);

@@ -16,6 +16,10 @@ static isc_kv *find_item(const intune_scep_config *cfg, const char *key) {
 }
 
 int isc_config_set(intune_scep_config *cfg, const char *key, const char *value) {
+    return isc_config_set_line(cfg, key, value, 0);
+}
+
+int isc_config_set_line(intune_scep_config *cfg, const char *key, const char *value, long line) {
     isc_kv *it = find_item(cfg, key);
     if (!value) {
         if (it) {
@@ -32,6 +36,7 @@ int isc_config_set(intune_scep_config *cfg, const char *key, const char *value) 
     if (it) {
         isc_free_secret(it->value);
         it->value = v;
+        it->line = line;
         return INTUNE_SCEP_OK;
     }
     if (cfg->count == cfg->cap) {
@@ -51,6 +56,7 @@ int isc_config_set(intune_scep_config *cfg, const char *key, const char *value) 
     }
     cfg->items[cfg->count].key = k;
     cfg->items[cfg->count].value = v;
+    cfg->items[cfg->count].line = line;
     cfg->count++;
     return INTUNE_SCEP_OK;
 }
@@ -252,14 +258,15 @@ int isc_properties_parse(intune_scep_config *cfg, const char *text, size_t len, 
             rc = isc_error_set(err, INTUNE_SCEP_E_CONFIG, "%s:%ld: a value without a key", origin, line);
             break;
         }
-        if (isc_config_set(&staged, key.data, value.data) != INTUNE_SCEP_OK)
+        if (isc_config_set_line(&staged, key.data, value.data, line) != INTUNE_SCEP_OK)
             rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
     }
     isc_buf_free(&key);
     isc_buf_free(&value);
     if (rc == INTUNE_SCEP_OK) {
         for (size_t i = 0; i < staged.count && rc == INTUNE_SCEP_OK; i++)
-            if (isc_config_set(cfg, staged.items[i].key, staged.items[i].value) != INTUNE_SCEP_OK)
+            if (isc_config_set_line(cfg, staged.items[i].key, staged.items[i].value, staged.items[i].line) !=
+                INTUNE_SCEP_OK)
                 rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < staged.count; i++) {
@@ -362,6 +369,30 @@ static char *https_base(const char *v) {
     return s;
 }
 
+/*
+ * A key as messages name it. A line that holds only a value (an old secret left on a line of its
+ * own) is read as a key: so a key is printed only when it looks like one (a short ASCII identifier),
+ * otherwise only where it came from.
+ */
+static int looks_like_key(const char *k) {
+    size_t n = strlen(k);
+    if (n == 0 || n > 40) return 0;
+    if (!((k[0] >= 'A' && k[0] <= 'Z') || (k[0] >= 'a' && k[0] <= 'z') || k[0] == '_')) return 0;
+    for (const char *p = k; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+              *p == '.' || *p == '-'))
+            return 0;
+    return 1;
+}
+
+static char *named_key(const isc_kv *it) {
+    if (looks_like_key(it->key)) return isc_asprintf("configuration key %s", it->key);
+    if (it->line > 0)
+        return isc_asprintf("the configuration key on line %ld (not shown: it does not look like a key name)",
+                            it->line);
+    return isc_strdup("a configuration key that does not look like a key name (not shown)");
+}
+
 #define FAIL(...)                                                                                                     \
     do {                                                                                                              \
         rc = isc_error_set(err, INTUNE_SCEP_E_CONFIG, __VA_ARGS__);                                                   \
@@ -394,9 +425,9 @@ int isc_settings_from_config(const intune_scep_config *cfg, isc_settings *s, isc
         if (isc_has_control(it->value) && strcmp(it->key, "AAD_APP_KEY") != 0 && strcmp(it->key, "PROXY_PASS") != 0 &&
             strcmp(it->key, "AAD_CLIENT_KEY_PASSWORD") != 0)
         {
-            char *shown = isc_one_line(it->key, 64);
-            rc = isc_error_set(err, INTUNE_SCEP_E_CONFIG, "configuration key %s holds a control character",
-                               shown ? shown : "?");
+            char *shown = named_key(it);
+            rc = isc_error_set(err, INTUNE_SCEP_E_CONFIG, "%s holds a control character",
+                               shown ? shown : "a configuration key");
             free(shown);
             goto out;
         }
@@ -497,9 +528,9 @@ int isc_settings_from_config(const intune_scep_config *cfg, isc_settings *s, isc
         for (size_t j = 0; j < sizeof KNOWN_KEYS / sizeof *KNOWN_KEYS; j++)
             if (strcmp(k, KNOWN_KEYS[j]) == 0) known = 1;
         if (!known) {
-            char *shown = isc_one_line(k, 64);
-            isc_log(log, INTUNE_SCEP_LOG_WARNING, "configuration key %s is not known to this library and is ignored",
-                    shown ? shown : "?");
+            char *shown = named_key(&cfg->items[i]);
+            isc_log(log, INTUNE_SCEP_LOG_WARNING, "%s is not known to this library and is ignored",
+                    shown ? shown : "a configuration key");
             free(shown);
         }
     }

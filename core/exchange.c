@@ -74,7 +74,11 @@ static int64_t retry_after_ms(const char *v) {
     time_t when = curl_getdate(v, NULL);
     if (when == (time_t)-1) return -1;
     time_t now = time(NULL);
-    return when > now ? (int64_t)(when - now) * 1000 : 0;
+    if (when <= now) return 0;
+    /* Any date curl can read (its years reach far beyond 9999): beyond a day is beyond any deadline
+     * (TIMEOUT_MS is at most 86400000), and the product below cannot overflow. */
+    if (when - now > 86400) return INT64_MAX / 2;
+    return (int64_t)(when - now) * 1000;
 }
 
 static uint64_t backoff_ms(int retry) {
@@ -202,7 +206,11 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
         if (cc == CURLE_OK) {
             rc = isc_error_set(err, non2xx_status, "HTTP %ld from %s", status, url);
             if (err) err->http_status = status;
-            isc_capture_error_body(h->body.data, h->body.len, err);
+            char untrusted[160];
+            if (isc_capture_error_body(h->body.data, h->body.len, err, untrusted, sizeof untrusted) ==
+                INTUNE_SCEP_E_PROTOCOL)
+                rc = isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "HTTP %ld from %s, with a body that cannot be trusted: %s",
+                                   status, url, untrusted);
         } else {
             const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
             char *one = isc_one_line(detail, 256);

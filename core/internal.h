@@ -49,6 +49,13 @@ void isc_utf8_repair(char *s, size_t n);
 char *isc_utf8_copy(const char *s, size_t max);
 /** isc_utf8_copy on one line: control characters become spaces, trailing space trimmed. */
 char *isc_one_line(const char *s, size_t max);
+/**
+ * A service code as a message or log line shows it (capped at 128 bytes on a character boundary):
+ * as it is when it is one plain token that does not begin with "success" (any case); otherwise in
+ * double quotes with blanks kept and control characters escaped ("Success\t", "success"). So only
+ * the exact code Success can read code=Success (and a failed call never carries that one).
+ */
+char *isc_code_shown(const char *code);
 /** Case-insensitive ASCII string equality. */
 int isc_strcaseeq(const char *a, const char *b);
 /** Case-insensitive ASCII prefix test. */
@@ -96,6 +103,7 @@ void isc_error_copy(intune_scep_error *dst, const intune_scep_error *src);
 typedef struct {
     char *key;
     char *value;
+    long line; /* the properties file line it was read from; 0 when set through the API */
 } isc_kv;
 
 struct intune_scep_config {
@@ -141,6 +149,8 @@ typedef struct {
 } isc_settings;
 
 int isc_config_set(intune_scep_config *cfg, const char *key, const char *value);
+/** isc_config_set, remembering the properties file line the key was read from (for warnings). */
+int isc_config_set_line(intune_scep_config *cfg, const char *key, const char *value, long line);
 const char *isc_config_get(const intune_scep_config *cfg, const char *key);
 /**
  * Parse java.util.Properties text (`len` bytes) into `cfg`. `origin` names the
@@ -183,17 +193,26 @@ typedef struct {
     long expires_in;    /* seconds */
 } isc_token_answer;
 
+/*
+ * Every reader below refuses an answer that holds a NUL (a byte, or a \u0000
+ * escape in any member name or string value) or the same member name twice in
+ * one object, at any depth: INTUNE_SCEP_E_PROTOCOL, and nothing is read from it.
+ */
+
 /**
  * Read a 200 answer of the token endpoint. Returns INTUNE_SCEP_OK with `out`
- * filled, or INTUNE_SCEP_E_AUTH with a message (never the token).
+ * filled, INTUNE_SCEP_E_PROTOCOL for an answer that cannot be trusted (see
+ * above), or INTUNE_SCEP_E_AUTH with a message (never the token).
  */
 int isc_parse_token_answer(const char *body, size_t len, isc_token_answer *out, intune_scep_error *err);
 /**
- * Read a failed answer of the token endpoint into err's service code ("error"),
- * description ("error_description") and AADSTS code ("error_codes"[0]). Leaves
- * the fields empty when the body is not such JSON.
+ * Read a failed answer of the token endpoint into err's service code ("error",
+ * never "Success"), description ("error_description") and AADSTS code
+ * ("error_codes"[0]). Leaves the fields empty when the body is not such JSON.
+ * Returns INTUNE_SCEP_E_PROTOCOL (fields left alone, `why` says why; may be NULL)
+ * for a body that cannot be trusted, else INTUNE_SCEP_OK.
  */
-void isc_parse_token_error(const char *body, size_t len, intune_scep_error *err);
+int isc_parse_token_error(const char *body, size_t len, intune_scep_error *err, char *why, size_t why_len);
 
 typedef struct {
     char *name; /* providerName or serviceName */
@@ -227,9 +246,12 @@ int isc_parse_scep_answer(const char *body, size_t len, intune_scep_error *err);
 /**
  * Keep what a non-2xx answer says: the body, capped and on printable
  * characters, as the error's response body, and a JSON "code"/"errorDescription"
- * or Graph-style {"error":{"code","message"}} as service code and description.
+ * or Graph-style {"error":{"code","message"}} as service code (never "Success",
+ * in any case) and description. Returns INTUNE_SCEP_E_PROTOCOL when the body is
+ * JSON that cannot be trusted (then only the body copy is kept and `why`, may be
+ * NULL, says why), else INTUNE_SCEP_OK. err may be NULL.
  */
-void isc_capture_error_body(const char *body, size_t len, intune_scep_error *err);
+int isc_capture_error_body(const char *body, size_t len, intune_scep_error *err, char *why, size_t why_len);
 
 /* ---- the certificate credential (assertion.c) ---------------------------- */
 
@@ -370,6 +392,7 @@ CURLcode isc_http_perform(intune_scep_client *c, isc_handle *h, const char *url,
 /* cache.c */
 typedef int (*isc_fetch_fn)(intune_scep_client *c, void *ctx, isc_call *call, void **value, uint64_t *lifetime_ms,
                             intune_scep_error *err);
+/** Runs with the cache's lock held: it only copies what it needs (never logs, never blocks). */
 typedef int (*isc_use_fn)(const void *value, void *ctx, intune_scep_error *err);
 /** Which cached value a caller used: to drop exactly that one later. */
 typedef struct {

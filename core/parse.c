@@ -2,13 +2,105 @@
  * Pure functions (no I/O, no client): each is fuzzed on its own. */
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
-static cJSON *parse_object(const char *body, size_t len) {
-    if (!body || len == 0) return NULL;
+/* ---- one checked reading of an answer ----------------------------------- */
+
+/*
+ * cJSON keeps every member of an object, duplicates included, and looks a name
+ * up by taking the first; it decodes \u0000 into a NUL that cuts the C string.
+ * Either lets an answer say two things at once ({"code":"Success","code":"X"},
+ * {"code":"Success\u0000X"}), so an answer holding one is refused whole: no
+ * value is read from it. The raw bytes are checked for a NUL byte and for a
+ * \u0000 escape; the tree for a duplicated member name, at every depth.
+ */
+
+/* 1 when `body` holds the escape \u0000 (a backslash that is not itself escaped, then u0000). */
+static int has_nul_escape(const char *body, size_t len) {
+    for (size_t i = 0; i + 6 <= len; i++) {
+        if (body[i] != '\\' || memcmp(body + i + 1, "u0000", 5) != 0) continue;
+        /* Only inside strings can a backslash appear in JSON that cJSON accepted; an odd run of
+         * backslashes ending here makes this one the start of an escape (pairs are escaped backslashes). */
+        size_t run = 1;
+        while (run <= i && body[i - run] == '\\') run++;
+        if (run % 2 == 1) return 1;
+    }
+    return 0;
+}
+
+static int name_cmp(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static const char *member_name(const cJSON *m) {
+    return m->string ? m->string : "";
+}
+
+/* The first duplicated member name of `obj` (not of its children), or NULL. */
+static const char *duplicate_member(const cJSON *obj) {
+    size_t n = 0;
+    for (const cJSON *m = obj->child; m; m = m->next) n++;
+    if (n < 2) return NULL;
+    const char **names = n > 16 ? malloc(n * sizeof *names) : NULL;
+    const char *dup = NULL;
+    if (names) {
+        size_t k = 0;
+        for (const cJSON *m = obj->child; m; m = m->next) names[k++] = member_name(m);
+        qsort(names, n, sizeof *names, name_cmp);
+        for (size_t i = 1; i < n && !dup; i++)
+            if (strcmp(names[i - 1], names[i]) == 0) dup = names[i];
+        free(names);
+        return dup;
+    }
+    /* Few members (or no memory for sorting): compare each pair. */
+    for (const cJSON *a = obj->child; a && !dup; a = a->next)
+        for (const cJSON *b = a->next; b; b = b->next)
+            if (strcmp(member_name(a), member_name(b)) == 0) {
+                dup = member_name(a);
+                break;
+            }
+    return dup;
+}
+
+/* The first duplicated member name in `item` or anything nested in it, or NULL. */
+static const char *duplicate_anywhere(const cJSON *item) {
+    if (cJSON_IsObject(item)) {
+        const char *d = duplicate_member(item);
+        if (d) return d;
+    }
+    if (cJSON_IsObject(item) || cJSON_IsArray(item))
+        for (const cJSON *m = item->child; m; m = m->next) {
+            const char *d = duplicate_anywhere(m);
+            if (d) return d;
+        }
+    return NULL;
+}
+
+/* Wipe every string of a tree (names and values) before it is freed: for answers holding a secret. */
+static void wipe_tree(cJSON *item) {
+    for (; item; item = item->next) {
+        if (item->string) isc_wipe(item->string, strlen(item->string));
+        if (cJSON_IsString(item) && item->valuestring) isc_wipe(item->valuestring, strlen(item->valuestring));
+        wipe_tree(item->child);
+    }
+}
+
+enum { ANSWER_OK = 0, ANSWER_NOT_OBJECT, ANSWER_UNTRUSTED };
+
+/*
+ * Parse one answer: ANSWER_OK with *out the JSON object; ANSWER_NOT_OBJECT when the bytes are
+ * not one JSON object (with nothing after it but blanks); ANSWER_UNTRUSTED when they are, but
+ * hold a NUL (a byte or a \u0000 escape) or a duplicated member name: `why` (a buffer of
+ * `why_len` bytes, may be NULL) then says which. `secret`: wipe the tree when refusing it.
+ */
+static int parse_answer(const char *body, size_t len, cJSON **out, char *why, size_t why_len, int secret) {
+    *out = NULL;
+    if (why && why_len) why[0] = '\0';
+    if (!body || len == 0) return ANSWER_NOT_OBJECT;
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(body, len, &end, 0);
     /* One JSON value and nothing but blanks after it: trailing bytes make the answer untrustworthy. */
@@ -17,25 +109,57 @@ static cJSON *parse_object(const char *body, size_t len) {
         while (used < len && (body[used] == ' ' || body[used] == '\t' || body[used] == '\r' || body[used] == '\n'))
             used++;
         if (used != len) {
+            if (secret) wipe_tree(j);
             cJSON_Delete(j);
-            return NULL;
+            return ANSWER_NOT_OBJECT;
         }
     }
-    if (j && !cJSON_IsObject(j)) {
+    if (!j || !cJSON_IsObject(j)) {
+        if (j && secret) wipe_tree(j);
         cJSON_Delete(j);
-        return NULL;
+        return ANSWER_NOT_OBJECT;
     }
-    return j;
+    const char *dup = NULL;
+    int bad = 0;
+    if (memchr(body, '\0', len)) {
+        bad = 1;
+        if (why) snprintf(why, why_len, "it holds a NUL byte");
+    } else if (has_nul_escape(body, len)) {
+        bad = 1;
+        if (why) snprintf(why, why_len, "it holds a \\u0000 escape");
+    } else if ((dup = duplicate_anywhere(j)) != NULL) {
+        bad = 1;
+        if (why && secret) {
+            snprintf(why, why_len, "it has a member name twice in one object"); /* names of a secret's answer stay out */
+        } else if (why) {
+            char *shown = isc_one_line(dup, 64);
+            snprintf(why, why_len, "it has the member \"%s\" twice in one object", shown ? shown : "?");
+            free(shown);
+        }
+    }
+    if (bad) {
+        if (secret) wipe_tree(j);
+        cJSON_Delete(j);
+        return ANSWER_UNTRUSTED;
+    }
+    *out = j;
+    return ANSWER_OK;
 }
+
+#define WHY_LEN 160
 
 static const char *string_field(const cJSON *obj, const char *name) {
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(obj, name);
     return cJSON_IsString(f) ? f->valuestring : NULL;
 }
 
-/* Parse an answer of the form {"value": [...]}: the array, or NULL (then *root is NULL too). */
-static const cJSON *value_array(const char *body, size_t len, cJSON **root) {
-    cJSON *j = parse_object(body, len);
+/*
+ * Parse an answer of the form {"value": [...]}: the array, or NULL (then *root is NULL too, and
+ * *untrusted says whether the answer was refused by parse_answer, with `why`).
+ */
+static const cJSON *value_array(const char *body, size_t len, cJSON **root, int *untrusted, char *why) {
+    cJSON *j;
+    *untrusted = parse_answer(body, len, &j, why, WHY_LEN, 0) == ANSWER_UNTRUSTED;
     const cJSON *value = j ? cJSON_GetObjectItemCaseSensitive(j, "value") : NULL;
     if (!cJSON_IsArray(value)) {
         cJSON_Delete(j);
@@ -48,7 +172,11 @@ static const cJSON *value_array(const char *body, size_t len, cJSON **root) {
 
 int isc_parse_token_answer(const char *body, size_t len, isc_token_answer *out, intune_scep_error *err) {
     memset(out, 0, sizeof *out);
-    cJSON *j = parse_object(body, len);
+    cJSON *j;
+    char why[WHY_LEN];
+    int parsed = parse_answer(body, len, &j, why, sizeof why, 1);
+    if (parsed == ANSWER_UNTRUSTED)
+        return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "the token endpoint's answer cannot be trusted: %s", why);
     if (!j) return isc_error_set(err, INTUNE_SCEP_E_AUTH, "the token endpoint's answer is not a JSON object");
     int rc = INTUNE_SCEP_OK;
     const char *tok = string_field(j, "access_token");
@@ -76,21 +204,28 @@ int isc_parse_token_answer(const char *body, size_t len, isc_token_answer *out, 
         out->expires_in = lifetime;
     }
     /* The parse tree holds the token: wipe it before freeing. */
-    if (tok) isc_wipe((void *)tok, strlen(tok));
+    wipe_tree(j);
     cJSON_Delete(j);
     return rc;
 }
 
-void isc_parse_token_error(const char *body, size_t len, intune_scep_error *err) {
-    if (!err) return;
-    cJSON *j = parse_object(body, len);
-    if (!j) return;
+int isc_parse_token_error(const char *body, size_t len, intune_scep_error *err, char *why, size_t why_len) {
+    cJSON *j;
+    if (parse_answer(body, len, &j, why, why_len, 0) == ANSWER_UNTRUSTED) return INTUNE_SCEP_E_PROTOCOL;
+    if (!j || !err) {
+        cJSON_Delete(j);
+        return INTUNE_SCEP_OK;
+    }
     const char *e = string_field(j, "error");
     const char *d = string_field(j, "error_description");
     if (e) {
         char *v = isc_one_line(e, 128);
-        free(err->service_code);
-        err->service_code = v;
+        if (v && isc_strcaseeq(v, "Success")) {
+            free(v); /* a failed answer never reports the code Success */
+        } else {
+            free(err->service_code);
+            err->service_code = v;
+        }
     }
     if (d) {
         char *v = isc_one_line(d, 2048);
@@ -104,6 +239,7 @@ void isc_parse_token_error(const char *body, size_t len, intune_scep_error *err)
     else if (d && strncmp(d, "AADSTS", 6) == 0)
         err->aadsts_code = strtol(d + 6, NULL, 10);
     cJSON_Delete(j);
+    return INTUNE_SCEP_OK;
 }
 
 const char *isc_service_map_find(const isc_service_map *map, const char *name) {
@@ -138,7 +274,10 @@ int isc_parse_discovery_page(const char *body, size_t len, isc_service_map *map,
                              intune_scep_error *err) {
     *next_link = NULL;
     cJSON *j;
-    const cJSON *value = value_array(body, len, &j);
+    int untrusted;
+    char why[WHY_LEN];
+    const cJSON *value = value_array(body, len, &j, &untrusted, why);
+    if (untrusted) return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "the discovery answer cannot be trusted: %s", why);
     if (!value)
         return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL,
                              "the discovery answer is not a JSON object with a \"value\" array");
@@ -182,7 +321,10 @@ int isc_parse_discovery_page(const char *body, size_t len, isc_service_map *map,
 }
 
 int isc_parse_scep_answer(const char *body, size_t len, intune_scep_error *err) {
-    cJSON *j = parse_object(body, len);
+    cJSON *j;
+    char why[WHY_LEN];
+    if (parse_answer(body, len, &j, why, sizeof why, 0) == ANSWER_UNTRUSTED)
+        return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "Intune's answer cannot be trusted: %s", why);
     if (!j) return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "Intune's answer is not a JSON object");
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "code");
     const char *desc = string_field(j, "errorDescription");
@@ -192,7 +334,7 @@ int isc_parse_scep_answer(const char *body, size_t len, intune_scep_error *err) 
     } else if (strcmp(code->valuestring, "Success") == 0) {
         rc = INTUNE_SCEP_OK;
     } else {
-        char *shown = isc_one_line(code->valuestring, 128);
+        char *shown = isc_code_shown(code->valuestring);
         char *d = desc && *desc ? isc_one_line(desc, 2048) : NULL;
         rc = isc_error_set(err, INTUNE_SCEP_E_REJECTED, "Intune rejected the request: %s%s%s", shown ? shown : "?",
                            d ? ": " : "", d ? d : "");
@@ -210,8 +352,15 @@ int isc_parse_scep_answer(const char *body, size_t len, intune_scep_error *err) 
     return rc;
 }
 
-void isc_capture_error_body(const char *body, size_t len, intune_scep_error *err) {
-    if (!err || !body || len == 0) return;
+int isc_capture_error_body(const char *body, size_t len, intune_scep_error *err, char *why, size_t why_len) {
+    if (why && why_len) why[0] = '\0';
+    if (!body || len == 0) return INTUNE_SCEP_OK;
+    cJSON *j;
+    int parsed = parse_answer(body, len, &j, why, why_len, 0);
+    if (!err) {
+        cJSON_Delete(j);
+        return parsed == ANSWER_UNTRUSTED ? INTUNE_SCEP_E_PROTOCOL : INTUNE_SCEP_OK;
+    }
     size_t n = len < ISC_MAX_ERROR_BODY ? len : ISC_MAX_ERROR_BODY;
     char *copy = isc_strndup(body, n);
     if (copy) {
@@ -224,8 +373,8 @@ void isc_capture_error_body(const char *body, size_t len, intune_scep_error *err
         free(err->response_body);
         err->response_body = copy;
     }
-    cJSON *j = parse_object(body, len);
-    if (!j) return;
+    if (parsed == ANSWER_UNTRUSTED) return INTUNE_SCEP_E_PROTOCOL; /* nothing is read from it */
+    if (!j) return INTUNE_SCEP_OK;
     const char *code = string_field(j, "code");
     const char *desc = string_field(j, "errorDescription");
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
@@ -236,9 +385,17 @@ void isc_capture_error_body(const char *body, size_t len, intune_scep_error *err
         code = e->valuestring;
         desc = string_field(j, "error_description");
     }
-    if (code && !err->service_code) err->service_code = isc_one_line(code, 128);
+    if (code && !err->service_code) {
+        err->service_code = isc_one_line(code, 128);
+        /* A failed answer never reports the code Success (a log monitor keyed on it would be misled). */
+        if (err->service_code && isc_strcaseeq(err->service_code, "Success")) {
+            free(err->service_code);
+            err->service_code = NULL;
+        }
+    }
     if (desc && !err->description) err->description = isc_one_line(desc, 2048);
     cJSON_Delete(j);
+    return INTUNE_SCEP_OK;
 }
 
 void isc_revocation_requests_free(intune_scep_revocation_requests *r) {
@@ -256,7 +413,11 @@ void isc_revocation_requests_free(intune_scep_revocation_requests *r) {
 int isc_parse_revocation_requests(const char *body, size_t len, intune_scep_revocation_requests *out,
                                   intune_scep_error *err) {
     cJSON *j;
-    const cJSON *value = value_array(body, len, &j);
+    int untrusted;
+    char why[WHY_LEN];
+    const cJSON *value = value_array(body, len, &j, &untrusted, why);
+    if (untrusted)
+        return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "the revocation requests answer cannot be trusted: %s", why);
     if (!value)
         return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL,
                              "the revocation requests answer is not a JSON object with a \"value\" array");
@@ -288,7 +449,10 @@ int isc_parse_revocation_requests(const char *body, size_t len, intune_scep_revo
 }
 
 int isc_parse_revocation_upload(const char *body, size_t len, intune_scep_error *err) {
-    cJSON *j = parse_object(body, len);
+    cJSON *j;
+    char why[WHY_LEN];
+    if (parse_answer(body, len, &j, why, sizeof why, 0) == ANSWER_UNTRUSTED)
+        return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "the revocation results answer cannot be trusted: %s", why);
     const cJSON *value = j ? cJSON_GetObjectItemCaseSensitive(j, "value") : NULL;
     int rc;
     if (cJSON_IsTrue(value)) rc = INTUNE_SCEP_OK;

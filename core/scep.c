@@ -94,7 +94,7 @@ int isc_service_call(intune_scep_client *c, const isc_service_op *op, const char
         isc_service_target_release(&target);
         if (rc == INTUNE_SCEP_OK) {
             rc = read_answer(h->body.data, h->body.len, answer_ctx, err);
-            if (rc == INTUNE_SCEP_E_PROTOCOL) isc_capture_error_body(h->body.data, h->body.len, err);
+            if (rc == INTUNE_SCEP_E_PROTOCOL) isc_capture_error_body(h->body.data, h->body.len, err, NULL, 0);
             isc_http_release(c, h);
         }
     }
@@ -108,16 +108,17 @@ int isc_service_call(intune_scep_client *c, const isc_service_op *op, const char
         err->http_status = call.http_status;
     }
     unsigned long long elapsed = (unsigned long long)(isc_now_ms() - call.start_ms);
-    const char *txid = transaction_id ? transaction_id : "-";
+    char *tid_cut = transaction_id ? isc_utf8_copy(transaction_id, 128) : NULL; /* cut at a character boundary */
+    const char *txid = tid_cut ? tid_cut : "-";
     if (rc == INTUNE_SCEP_OK) {
         isc_log(&c->log, INTUNE_SCEP_LOG_INFO,
-                "%s outcome=Success activity_id=%s transaction_id=%.128s url=%s http_status=%ld attempts=%d "
+                "%s outcome=Success activity_id=%s transaction_id=%s url=%s http_status=%ld attempts=%d "
                 "elapsed_ms=%llu",
                 op->name, call.activity_id, txid, call.url ? call.url : "-", call.http_status, call.attempts, elapsed);
     } else {
-        char *code = err && err->service_code ? isc_one_line(err->service_code, 128) : NULL;
+        char *code = err && err->service_code ? isc_code_shown(err->service_code) : NULL;
         isc_log(&c->log, rc == INTUNE_SCEP_E_REJECTED ? INTUNE_SCEP_LOG_WARNING : INTUNE_SCEP_LOG_ERROR,
-                "%s outcome=%s%s%s activity_id=%s transaction_id=%.128s url=%s http_status=%ld attempts=%d "
+                "%s outcome=%s%s%s activity_id=%s transaction_id=%s url=%s http_status=%ld attempts=%d "
                 "elapsed_ms=%llu: %s",
                 op->name, isc_status_name(rc), code ? " code=" : "", code ? code : "", call.activity_id, txid,
                 call.url ? call.url : "-", err && err->http_status ? err->http_status : call.http_status, call.attempts,
@@ -125,6 +126,7 @@ int isc_service_call(intune_scep_client *c, const isc_service_op *op, const char
                 err && err->message ? err->message : "");
         free(code);
     }
+    free(tid_cut);
     isc_call_end(&call);
     return rc;
 }

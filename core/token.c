@@ -80,8 +80,15 @@ static int fetch_token(intune_scep_client *c, void *ctx, isc_call *call, void **
     }
     /* Name the resource and keep the identity platform's own words for the administrator. */
     char *cause = isc_strdup(local.message);
-    if (local.status == INTUNE_SCEP_E_AUTH && local.http_status) {
-        isc_parse_token_error(local.response_body, local.response_body ? strlen(local.response_body) : 0, &local);
+    char why[160];
+    if (local.status == INTUNE_SCEP_E_AUTH && local.http_status &&
+        isc_parse_token_error(local.response_body, local.response_body ? strlen(local.response_body) : 0, &local, why,
+                              sizeof why) == INTUNE_SCEP_E_PROTOCOL) {
+        rc = isc_error_set(&local, INTUNE_SCEP_E_PROTOCOL,
+                           "token request for %s failed: HTTP %ld, with a body that cannot be trusted: %s "
+                           "(request_id %s)",
+                           resource_name(resource), local.http_status, why, sub.activity_id);
+    } else if (local.status == INTUNE_SCEP_E_AUTH && local.http_status) {
         char aadsts[32] = "";
         char *desc = local.description ? isc_one_line(local.description, 600) : NULL;
         /* The message keeps the identity platform's explanation, not its trace and correlation

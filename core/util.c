@@ -251,3 +251,37 @@ void isc_buf_free(isc_buf *b) {
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+char *isc_code_shown(const char *code) {
+    if (!code) return NULL;
+    char *c = isc_utf8_copy(code, 128);
+    if (!c) return NULL;
+    int plain = *c != '\0' && !isc_has_prefix_ci(c, "success");
+    for (const char *p = c; *p && plain; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '\\') plain = 0;
+    if (plain) return c;
+    /* Quoted, with every blank-like or control byte escaped: "Success\t", " Success", "success". */
+    isc_buf b = {0};
+    int bad = isc_buf_append(&b, "\"", 1);
+    for (const char *p = c; *p && !bad; p++) {
+        unsigned char ch = (unsigned char)*p;
+        char esc[8];
+        if (ch == '"' || ch == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)ch;
+            bad = isc_buf_append(&b, esc, 2);
+        } else if (ch < 0x20 || ch == 0x7f) {
+            snprintf(esc, sizeof esc, "\\u%04x", ch);
+            bad = isc_buf_append(&b, esc, 6);
+        } else {
+            bad = isc_buf_append(&b, p, 1);
+        }
+    }
+    if (!bad) bad = isc_buf_append(&b, "\"", 1);
+    free(c);
+    if (bad) {
+        isc_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}

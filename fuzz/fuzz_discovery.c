@@ -17,6 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char *next = NULL;
         size_t before = map.count;
         int rc = isc_parse_discovery_page(body, len, &map, &next, &err);
+        /* A page with a NUL or a duplicated member name is refused whole. */
+        if (fuzz_untrusted(body, len)) FUZZ_ASSERT(rc == INTUNE_SCEP_E_PROTOCOL && map.count == before);
         if (rc == INTUNE_SCEP_OK) {
             FUZZ_ASSERT(err.message == NULL);
             FUZZ_ASSERT(!next || *next);

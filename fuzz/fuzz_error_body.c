@@ -7,7 +7,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_ASSERT(body);
     if (size) memcpy(body, data, size);
     intune_scep_error err = {0};
-    isc_capture_error_body(body, size, &err);
+    char why[160];
+    int rc = isc_capture_error_body(body, size, &err, why, sizeof why);
+    /* JSON with a NUL or a duplicated member name is refused (PROTOCOL), and only such JSON:
+     * then nothing is read from it but the body copy. */
+    int untrusted = fuzz_untrusted(body, size);
+    FUZZ_ASSERT(rc == (untrusted ? INTUNE_SCEP_E_PROTOCOL : INTUNE_SCEP_OK));
+    if (untrusted) {
+        FUZZ_ASSERT(!err.service_code && !err.description);
+        FUZZ_ASSERT(why[0] && fuzz_one_line(why));
+    }
+    /* A failed answer never reports the code Success, in any case. */
+    FUZZ_ASSERT(!err.service_code || !isc_strcaseeq(err.service_code, "Success"));
     if (size == 0) {
         FUZZ_ASSERT(err.response_body == NULL);
     } else if (err.response_body) {
@@ -26,11 +37,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* Fields already set (by an earlier parser) are kept. */
     intune_scep_error pre = {0};
     pre.service_code = isc_strdup("Kept");
-    isc_capture_error_body(body, size, &pre);
+    FUZZ_ASSERT(isc_capture_error_body(body, size, &pre, NULL, 0) == rc);
     FUZZ_ASSERT(pre.service_code && strcmp(pre.service_code, "Kept") == 0);
     isc_error_reset(&pre);
     isc_error_reset(&err);
-    isc_capture_error_body(body, size, NULL);
+    FUZZ_ASSERT(isc_capture_error_body(body, size, NULL, why, sizeof why) == rc);
     free(body);
     return 0;
 }

@@ -1,4 +1,5 @@
-/* fuzz_token_answer.c - the identity platform's 200 answer (isc_parse_token_answer). */
+/* fuzz_token_answer.c - the identity platform's 200 answer (isc_parse_token_answer):
+ * a usable token, or AUTH; PROTOCOL exactly for an answer with a NUL or a duplicated member. */
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -8,6 +9,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     intune_scep_error err = {0};
     isc_token_answer ans;
     int rc = isc_parse_token_answer(body, size, &ans, &err);
+    /* An answer with a NUL or a duplicated member name is refused as untrustworthy, and only such an answer. */
+    int untrusted = fuzz_untrusted(body, size);
+    if (untrusted) FUZZ_ASSERT(rc == INTUNE_SCEP_E_PROTOCOL || rc == INTUNE_SCEP_E_NOMEM);
+    if (rc == INTUNE_SCEP_E_PROTOCOL) FUZZ_ASSERT(untrusted);
     if (rc == INTUNE_SCEP_OK) {
         /* A usable bearer token: non-empty, no control character, no blank; a lifetime in range. */
         FUZZ_ASSERT(ans.access_token && *ans.access_token);
@@ -17,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_ASSERT(err.message == NULL);
         isc_free_secret(ans.access_token);
     } else {
-        FUZZ_ASSERT(rc == INTUNE_SCEP_E_AUTH || rc == INTUNE_SCEP_E_NOMEM);
+        FUZZ_ASSERT(rc == INTUNE_SCEP_E_AUTH || rc == INTUNE_SCEP_E_PROTOCOL || rc == INTUNE_SCEP_E_NOMEM);
         FUZZ_ASSERT(ans.access_token == NULL);
         fuzz_check_error(&err, rc);
     }

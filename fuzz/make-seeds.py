@@ -171,4 +171,56 @@ put("fuzz_csr", "wrapped.b64", base64.encodebytes(der1))
 put("fuzz_csr", "crlf.b64", base64.encodebytes(der1).replace(b"\n", b"\r\n"))
 put("fuzz_csr", "cert-not-csr.pem", c1.public_bytes(serialization.Encoding.PEM))
 put("fuzz_csr", "trailing.der", der1 + b"\x00\x00")
+# ---- answers that must not pass: a duplicated member name, a NUL (escaped or raw) ----
+UNTRUSTED = {
+    "fuzz_scep_answer": [
+        ("dup-code.json", '{"code":"Success","code":"ChallengeExpired"}'),
+        ("dup-code-last-success.json", '{"code":"ChallengeExpired","code":"Success"}'),
+        ("nul-in-code.json", '{"code":"Success\\u0000ChallengeExpired"}'),
+        ("nul-in-name.json", '{"code\\u0000x":"Success"}'),
+        ("escaped-backslash-not-nul.json", '{"code":"Success","errorDescription":"a\\\\u0000b"}'),
+        ("dup-nested.json", '{"code":"Success","errorDescription":"","x":{"a":1,"a":2}}'),
+        ("dup-escaped-name.json", '{"code":"Success","co\\u0064e":"X"}'),
+        ("raw-nul.bin", b'{"code":"Success\x00X"}'),
+    ],
+    "fuzz_token_answer": [
+        ("dup-token.json", '{"token_type":"Bearer","expires_in":3599,"access_token":"a","access_token":"b"}'),
+        ("dup-expires.json", '{"token_type":"Bearer","expires_in":3599,"expires_in":"0","access_token":"a"}'),
+        ("nul-in-token.json", '{"token_type":"Bearer","expires_in":3599,"access_token":"abc\\u0000 def"}'),
+        ("nul-in-expires.json", '{"token_type":"Bearer","expires_in":"3599\\u0000x","access_token":"abc"}'),
+    ],
+    "fuzz_token_error": [
+        ("dup-error.json", '{"error":"invalid_client","error":"Success","error_codes":[7000215]}'),
+        ("nul-in-error.json", '{"error":"invalid_client\\u0000x","error_description":"AADSTS7000215: no"}'),
+        ("success-code.json", '{"error":"Success","error_description":"not a success"}'),
+    ],
+    "fuzz_error_body": [
+        ("dup-code.json", '{"code":"InternalError","code":"Success","errorDescription":"boom"}'),
+        ("nul-in-name.json", '{"error":{"code\\u0000x":"BadRequest","message":"no"}}'),
+        ("success-code.json", '{"code":"Success","errorDescription":"an HTTP error"}'),
+        ("success-graph.json", '{"error":{"code":"success","message":"an HTTP error"}}'),
+    ],
+    "fuzz_discovery": [
+        ("dup-uri.json", '{"value":[{"providerName":"ScepRequestValidationFEService","uri":"https://a/","uri":"https://b/"}]}'),
+        ("nul-in-name.json", '{"value":[{"providerName":"ScepRequestValidationFEService\\u0000x","uri":"https://a/"}]}'),
+        ("dup-value.json", '{"value":[],"value":[{"providerName":"X","uri":"https://x/"}]}'),
+    ],
+    "fuzz_revocation": [
+        ("upload-true.json", '{"value":true}'),
+        ("upload-false.json", '{"value":false}'),
+        ("upload-dup-value.json", '{"value":true,"value":false}'),
+        ("upload-nul-name.json", '{"value\\u0000x":false,"value":true}'),
+        ("requests.json", js({"value": [{"requestContext": "ctx-1", "serialNumber": "1A2B", "issuerName": "CN=Contoso CA",
+                                          "caConfiguration": "ca01\\Contoso"}, {"requestContext": "ctx-2", "serialNumber": "FF"}]})),
+        ("requests-dup-serial.json", '{"value":[{"requestContext":"c","serialNumber":"1","serialNumber":"2"}]}'),
+        ("requests-nul-serial.json", '{"value":[{"requestContext":"c","serialNumber":"1\\u0000"}]}'),
+        ("requests-empty.json", '{"value":[]}'),
+    ],
+}
+put("fuzz_properties", "stray-secret-line.properties",
+    "AAD_APP_ID=00000000-1111-2222-3333-444444444444\nAAD_APP_KEY=New~Secret+/=value\nOld~Secret+/=stray-line-value\n"
+    "TENANT=contoso.onmicrosoft.com\nPROVIDER_NAME_AND_VERSION=Contoso CA 1.0\nTIMEOUT_MSX=5\n")
+for fuzzer, seeds in UNTRUSTED.items():
+    for name, data in seeds:
+        put(fuzzer, name, data)
 print("seeds written under", ROOT)

@@ -74,7 +74,9 @@ typedef enum {
     INTUNE_SCEP_E_SERVICE_NOT_FOUND,  /**< discovery does not list the service */
     INTUNE_SCEP_E_HTTP,               /**< a non-2xx answer from Graph or Intune (http_status, response_body set) */
     INTUNE_SCEP_E_TRANSPORT,          /**< connect, DNS, TLS, proxy, reset, or the call's deadline */
-    INTUNE_SCEP_E_PROTOCOL,           /**< a 2xx answer that cannot be trusted (not JSON, no code, over 1 MiB) */
+    INTUNE_SCEP_E_PROTOCOL,           /**< an answer that cannot be trusted: a 2xx that is not JSON, has no code or is
+                                           over 1 MiB; any answer (2xx or not) whose JSON has a member name twice in
+                                           one object or a NUL (\u0000 escape or byte) in a name or string */
     INTUNE_SCEP_E_REJECTED,           /**< Intune answered with a code other than "Success" (service_code set) */
     INTUNE_SCEP_E_NOMEM,              /**< out of memory */
     INTUNE_SCEP_E_INTERNAL            /**< a bug or an unexpected library failure */

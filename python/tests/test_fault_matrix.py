@@ -38,6 +38,8 @@ from cryptography.x509.oid import NameOID
 
 from intune_scep import (
     LOGGER_NAME,
+    CARevocationResult,
+    IntuneRevocationClient,
     IntuneClientAuthException,
     IntuneClientException,
     IntuneClientHttpErrorException,
@@ -202,6 +204,40 @@ ROWS: List[Row] = [
         PROTOCOL, http=200, requests=1),
     Row("failure 200 JSON array", "failureNotification", respond("failureNotification", 200, "[]"),
         PROTOCOL, http=200, requests=1),
+
+    # ---- answers that say two things at once: a duplicated member name, a NUL (never read) ----
+    Row("token 200 access_token twice", "token",
+        respond("token", 200, '{"token_type":"Bearer","expires_in":3599,"access_token":"EmuTok-1",'
+                              '"access_token":"EmuTok-2"}'), PROTOCOL, requests=1),
+    Row("token 200 NUL in a member name", "token",
+        respond("token", 200, '{"token_type":"Bearer","expires_in\\u0000x":1,"expires_in":3599,'
+                              '"access_token":"EmuTok-x"}'), PROTOCOL, requests=1),
+    Row("discovery 200 uri twice", "discovery",
+        respond("discovery", 200, json.dumps({"value": [{"providerName": SCEP, "uri": "https://127.0.0.1:1/a"}]})
+                .replace('"uri"', '"uri": "https://127.0.0.1:1/b", "uri"')), PROTOCOL, requests=1),
+    Row("validate 200 code twice, Success first", "validateRequest",
+        respond("validateRequest", 200, '{"code":"Success","code":"ChallengeExpired"}'),
+        PROTOCOL, http=200, requests=1),
+    Row("validate 200 code twice, Success last", "validateRequest",
+        respond("validateRequest", 200, '{"code":"ChallengeExpired","code":"Success"}'),
+        PROTOCOL, http=200, requests=1),
+    Row("validate 200 NUL in code", "validateRequest",
+        respond("validateRequest", 200, '{"code":"Success\\u0000ChallengeExpired"}'), PROTOCOL, http=200, requests=1),
+    Row("validate 200 NUL in a member name", "validateRequest",
+        respond("validateRequest", 200, '{"code\\u0000x":"Success"}'), PROTOCOL, http=200, requests=1),
+    Row("validate 200 raw NUL byte in code", "validateRequest",
+        respond("validateRequest", 200, '{"code":"Success\u0000X"}'), PROTOCOL, http=200, requests=1),
+    Row("validate 500 code Success never reported", "validateRequest",
+        respond("validateRequest", 500, '{"code":"Success","errorDescription":"an HTTP error"}'),
+        HTTP, http=500, requests=3),
+    Row("success 200 code twice", "successNotification",
+        respond("successNotification", 200, '{"code":"Success","code":"Unknown"}'), PROTOCOL, http=200, requests=1),
+    Row("failure 200 NUL in code", "failureNotification",
+        respond("failureNotification", 200, '{"code":"Success\\u0000Unknown"}'), PROTOCOL, http=200, requests=1),
+    Row("upload 200 value twice", "uploadRevocationResults",
+        respond("uploadRevocationResults", 200, '{"value":true,"value":false}'), PROTOCOL, requests=1),
+    Row("upload 200 NUL in a member name", "uploadRevocationResults",
+        respond("uploadRevocationResults", 200, '{"value\\u0000x":false,"value":true}'), PROTOCOL, requests=1),
 ]
 
 STEPS = ("token", "discovery", "validateRequest", "successNotification", "failureNotification")
@@ -280,7 +316,9 @@ def _fill(value: Any, subst: Dict[str, str]) -> Any:
 
 
 def _call_step(client: Any, step: str, txid: str, csr_b64: str) -> None:
-    if step == "successNotification":
+    if step == "uploadRevocationResults":
+        client.UploadRevocationResults(txid, [CARevocationResult("ctx-1", True)])
+    elif step == "successNotification":
         client.SendSuccessNotification(txid, csr_b64, "0123456789ABCDEF0123456789ABCDEF01234567", "1A2B3C",
                                        "2027-06-11T16:11:20.000Z", "CN=Intune SCEP Tests CA,O=Intune SCEP Tests")
     elif step == "failureNotification":
@@ -317,7 +355,10 @@ def test_fault(row: Row, emu: Any, make_client: Any, csr: Dict[str, Any], config
     overrides = dict(CLIENT_OVERRIDES)
     if row.special == "untrusted":
         overrides["TLS_CA_FILE"] = str(other_ca_file)
-    client = make_client(**overrides)
+    if row.step == "uploadRevocationResults":
+        client = IntuneRevocationClient({**config, **overrides})
+    else:
+        client = make_client(**overrides)
     if row.fault is not None:
         subst = {HTTP_URL: never_followed.url, BASE: emu.base_url,
                  CLOSED_URI: f"https://127.0.0.1:{_closed_port()}/{SCEP}",
@@ -333,6 +374,9 @@ def test_fault(row: Row, emu: Any, make_client: Any, csr: Dict[str, Any], config
         returned = True
     except IntuneClientException as caught:
         e = caught
+    finally:
+        if row.step == "uploadRevocationResults":
+            client.close()
     elapsed_ms = (time.monotonic() - t0) * 1000.0
     assert not returned, f"{row.name}: the call returned (the certificate would be issued / handed out)"
 
@@ -360,6 +404,15 @@ def test_fault(row: Row, emu: Any, make_client: Any, csr: Dict[str, Any], config
     if row.aadsts is not None:
         assert e.aadsts_code == row.aadsts
         assert f"AADSTS{row.aadsts}" in e.description
+
+    # a failure never reports the service code Success (a rejection keeps its code, never exactly Success),
+    # and no log record of it says code=Success
+    if row.want is REJECTED:
+        assert e.error_code != "Success", f"{row.name}: a rejection with the code Success"
+    else:
+        code = getattr(e, "error_code", None) or ""
+        assert code.lower() != "success", f"{row.name}: a failure reports the code {code!r}"
+    assert not any("code=Success" in r.getMessage() for r in records), f"{row.name}: a log record says code=Success"
 
     # activity id, transaction id, one-line message
     assert isinstance(e.activity_id, uuid.UUID), f"{row.name}: activity id {e.activity_id!r}"

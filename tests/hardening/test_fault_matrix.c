@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,6 +98,13 @@ static const row_t ROWS[] = {
     {"token 200 JSON array", "token", OK200("token", "[1,2]"), 0, AUTH, -1, NULL, 0, 1},
     {"token 200 JSON string", "token", OK200("token", "\\\"token\\\""), 0, AUTH, -1, NULL, 0, 1},
     {"token 200 without access_token", "token", OK200("token", "{\\\"token_type\\\":\\\"Bearer\\\",\\\"expires_in\\\":3599}"), 0, AUTH, -1, NULL, 0, 1},
+    /* Answers that say two things at once: a duplicated member name, an escaped or raw NUL (never read, PROTOCOL). */
+    {"token 200 access_token twice", "token", OK200("token", "{\\\"token_type\\\":\\\"Bearer\\\",\\\"expires_in\\\":3599,\\\"access_token\\\":\\\"EmuTok-not-issued-1\\\",\\\"access_token\\\":\\\"EmuTok-not-issued-2\\\"}"), 0, PROTOCOL, -1, NULL, 0, 1},
+    {"token 200 expires_in twice", "token", OK200("token", "{\\\"token_type\\\":\\\"Bearer\\\",\\\"expires_in\\\":3599,\\\"expires_in\\\":\\\"0\\\",\\\"access_token\\\":\\\"EmuTok-not-issued\\\"}"), 0, PROTOCOL, -1, NULL, 0, 1},
+    {"token 200 NUL escape in access_token", "token", OK200("token", "{\\\"token_type\\\":\\\"Bearer\\\",\\\"expires_in\\\":3599,\\\"access_token\\\":\\\"EmuTok-a\\\\u0000b\\\"}"), 0, PROTOCOL, -1, NULL, 0, 1},
+    {"token 200 NUL escape in a member name", "token", OK200("token", "{\\\"token_type\\\":\\\"Bearer\\\",\\\"expires_in\\\\u0000x\\\":1,\\\"expires_in\\\":3599,\\\"access_token\\\":\\\"EmuTok-x\\\"}"), 0, PROTOCOL, -1, NULL, 0, 1},
+    {"token 400 error twice", "token", RESPOND("token", 400, "{\\\"error\\\":\\\"invalid_client\\\",\\\"error\\\":\\\"Success\\\"}"), 0, PROTOCOL, 400, NULL, 0, 1},
+    {"token 400 error Success", "token", RESPOND("token", 400, "{\\\"error\\\":\\\"Success\\\",\\\"error_description\\\":\\\"AADSTS7000215: refused.\\\"}"), 0, AUTH, 400, NULL, 0, 1},
     {"token 302 to http:// not followed", "token", REDIRECT("token", 302, "{HTTP_URL}"), 0, AUTH, 302, NULL, 0, 1},
     {"token connection refused", "token", NULL, SP_REFUSED_AUTHORITY, TRANSPORT, 0, NULL, 0, 0},
     {"token untrusted certificate", "token", NULL, SP_UNTRUSTED, TRANSPORT, 0, NULL, 0, 0},
@@ -128,6 +136,10 @@ static const row_t ROWS[] = {
     {"discovered URI TLS handshake stalls", "discovery", OK200("discovery", "{\\\"value\\\":[{\\\"serviceName\\\":\\\"ScepRequestValidationFEService\\\",\\\"uri\\\":\\\"{STALL_URI}\\\"}]}"), 0, TRANSPORT, 0, NULL, 0, 2},
     {"discovered URI TCP handshake black-holed", "discovery", OK200("discovery", "{\\\"value\\\":[{\\\"serviceName\\\":\\\"ScepRequestValidationFEService\\\",\\\"uri\\\":\\\"{BLACKHOLE_URI}\\\"}]}"), 0, TRANSPORT, 0, NULL, 0, 2},
     {"discovered URI reset in the TLS handshake", "discovery", OK200("discovery", "{\\\"value\\\":[{\\\"serviceName\\\":\\\"ScepRequestValidationFEService\\\",\\\"uri\\\":\\\"{RESET_URI}\\\"}]}"), 0, TRANSPORT, 0, NULL, 0, 2},
+    {"discovery 200 uri twice", "discovery", OK200("discovery", "{\\\"value\\\":[{\\\"providerName\\\":\\\"ScepRequestValidationFEService\\\",\\\"uri\\\":\\\"https://127.0.0.1:1/a\\\",\\\"uri\\\":\\\"https://127.0.0.1:1/b\\\"}]}"), 0, PROTOCOL, -1, NULL, 0, 1},
+    {"discovery 200 NUL escape in providerName", "discovery", OK200("discovery", "{\\\"value\\\":[{\\\"providerName\\\":\\\"ScepRequestValidationFEService\\\\u0000x\\\",\\\"uri\\\":\\\"https://127.0.0.1:1/a\\\"}]}"), 0, PROTOCOL, -1, NULL, 0, 1},
+    {"discovery 200 value twice", "discovery", OK200("discovery", "{\\\"value\\\":[],\\\"value\\\":[{\\\"providerName\\\":\\\"ScepRequestValidationFEService\\\",\\\"uri\\\":\\\"https://127.0.0.1:1/a\\\"}]}"), 0, PROTOCOL, -1, NULL, 0, 1},
+    {"discovery 403 code twice", "discovery", RESPOND("discovery", 403, "{\\\"error\\\":{\\\"code\\\":\\\"Authorization_RequestDenied\\\",\\\"code\\\":\\\"Success\\\",\\\"message\\\":\\\"no\\\"}}"), 0, PROTOCOL, 403, NULL, 0, 1},
 
     /* ---- validateRequest ---- */
     {"validate 400", "validateRequest", RESPOND("validateRequest", 400, "{\\\"error\\\":{\\\"code\\\":\\\"BadRequest\\\",\\\"message\\\":\\\"shape\\\"}}"), 0, HTTP, 400, "BadRequest", 0, 1},
@@ -159,6 +171,17 @@ static const row_t ROWS[] = {
     {"validate 204 no content", "validateRequest", RESPOND("validateRequest", 204, ""), 0, PROTOCOL, 204, NULL, 0, 1},
     {"validate 302 to http:// not followed", "validateRequest", REDIRECT("validateRequest", 302, "{HTTP_URL}"), 0, HTTP, 302, NULL, 0, 1},
     {"validate 307 to the same https path not followed", "validateRequest", REDIRECT("validateRequest", 307, "{BASE}ScepRequestValidationFEService/ScepActions/validateRequest"), 0, HTTP, 307, NULL, 0, 1},
+    {"validate 200 code twice, Success first", "validateRequest", OK200("validateRequest", "{\\\"code\\\":\\\"Success\\\",\\\"code\\\":\\\"ChallengeExpired\\\"}"), 0, PROTOCOL, 200, NULL, 0, 1},
+    {"validate 200 code twice, Success last", "validateRequest", OK200("validateRequest", "{\\\"code\\\":\\\"ChallengeExpired\\\",\\\"code\\\":\\\"Success\\\"}"), 0, PROTOCOL, 200, NULL, 0, 1},
+    {"validate 200 NUL escape in code", "validateRequest", OK200("validateRequest", "{\\\"code\\\":\\\"Success\\\\u0000ChallengeExpired\\\"}"), 0, PROTOCOL, 200, NULL, 0, 1},
+    {"validate 200 NUL escape in a member name", "validateRequest", OK200("validateRequest", "{\\\"code\\\\u0000x\\\":\\\"Success\\\"}"), 0, PROTOCOL, 200, NULL, 0, 1},
+    {"validate 200 NUL escape in errorDescription", "validateRequest", OK200("validateRequest", "{\\\"code\\\":\\\"Success\\\",\\\"errorDescription\\\":\\\"a\\\\u0000b\\\"}"), 0, PROTOCOL, 200, NULL, 0, 1},
+    {"validate 200 raw NUL byte in code", "validateRequest", OK200("validateRequest", "{\\\"code\\\":\\\"Success\\u0000X\\\"}"), 0, PROTOCOL, 200, NULL, 0, 1},
+    {"validate 200 member twice in a nested object", "validateRequest", OK200("validateRequest", "{\\\"code\\\":\\\"Success\\\",\\\"detail\\\":{\\\"a\\\":[{\\\"b\\\":1,\\\"b\\\":2}]}}"), 0, PROTOCOL, 200, NULL, 0, 1},
+    {"validate 500 code Success never reported", "validateRequest", RESPOND("validateRequest", 500, "{\\\"code\\\":\\\"Success\\\",\\\"errorDescription\\\":\\\"an HTTP error\\\"}"), 0, HTTP, 500, NULL, 0, 3},
+    {"validate 400 code twice", "validateRequest", RESPOND("validateRequest", 400, "{\\\"code\\\":\\\"BadRequest\\\",\\\"code\\\":\\\"Success\\\"}"), 0, PROTOCOL, 400, NULL, 0, 1},
+    {"validate 429 Retry-After HTTP date in year 2147483647", "validateRequest", RESPOND_H("validateRequest", 429, "{\"Retry-After\":\"Fri, 31 Dec 2147483647 23:59:59 GMT\"}"), 0, HTTP, 429, NULL, 1000, 1},
+    {"validate 429 Retry-After HTTP date in year 999999999", "validateRequest", RESPOND_H("validateRequest", 429, "{\"Retry-After\":\"Fri, 31 Dec 999999999 23:59:59 GMT\"}"), 0, HTTP, 429, NULL, 1000, 1},
 
     /* ---- successNotification ---- */
     {"success 400", "successNotification", RESPOND("successNotification", 400, ""), 0, HTTP, 400, NULL, 0, 1},
@@ -170,6 +193,8 @@ static const row_t ROWS[] = {
     {"success body over 1 MiB", "successNotification", ACTION("successNotification", "oversize"), 0, PROTOCOL, -1, NULL, 0, 1},
     {"success 200 code Unknown", "successNotification", OK200("successNotification", "{\\\"code\\\":\\\"Unknown\\\",\\\"errorDescription\\\":\\\"not validated\\\"}"), 0, REJECTED, 200, "Unknown", 0, 1},
     {"success 200 not JSON", "successNotification", OK200("successNotification", "<ok/>"), 0, PROTOCOL, 200, NULL, 0, 1},
+    {"success 200 code twice", "successNotification", OK200("successNotification", "{\\\"code\\\":\\\"Success\\\",\\\"code\\\":\\\"Unknown\\\"}"), 0, PROTOCOL, 200, NULL, 0, 1},
+    {"success 200 NUL escape in code", "successNotification", OK200("successNotification", "{\\\"code\\\":\\\"Success\\\\u0000Unknown\\\"}"), 0, PROTOCOL, 200, NULL, 0, 1},
 
     /* ---- failureNotification ---- */
     {"failure 403", "failureNotification", RESPOND("failureNotification", 403, ""), 0, HTTP, 403, NULL, 0, 1},
@@ -181,6 +206,9 @@ static const row_t ROWS[] = {
     {"failure drip of one byte per second", "failureNotification", ACTION("failureNotification", "drip"), 0, TRANSPORT, -1, NULL, 0, -1},
     {"failure 200 code as a number", "failureNotification", OK200("failureNotification", "{\\\"code\\\":0}"), 0, PROTOCOL, 200, NULL, 0, 1},
     {"failure 200 JSON array", "failureNotification", OK200("failureNotification", "[]"), 0, PROTOCOL, 200, NULL, 0, 1},
+    {"failure 200 code twice", "failureNotification", OK200("failureNotification", "{\\\"code\\\":\\\"Success\\\",\\\"code\\\":\\\"Unknown\\\"}"), 0, PROTOCOL, 200, NULL, 0, 1},
+    {"failure 200 NUL escape in a member name", "failureNotification", OK200("failureNotification", "{\\\"code\\\\u0000x\\\":\\\"Success\\\"}"), 0, PROTOCOL, 200, NULL, 0, 1},
+    {"failure 503 code Success never reported", "failureNotification", RESPOND("failureNotification", 503, "{\\\"error\\\":{\\\"code\\\":\\\"Success\\\",\\\"message\\\":\\\"an HTTP error\\\"}}"), 0, HTTP, 503, NULL, 0, 3},
 };
 
 #define NROWS (sizeof ROWS / sizeof *ROWS)
@@ -377,6 +405,13 @@ static void run_row(const row_t *r, int index) {
         if (!code || strcmp(code, r->want_code) != 0)
             th_fail(__FILE__, __LINE__, "row \"%s\": service code %s, want %s", r->name, code ? code : "NULL", r->want_code);
     }
+    /* A failure never reports the service code Success (only a rejection keeps a code as sent, and it is not
+     * exactly Success then), and no log line of it says code=Success. */
+    const char *got_code = intune_scep_error_service_code(err);
+    if (got_code && (rc != REJECTED ? strcasecmp(got_code, "Success") == 0 : strcmp(got_code, "Success") == 0))
+        th_fail(__FILE__, __LINE__, "row \"%s\": a failed call reports the service code %s", r->name, got_code);
+    if (th_log_count(&log, 0, "code=Success", NULL) != 0)
+        th_fail(__FILE__, __LINE__, "row \"%s\": a log line says code=Success", r->name);
     if (!th_is_uuid(intune_scep_error_activity_id(err)))
         th_fail(__FILE__, __LINE__, "row \"%s\": no activity id (got %s)", r->name,
                 intune_scep_error_activity_id(err) ? intune_scep_error_activity_id(err) : "NULL");

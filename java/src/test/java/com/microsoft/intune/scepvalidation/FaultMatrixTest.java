@@ -245,6 +245,36 @@ class FaultMatrixTest {
                 PROTOCOL, 200, null, 0, 1));
         r.add(row("failure 200 JSON array", "failureNotification", ok200("failureNotification", "[]"), PROTOCOL, 200,
                 null, 0, 1));
+
+        // ---- answers that say two things at once: a duplicated member name, a NUL (never read) ----
+        r.add(row("token 200 access_token twice", "token", ok200("token", "{\"token_type\":\"Bearer\","
+                + "\"expires_in\":3599,\"access_token\":\"EmuTok-1\",\"access_token\":\"EmuTok-2\"}"), PROTOCOL, -1,
+                null, 0, 1));
+        r.add(row("token 200 NUL in a member name", "token", ok200("token", "{\"token_type\":\"Bearer\","
+                + "\"expires_in\\u0000x\":1,\"expires_in\":3599,\"access_token\":\"EmuTok-x\"}"), PROTOCOL, -1,
+                null, 0, 1));
+        r.add(row("discovery 200 uri twice", "discovery", ok200("discovery",
+                "{\"value\":[{\"providerName\":\"ScepRequestValidationFEService\",\"uri\":\"https://127.0.0.1:1/a\","
+                + "\"uri\":\"https://127.0.0.1:1/b\"}]}"), PROTOCOL, -1, null, 0, 1));
+        r.add(row("validate 200 code twice, Success first", "validateRequest",
+                ok200("validateRequest", "{\"code\":\"Success\",\"code\":\"ChallengeExpired\"}"), PROTOCOL, 200, null,
+                0, 1));
+        r.add(row("validate 200 code twice, Success last", "validateRequest",
+                ok200("validateRequest", "{\"code\":\"ChallengeExpired\",\"code\":\"Success\"}"), PROTOCOL, 200, null,
+                0, 1));
+        r.add(row("validate 200 NUL in code", "validateRequest",
+                ok200("validateRequest", "{\"code\":\"Success\\u0000ChallengeExpired\"}"), PROTOCOL, 200, null, 0, 1));
+        r.add(row("validate 200 NUL in a member name", "validateRequest",
+                ok200("validateRequest", "{\"code\\u0000x\":\"Success\"}"), PROTOCOL, 200, null, 0, 1));
+        r.add(row("validate 200 raw NUL byte in code", "validateRequest",
+                ok200("validateRequest", "{\"code\":\"Success\u0000X\"}"), PROTOCOL, 200, null, 0, 1));
+        r.add(row("validate 500 code Success never reported", "validateRequest", respond("validateRequest", 500,
+                "{\"code\":\"Success\",\"errorDescription\":\"an HTTP error\"}"), HTTP, 500, null, 0, 3));
+        r.add(row("success 200 code twice", "successNotification",
+                ok200("successNotification", "{\"code\":\"Success\",\"code\":\"Unknown\"}"), PROTOCOL, 200, null, 0,
+                1));
+        r.add(row("failure 200 NUL in code", "failureNotification",
+                ok200("failureNotification", "{\"code\":\"Success\\u0000Unknown\"}"), PROTOCOL, 200, null, 0, 1));
         List<Arguments> out = new ArrayList<>();
         for (int i = 0; i < r.size(); i++) {
             out.add(Arguments.of(i, r.get(i)));
@@ -531,6 +561,20 @@ class FaultMatrixTest {
             assertNotNull(a.getErrorDescription(), "row \"" + r.name + "\": error description");
             assertTrue(a.getErrorDescription().contains("AADSTS" + r.aadsts), a.getErrorDescription());
         }
+        // A failure never reports the service code Success (a rejection keeps its code, never exactly Success),
+        // and no log record of it says code=Success.
+        String code = e instanceof IntuneClientHttpErrorException ? ((IntuneClientHttpErrorException) e).getServiceCode()
+                : e instanceof IntuneClientAuthException ? ((IntuneClientAuthException) e).getErrorCode()
+                : e instanceof IntuneScepServiceException ? ((IntuneScepServiceException) e).getOriginalErrorCode()
+                : null;
+        if (e instanceof IntuneScepServiceException) {
+            assertFalse("Success".equals(code), "row \"" + r.name + "\": a rejection with the code Success");
+        } else {
+            assertFalse(code != null && code.equalsIgnoreCase("Success"),
+                    "row \"" + r.name + "\": a failure reports the service code " + code);
+        }
+        assertFalse(logLines().stream().anyMatch(l -> l.contains("code=Success")),
+                "row \"" + r.name + "\": a log record says code=Success");
         UUID activity = e.getActivityId();
         assertNotNull(activity, "row \"" + r.name + "\": no activity id; message: " + e.getMessage());
         assertEquals(activity.toString(), UUID.fromString(activity.toString()).toString());
@@ -587,6 +631,54 @@ class FaultMatrixTest {
         }
         System.out.printf("%-48s %-31s http=%3d requests=%d %5d ms%n", r.name, e.getStatusName(), e.getHttpStatus(),
                 seen.size(), elapsed);
+    }
+
+    /**
+     * The revocation upload verdict: the Java package has no revocation client, so the row runs through the
+     * package's native binding (the same JNI layer and the same status-to-exception mapping the facade uses).
+     */
+    @ParameterizedTest(name = "upload verdict {0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"{\"value\":true,\"value\":false}",
+        "{\"value\":false,\"value\":true}", "{\"value\\u0000x\":false,\"value\":true}"})
+    void uploadVerdictThatSaysTwoThings(String body) throws Exception {
+        emu.post("faults", fault("uploadRevocationResults", "status", 200, "body", body));
+        com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_config cfg =
+                com.microsoft.intune.scepvalidation.internal.IntuneScepNative.intune_scep_config_new();
+        com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_error err = NativeErrors.newError();
+        com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_client c = null;
+        com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_revocation_results res = null;
+        try {
+            java.util.Properties p = emu.properties("TIMEOUT_MS", String.valueOf(TIMEOUT_MS), "TLS_CA_FILE", emu.caFile);
+            for (String k : p.stringPropertyNames()) {
+                assertEquals(0, com.microsoft.intune.scepvalidation.internal.IntuneScepNative.intune_scep_config_set(cfg,
+                        k, p.getProperty(k)));
+            }
+            c = com.microsoft.intune.scepvalidation.internal.IntuneScepNative.intune_scep_client_create(cfg, err);
+            assertNotNull(c, IntuneScepNativeMessage(err));
+            res = com.microsoft.intune.scepvalidation.internal.IntuneScepNative.intune_scep_revocation_results_new();
+            assertEquals(0, com.microsoft.intune.scepvalidation.internal.IntuneScepNative
+                    .intune_scep_revocation_results_add(res, "ctx-1", 1, null, null, err));
+            int st = com.microsoft.intune.scepvalidation.internal.IntuneScepNative
+                    .intune_scep_upload_revocation_results(c, res, err);
+            Exception ex = NativeErrors.toException(st, err, null);
+            assertEquals(IntuneClientException.class, ex.getClass(), "upload verdict " + body + ": " + ex);
+            assertEquals(PROTOCOL, ((IntuneClientException) ex).getStatusName(), ex.getMessage());
+            assertTrue(ex.getMessage().contains("cannot be trusted"), ex.getMessage());
+            assertEquals(1, emu.requests("uploadRevocationResults").size());
+        } finally {
+            if (res != null) {
+                com.microsoft.intune.scepvalidation.internal.IntuneScepNative.intune_scep_revocation_results_free(res);
+            }
+            if (c != null) {
+                com.microsoft.intune.scepvalidation.internal.IntuneScepNative.intune_scep_client_free(c);
+            }
+            com.microsoft.intune.scepvalidation.internal.IntuneScepNative.intune_scep_error_free(err);
+            com.microsoft.intune.scepvalidation.internal.IntuneScepNative.intune_scep_config_free(cfg);
+        }
+    }
+
+    private static String IntuneScepNativeMessage(com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_error err) {
+        return com.microsoft.intune.scepvalidation.internal.IntuneScepNative.intune_scep_error_message(err);
     }
 
     /** The subset covers every step with several rows, and every class the C table has. */
