@@ -48,7 +48,7 @@ case "$MODE" in
   tsan)
     BUILD="${BUILD_DIR:-$ROOT/build-tsan}"
     CMAKE_ARGS+=(-DINTUNE_SCEP_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug -DINTUNE_SCEP_BUILD_BENCH=OFF
-                 -DINTUNE_SCEP_BUILD_CLI=OFF -DINTUNE_SCEP_TEST_TIME_SCALE=3)
+                 -DINTUNE_SCEP_BUILD_CLI=OFF -DINTUNE_SCEP_BUILD_SERVER=OFF -DINTUNE_SCEP_TEST_TIME_SCALE=3)
     CTEST_SELECT=(-R '^c_threads$')
     export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
     ;;

@@ -26,7 +26,7 @@ JOBS="${JOBS:-2}"
 configure() { # dir, cmake args...
   local dir="$1"; shift
   if [ ! -f "$dir/CMakeCache.txt" ]; then
-    cmake -S "$ROOT" -B "$dir" -DINTUNE_SCEP_WERROR=ON -DINTUNE_SCEP_BUILD_CLI=OFF -DINTUNE_SCEP_BUILD_BENCH=OFF "$@" \
+    cmake -S "$ROOT" -B "$dir" -DINTUNE_SCEP_WERROR=ON -DINTUNE_SCEP_BUILD_CLI=OFF -DINTUNE_SCEP_BUILD_SERVER=OFF -DINTUNE_SCEP_BUILD_BENCH=OFF "$@" \
       || return 1
   else
     cmake "$dir" "$@" >/dev/null || return 1
@@ -38,7 +38,7 @@ fuzz_smoke() {
   local cc="${CC_FUZZ:-clang}"
   if [ ! -f build-fuzz/CMakeCache.txt ]; then
     CC="$cc" cmake -S "$ROOT" -B build-fuzz -DCMAKE_C_COMPILER="$cc" -DINTUNE_SCEP_BUILD_FUZZ=ON \
-      -DINTUNE_SCEP_BUILD_TESTS=OFF -DINTUNE_SCEP_BUILD_CLI=OFF -DINTUNE_SCEP_BUILD_BENCH=OFF -DINTUNE_SCEP_WERROR=ON \
+      -DINTUNE_SCEP_BUILD_TESTS=OFF -DINTUNE_SCEP_BUILD_CLI=OFF -DINTUNE_SCEP_BUILD_SERVER=OFF -DINTUNE_SCEP_BUILD_BENCH=OFF -DINTUNE_SCEP_WERROR=ON \
       || return 1
   fi
   cmake --build build-fuzz --target fuzzers -j"$JOBS" || return 1
