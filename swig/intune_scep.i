@@ -31,6 +31,8 @@
 /* Log callbacks are wired by each language's file. */
 %ignore intune_scep_config_set_log_callback;
 %ignore intune_scep_client_set_log_callback;
+/* The transport hook takes a C function: wired by a language's file (java.i). */
+%ignore intune_scep_config_set_transport;
 
 %newobject intune_scep_client_discover_uri;
 %newobject intune_scep_csr_normalize;
