@@ -168,6 +168,10 @@ public final class SocketFactoryTransport {
         } catch (SSLException e) {
             return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_TLS, e);
         } catch (IOException e) {
+            Throwable tls = tlsCause(e);
+            if (tls != null) { // a TLS failure the JDK wrapped (e.g. TLS 1.3: a refused client certificate)
+                return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_TLS, tls);
+            }
             String m = String.valueOf(e.getMessage());
             if (proxy != Proxy.NO_PROXY && m.startsWith("Unable to tunnel through proxy")) {
                 Matcher mm = PROXY_STATUS.matcher(m);
@@ -184,6 +188,20 @@ public final class SocketFactoryTransport {
                 conn.disconnect();
             }
         }
+    }
+
+    private static Throwable tlsCause(Throwable e) {
+        for (Throwable t = e.getCause(); t != null && t != t.getCause(); t = t.getCause()) {
+            if (t instanceof SSLException) {
+                return t;
+            }
+        }
+        for (Throwable s : e.getSuppressed()) {
+            if (s instanceof SSLException) {
+                return s;
+            }
+        }
+        return null;
     }
 
     private static int clampTimeout(long ms) {
