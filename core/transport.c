@@ -86,6 +86,12 @@ CURLcode isc_transport_perform(intune_scep_client *c, isc_handle *h, const char 
     h->retry_after[0] = '\0';
     h->errbuf[0] = '\0';
     *status = 0;
+    /* HTTPS only, as on the libcurl path (CURLOPT_PROTOCOLS_STR "https"): never hand the
+       callback a URL it could fetch in the clear. */
+    if (!isc_has_prefix_ci(url, "https://")) {
+        snprintf(h->errbuf, sizeof h->errbuf, "not sent: only https:// URLs are fetched");
+        return CURLE_UNSUPPORTED_PROTOCOL;
+    }
 
     /* The header lines as an array; "Name:" without a value is libcurl's way to drop a header. */
     size_t n = 0;

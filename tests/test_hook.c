@@ -23,6 +23,9 @@ typedef struct {
     int fail_count;
     int no_status;        /* return 0 without a status */
     int bad_status;       /* report this status instead of the real one */
+    int ignore_cap;       /* keep appending past the 1 MiB refusal and return 0 with the status */
+    int fail_after_ok;    /* report the answer, then also a failure, and return 0 */
+    int saw_http_url;     /* a URL that is not https:// reached the callback */
     long late_ms;         /* sleep this long after the exchange */
     pthread_mutex_t mu;
     int calls;
@@ -35,11 +38,13 @@ typedef struct {
 typedef struct {
     intune_scep_transport_response *resp;
     int stopped;
+    int ignore_cap;
 } body_ctx;
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
     body_ctx *b = userp;
-    if (intune_scep_transport_response_append_body(b->resp, data, size * nmemb) != INTUNE_SCEP_OK) {
+    if (intune_scep_transport_response_append_body(b->resp, data, size * nmemb) != INTUNE_SCEP_OK &&
+        !b->ignore_cap) {
         b->stopped = 1;
         return 0;
     }
@@ -74,6 +79,7 @@ static int test_transport(void *userdata, const char *method, const char *url, c
     s->last_connect_ms = connect_timeout_ms;
     s->last_timeout_ms = timeout_ms;
     s->last_headers_have_request_id = 0;
+    if (strncmp(url, "https://", 8) != 0) s->saw_http_url = 1;
     for (size_t i = 0; i < header_count; i++) {
         if (strcmp(headers[i], "Expect:") == 0) s->saw_expect = 1;
         if (strncmp(headers[i], "client-request-id: ", 19) == 0) s->last_headers_have_request_id = 1;
@@ -87,7 +93,7 @@ static int test_transport(void *userdata, const char *method, const char *url, c
     struct curl_slist *list = NULL;
     for (size_t i = 0; i < header_count; i++) list = curl_slist_append(list, headers[i]);
     list = curl_slist_append(list, "Expect:");
-    body_ctx b = {response, 0};
+    body_ctx b = {response, 0, s->ignore_cap};
     char errbuf[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
@@ -124,6 +130,7 @@ static int test_transport(void *userdata, const char *method, const char *url, c
     }
     if (s->no_status) return 0;
     intune_scep_transport_response_set_status(response, s->bad_status ? s->bad_status : status);
+    if (s->fail_after_ok) intune_scep_transport_response_fail(response, INTUNE_SCEP_TRANSPORT_E_CLOSED, "late failure");
     return 0;
 }
 
@@ -310,6 +317,36 @@ static void test_callback_misbehaviour_fails_closed(void) {
     CHECK_STATUS(intune_scep_validate_request(c, "tid-other", csr->b64, err), INTUNE_SCEP_E_TRANSPORT, err);
     CHECK_CONTAINS(intune_scep_error_message(err), "scripted failure");
     CHECK_INT(s.calls, 1);
+    intune_scep_client_free(c);
+
+    /* a body the callback keeps appending past 1 MiB is refused, whatever it returns */
+    hook_init(&s);
+    s.ignore_cap = 1;
+    c = hook_client(&s, NULL, NULL);
+    CHECK_STATUS(intune_scep_validate_request(c, "tid-warm", csr->b64, err), INTUNE_SCEP_OK, err);
+    th_emu_fault(emu, "{\"endpoint\":\"validateRequest\",\"action\":\"oversize\",\"times\":1}");
+    CHECK_STATUS(intune_scep_validate_request(c, "tid-ignored-cap", csr->b64, err), INTUNE_SCEP_E_PROTOCOL, err);
+    CHECK_CONTAINS(intune_scep_error_message(err), "1 MiB");
+    intune_scep_client_free(c);
+
+    /* an answer and a failure: a failure, even when the callback returns 0 */
+    hook_init(&s);
+    s.fail_after_ok = 1;
+    c = hook_client(&s, NULL, (const char *const[]){"MAX_RETRIES", "0", NULL});
+    CHECK_STATUS(intune_scep_validate_request(c, "tid-both", csr->b64, err), INTUNE_SCEP_E_TRANSPORT, err);
+    CHECK_CONTAINS(intune_scep_error_message(err), "late failure");
+    intune_scep_client_free(c);
+
+    /* a discovered http:// URL never reaches the callback */
+    hook_init(&s);
+    c = hook_client(&s, NULL, (const char *const[]){"MAX_RETRIES", "0", NULL});
+    th_emu_reset(emu);
+    th_emu_fault_respond(emu, "discovery", 200,
+                         "{\"value\":[{\"providerName\":\"ScepRequestValidationFEService\","
+                         "\"uri\":\"http://127.0.0.1:9/ScepRequestValidationFEService\"}]}", 0);
+    CHECK(intune_scep_validate_request(c, "tid-http", csr->b64, err) != INTUNE_SCEP_OK);
+    CHECK(!s.saw_http_url);
+    CHECK_INT(th_emu_request_count(emu, "validateRequest"), 0);
     intune_scep_client_free(c);
 
     /* the response setters refuse NULL */
