@@ -185,6 +185,61 @@ class SslSocketFactoryTest extends EmulatorTestBase {
         assertTrue(connections <= 4L * 8, "connections are reused: " + connections);
     }
 
+    // ---- the proxy keys ---------------------------------------------------------
+
+    /** The emulator's CONNECT proxy as a process; returns it with its port in {@code port[0]}. */
+    private static Process startProxy(int[] port, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(System.getProperty("intunescep.python", "python3"), "-m",
+                "intune_scep.emulator.proxy", "--exit-on-stdin-eof"));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("PYTHONPATH", Emulator.repo().resolve("python").toString());
+        pb.redirectError(ProcessBuilder.Redirect.DISCARD);
+        Process p = pb.start();
+        String line = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))
+                .readLine();
+        assertNotNull(line, "the proxy did not start");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> info = (Map<String, Object>) Json.parse(line);
+        port[0] = ((Number) info.get("port")).intValue();
+        return p;
+    }
+
+    private static void stopProxy(Process p) throws Exception {
+        p.getOutputStream().close();
+        if (!p.waitFor(10, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
+    void theProxyKeysApplyOnTheFactoryPath() throws Exception {
+        int[] port = new int[1];
+        Process open = startProxy(port);
+        try {
+            IntuneScepServiceClient c = factoryClient(trustingEmulator(), "PROXY_HOST", "127.0.0.1", "PROXY_PORT",
+                    String.valueOf(port[0]));
+            c.ValidateRequest(newTransactionId(), validCsr("proxied"));
+            assertEquals(1, emu.requests("validateRequest").size());
+        } finally {
+            stopProxy(open);
+        }
+        // a proxy that wants credentials the client does not give: its 407 ends the call, nothing arrives
+        Process closed = startProxy(port, "--user", "proxyuser", "--password", "proxy~pass");
+        try {
+            emu.reset();
+            IntuneScepServiceClient c = factoryClient(trustingEmulator(), "PROXY_HOST", "127.0.0.1", "PROXY_PORT",
+                    String.valueOf(port[0]), "MAX_RETRIES", "0");
+            IntuneClientException e = assertThrows(IntuneClientException.class,
+                    () -> c.ValidateRequest(newTransactionId(), "MIIB"));
+            assertEquals("INTUNE_SCEP_E_TRANSPORT", e.getStatusName(), e.getMessage());
+            assertTrue(e.getMessage().contains("407"), e.getMessage());
+            assertEquals(0, emu.requests().size());
+        } finally {
+            stopProxy(closed);
+        }
+    }
+
     // ---- a client certificate ------------------------------------------------
 
     private static void keytool(String... args) throws Exception {
