@@ -61,6 +61,10 @@ import com.microsoft.intune.scepvalidation.internal.intune_scep_status;
  * running finish first); a client that becomes unreachable without being
  * closed is freed by a {@link Cleaner}.
  *
+ * <p><b>TLS:</b> native (libcurl and OpenSSL), trusting the system store,
+ * TLS_CA_FILE or {@link #SetTrustStore}; or Java's, through the factory given
+ * to {@link #SetSslSocketFactory}.
+ *
  * <p><b>Logging:</b> java.util.logging, logger
  * {@code com.microsoft.intune.scepvalidation}; never a secret.
  */
