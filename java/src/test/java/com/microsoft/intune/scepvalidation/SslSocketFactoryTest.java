@@ -141,6 +141,24 @@ class SslSocketFactoryTest extends EmulatorTestBase {
     }
 
     @Test
+    void theDeadlineHoldsOnTheFactoryPathAgainstADrippingServer() throws Exception {
+        IntuneScepServiceClient c = factoryClient(trustingEmulator(), "TIMEOUT_MS", "2000", "MAX_RETRIES", "0");
+        String csr = validCsr("drip");
+        c.ValidateRequest(newTransactionId(), csr); // warm: tokens and discovery
+        for (String action : List.of("drip", "hang")) { // the body one byte a second; nothing at all
+            emu.reset();
+            emu.fault("endpoint", "validateRequest", "action", action, "times", 0);
+            long t0 = System.nanoTime();
+            IntuneClientException e = assertThrows(IntuneClientException.class,
+                    () -> c.ValidateRequest(newTransactionId(), csr));
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertEquals("INTUNE_SCEP_E_TRANSPORT", e.getStatusName(), e.getMessage());
+            assertTrue(e.getMessage().contains("TIMEOUT_MS"), e.getMessage());
+            assertTrue(ms < 2000 + 1500, action + ": took " + ms + " ms with TIMEOUT_MS 2000");
+        }
+    }
+
+    @Test
     void setTrustStoreAfterTheFactoryReturnsToTheNativePath() throws Exception {
         IntuneScepServiceClient c = factoryClient((SSLSocketFactory) SSLSocketFactory.getDefault());
         c.SetTrustStore(Emulator.trustStoreOf(emu.caFile));

@@ -14,6 +14,7 @@ import java.net.URL;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -102,6 +103,7 @@ public final class SocketFactoryTransport {
             long timeoutMs, long response) {
         SWIGTYPE_p_intune_scep_transport_response r = IntuneScepNative.intune_scep_java_transport_response(response);
         HttpsURLConnection conn = null;
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(1, timeoutMs));
         try {
             URL u = new URL(new String(url, StandardCharsets.UTF_8));
             if (!"https".equalsIgnoreCase(u.getProtocol())) {
@@ -145,7 +147,20 @@ public final class SocketFactoryTransport {
                 try (InputStream s = in) {
                     byte[] buf = new byte[CHUNK];
                     int n;
-                    while ((n = s.read(buf)) > 0) {
+                    for (;;) {
+                        // the whole exchange ends at the deadline, not only each read: a server that
+                        // drips its body would otherwise keep every read within the read timeout
+                        long left = TimeUnit.NANOSECONDS.toMillis(end - System.nanoTime());
+                        if (left <= 0) {
+                            conn.disconnect();
+                            conn = null;
+                            return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_TIMEOUT,
+                                    "the call's deadline passed while the answer was being read");
+                        }
+                        conn.setReadTimeout(clampTimeout(left));
+                        if ((n = s.read(buf)) <= 0) {
+                            break;
+                        }
                         int st = IntuneScepNative.intune_scep_transport_response_append_body(r,
                                 n == buf.length ? buf : Arrays.copyOf(buf, n));
                         if (st != intune_scep_status.INTUNE_SCEP_OK) {
@@ -159,6 +174,19 @@ public final class SocketFactoryTransport {
             IntuneScepNative.intune_scep_transport_response_set_status(r, status);
             conn = null; // read to the end and closed: the connection goes back to the keep-alive cache
             return 0;
+        } catch (IOException | RuntimeException e) {
+            return failure(r, e);
+        } finally {
+            if (conn != null) {
+                conn.disconnect();
+            }
+        }
+    }
+
+    /** The failure kind of an exception of an exchange. */
+    private int failure(SWIGTYPE_p_intune_scep_transport_response r, Exception thrown) {
+        try {
+            throw thrown;
         } catch (UnknownHostException e) {
             return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_RESOLVE, e);
         } catch (ConnectException | NoRouteToHostException e) {
@@ -181,12 +209,8 @@ public final class SocketFactoryTransport {
                 return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_PROXY, e);
             }
             return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_CLOSED, e);
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
             return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_OTHER, e);
-        } finally {
-            if (conn != null) {
-                conn.disconnect();
-            }
         }
     }
 
