@@ -26,10 +26,11 @@ DOORS = {
     "c": ("C ABI (libintunescep)", True),
     "python": ("Python package (intune_scep)", True),
     "java": ("Java jar (IntuneScepServiceClient)", True),
+    "javasf": ("Java jar + SetSslSocketFactory", True),
     "requests": ("Python requests.Session", False),
     "httpclient": ("Java java.net.http.HttpClient", False),
 }
-ORDER = ["curl", "c", "python", "java", "requests", "httpclient"]
+ORDER = ["curl", "c", "python", "java", "javasf", "requests", "httpclient"]
 COLD_DOORS = ["c", "python", "java"]
 # RSS moves by a few pages at random (allocator arenas, thread stacks, stdio):
 # growth up to this much counts as none.
@@ -89,7 +90,7 @@ class Runner:
 
     # -- commands per front door ------------------------------------------------
     def timing_args(self, door):
-        warmup = self.java_warmup if door in ("java", "httpclient") else self.timing["warmup"]
+        warmup = self.java_warmup if door in ("java", "javasf", "httpclient") else self.timing["warmup"]
         return ["--warmup", str(warmup), "--seconds", str(self.timing["seconds"]),
                 "--rounds", "1", "--status-url", self.a.status_url]
 
@@ -125,6 +126,12 @@ class Runner:
                 return None, "no intune-scep jar (java/ not built)"
             cp = a.jar + os.pathsep + a.java_classes
             return ["java", "-cp", cp, "JarBench", mode] + self.ours_args(), None
+        if door == "javasf":
+            if not a.jar or not a.java_classes:
+                return None, "no intune-scep jar (java/ not built)"
+            cp = a.jar + os.pathsep + a.java_classes
+            # the same client, its HTTPS through an SSLSocketFactory trusting the bench CA
+            return ["java", "-cp", cp, "JarBench", mode] + self.ours_args() + ["--socket-factory", a.ca], None
         if door == "httpclient":
             if not a.java_classes:
                 return None, "the Java benchmark classes were not compiled"

@@ -133,6 +133,12 @@ API void intune_scep_config_set_log_callback(intune_scep_config *cfg, intune_sce
     cfg->log_min_level = min_level;
 }
 
+API void intune_scep_config_set_transport(intune_scep_config *cfg, intune_scep_transport_fn fn, void *userdata) {
+    if (!cfg) return;
+    cfg->transport_fn = fn;
+    cfg->transport_userdata = fn ? userdata : NULL;
+}
+
 API void intune_scep_config_free(intune_scep_config *cfg) {
     if (!cfg) return;
     for (size_t i = 0; i < cfg->count; i++) {

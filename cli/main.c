@@ -11,6 +11,7 @@
  * never echoed, and every text that comes from the library is scrubbed of them
  * once more before it is printed.
  */
+#include "cli.h"
 #include "hints.h"
 #include "inspect.h"
 #include "intune_scep.h"
@@ -68,7 +69,8 @@ enum command {
     CMD_NOTIFY_SUCCESS,
     CMD_NOTIFY_FAILURE,
     CMD_VERSION,
-    CMD_HELP
+    CMD_HELP,
+    CMD_REVOCATIONS
 };
 
 /* Command-specific options, as bits, to tell which command accepts which. */
@@ -79,7 +81,10 @@ enum {
     OPT_CA_CONFIGURATION = 1 << 3,
     OPT_CERTIFICATE_AUTHORITY = 1 << 4,
     OPT_HRESULT = 1 << 5,
-    OPT_DESCRIPTION = 1 << 6
+    OPT_DESCRIPTION = 1 << 6,
+    OPT_MAX = 1 << 7,
+    OPT_ISSUER = 1 << 8,
+    OPT_LAST = OPT_ISSUER
 };
 
 struct cli {
@@ -99,6 +104,9 @@ struct cli {
     const char *hresult_text;
     const char *description;
     const char *help_topic;
+    struct cli_revocations_args revocations; /* revocations: subcommand, file; --max and --issuer below */
+    const char *max_text;
+    const char *issuer;
     /* Secret values of the configuration, to scrub from anything printed. */
     char *secrets[3];
 };
@@ -305,6 +313,7 @@ static void print_main_help(FILE *out) {
             "  notify-success   tell Intune a certificate was issued\n"
             "  notify-failure   tell Intune issuing a certificate failed\n"
             "  inspect-csr      show what a certificate request asks for (no configuration needed)\n"
+            "  revocations      download Intune's revocation requests, upload their results\n"
             "  version          print the versions of the tool and the library\n"
             "  help [COMMAND]   this text, or a command's\n"
             "\n"
@@ -358,6 +367,9 @@ static void print_command_help(FILE *out, enum command cmd) {
                      "  --hresult HRESULT     decimal (2147500037), negative decimal (-2147467259) or hex\n"
                      "                        up to 64 bits (0x80004005, sent as 2147500037); exact\n"
                      "  --description TEXT    why it failed (not empty)\n");
+        break;
+    case CMD_REVOCATIONS:
+        cli_revocations_help(out);
         break;
     case CMD_VERSION:
         fprintf(out, "Usage: intune-scep version [--json]\n\nPrint the versions of the tool and the library.\n");
@@ -534,6 +546,7 @@ static const struct {
      OPT_TRANSACTION_ID | OPT_CSR | OPT_CERT},
     {"notify-failure", CMD_NOTIFY_FAILURE, OPT_TRANSACTION_ID | OPT_CSR | OPT_HRESULT | OPT_DESCRIPTION,
      OPT_TRANSACTION_ID | OPT_CSR | OPT_HRESULT | OPT_DESCRIPTION},
+    {"revocations", CMD_REVOCATIONS, OPT_MAX | OPT_ISSUER, 0},
     {"version", CMD_VERSION, 0, 0},
     {"help", CMD_HELP, 0, 0},
 };
@@ -550,6 +563,8 @@ static const struct {
     {"--certificate-authority", OPT_CERTIFICATE_AUTHORITY, offsetof(struct cli, certificate_authority)},
     {"--hresult", OPT_HRESULT, offsetof(struct cli, hresult_text)},
     {"--description", OPT_DESCRIPTION, offsetof(struct cli, description)},
+    {"--max", OPT_MAX, offsetof(struct cli, max_text)},
+    {"--issuer", OPT_ISSUER, offsetof(struct cli, issuer)},
 };
 
 /*
@@ -654,12 +669,20 @@ static int parse_args(int argc, char **argv) {
             }
             if (g.command == CMD_NONE)
                 return usage_error("unknown command '%s' (commands: check, validate, notify-success, "
-                                   "notify-failure, version, help)",
+                                   "notify-failure, revocations, version, help)",
                                    arg);
             continue;
         }
         if (g.command == CMD_HELP && g.help_topic == NULL) {
             g.help_topic = arg;
+            continue;
+        }
+        if (g.command == CMD_REVOCATIONS && g.revocations.subcommand == NULL) {
+            g.revocations.subcommand = arg;
+            continue;
+        }
+        if (g.command == CMD_REVOCATIONS && g.revocations.file == NULL) {
+            g.revocations.file = arg;
             continue;
         }
         return usage_error("unexpected argument '%s'", arg);
@@ -673,7 +696,7 @@ static int check_command_options(void) {
         if (commands[k].cmd != g.command)
             continue;
         unsigned extra = g.given & ~commands[k].allowed;
-        for (unsigned bit = 1; bit <= OPT_DESCRIPTION; bit <<= 1) {
+        for (unsigned bit = 1; bit <= OPT_LAST; bit <<= 1) {
             if (extra & bit) {
                 char buf[256];
                 snprintf(buf, sizeof buf, "option %s does not apply to '%s'", option_name(bit), commands[k].name);
@@ -681,7 +704,7 @@ static int check_command_options(void) {
             }
         }
         unsigned missing = commands[k].required & ~g.given;
-        for (unsigned bit = 1; bit <= OPT_DESCRIPTION; bit <<= 1) {
+        for (unsigned bit = 1; bit <= OPT_LAST; bit <<= 1) {
             if (missing & bit) {
                 char buf[256];
                 snprintf(buf, sizeof buf, "'%s' needs %s", commands[k].name, option_name(bit));
@@ -1141,6 +1164,8 @@ static int run(void) {
         intune_scep_client_set_log_callback(client, NULL, NULL, INTUNE_SCEP_LOG_ERROR);
     if (g.command == CMD_CHECK)
         code = cmd_check(client, cfg, err);
+    else if (g.command == CMD_REVOCATIONS)
+        code = cli_revocations_run(client, err, &g.revocations);
     else
         code = cmd_scep(client, err);
 done:
@@ -1182,8 +1207,37 @@ int main(int argc, char **argv) {
         return code;
     if (g.command == CMD_VERSION)
         return cmd_version();
+    if (g.command == CMD_REVOCATIONS) {
+        g.revocations.json = g.json;
+        g.revocations.verbose = g.verbose;
+        g.revocations.max_text = g.max_text;
+        g.revocations.issuer = g.issuer;
+        code = cli_revocations_check(&g.revocations);
+        if (code >= 0)
+            return code;
+    }
     code = run();
     wipe_secrets();
     fflush(stdout);
     return code;
 }
+
+/* ------------------------------------------------------------------------- */
+/* For the commands in their own files (cli.h)                               */
+/* ------------------------------------------------------------------------- */
+
+char *cli_scrub(const char *text) { return scrub(text); }
+void cli_field(FILE *out, const char *label, const char *value) { field(out, label, value); }
+void cli_json_str(cJSON *obj, const char *name, const char *value) { json_str(obj, name, value); }
+void cli_json_print(cJSON *obj) { json_print(obj); }
+int cli_exit_code_for_status(int status) { return exit_code_for_status(status); }
+int cli_fail_early(int code, const char *status, const char *message) {
+    return fail_early(code, status, "%s", message);
+}
+void cli_json_error_fields(cJSON *o, const intune_scep_error *err, const char *fix) {
+    json_error_fields(o, err, fix);
+}
+void cli_print_error_fields(FILE *out, int indent, const intune_scep_error *err, const char *fix) {
+    print_error_fields(out, indent, err, fix);
+}
+char *cli_read_file(const char *path, size_t *len, const char **why) { return read_file(path, len, why); }

@@ -31,6 +31,8 @@ int isc_client_new(const intune_scep_config *cfg, intune_scep_client **out, intu
     if (!c) return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
     c->owner_pid = getpid();
     isc_logger_init(&c->log, cfg->log_fn, cfg->log_userdata, cfg->log_min_level);
+    c->transport_fn = cfg->transport_fn;
+    c->transport_userdata = cfg->transport_userdata;
     int rc = isc_settings_from_config(cfg, &c->settings, &c->log, err);
     if (rc != INTUNE_SCEP_OK) {
         isc_logger_destroy(&c->log);

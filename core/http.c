@@ -174,6 +174,7 @@ void isc_http_release(intune_scep_client *c, isc_handle *h) {
 
 CURLcode isc_http_perform(intune_scep_client *c, isc_handle *h, const char *url, struct curl_slist *headers,
                           const char *body, size_t body_len, uint64_t deadline_ms, long *status) {
+    if (c->transport_fn) return isc_transport_perform(c, h, url, headers, body, body_len, deadline_ms, status);
     CURL *e = h->easy;
     uint64_t now = isc_now_ms();
     long remaining = deadline_ms > now ? (long)(deadline_ms - now) : 1;

@@ -113,6 +113,8 @@ struct intune_scep_config {
     intune_scep_log_fn log_fn;
     void *log_userdata;
     int log_min_level;
+    intune_scep_transport_fn transport_fn; /* NULL: libcurl */
+    void *transport_userdata;
 };
 
 /** The validated settings of one client. */
@@ -355,6 +357,8 @@ struct intune_scep_client {
     isc_cache services;
     char user_agent[160]; /* the whole "User-Agent: ..." header line */
     pid_t owner_pid;      /* the process that created it; a child after fork() may not use it */
+    intune_scep_transport_fn transport_fn; /* the opt-in transport hook; NULL: libcurl */
+    void *transport_userdata;
 };
 
 /** Nonzero when `c` was created by another process (this is a child after fork()). */
@@ -388,6 +392,15 @@ void isc_http_release(intune_scep_client *c, isc_handle *h);
  */
 CURLcode isc_http_perform(intune_scep_client *c, isc_handle *h, const char *url, struct curl_slist *headers,
                           const char *body, size_t body_len, uint64_t deadline_ms, long *status);
+
+/* transport.c */
+/**
+ * isc_http_perform through the client's transport callback instead of libcurl:
+ * the same contract (CURLcode, *status, h->body, h->retry_after, h->oversize,
+ * h->proxy_status, h->errbuf), so exchange.c treats both alike.
+ */
+CURLcode isc_transport_perform(intune_scep_client *c, isc_handle *h, const char *url, struct curl_slist *headers,
+                               const char *body, size_t body_len, uint64_t deadline_ms, long *status);
 
 /* cache.c */
 typedef int (*isc_fetch_fn)(intune_scep_client *c, void *ctx, isc_call *call, void **value, uint64_t *lifetime_ms,

@@ -33,6 +33,15 @@
 /* Log callbacks are wired by each language's file. */
 %ignore intune_scep_config_set_log_callback;
 %ignore intune_scep_client_set_log_callback;
+/* The transport hook takes a C function: wired by a language's file (java.i); the
+   response setters are wrapped only where a language implements a transport. */
+%ignore intune_scep_config_set_transport;
+#if !defined(SWIGJAVA)
+%ignore intune_scep_transport_response_set_status;
+%ignore intune_scep_transport_response_add_header;
+%ignore intune_scep_transport_response_append_body;
+%ignore intune_scep_transport_response_fail;
+#endif
 
 %newobject intune_scep_client_discover_uri;
 %newobject intune_scep_csr_normalize;

@@ -189,6 +189,129 @@ static void *intune_scep_java_native_line_run(void *arg) {
     intune_scep_java_log_trampoline(line->sink, line->level, line->message);
     return NULL;
 }
+
+/* ---- transport hook ---------------------------------------------------- */
+
+/*
+ * A transport: a global reference to a Java object with a method
+ * `int exchange(byte[] method, byte[] url, byte[][] headers, byte[] body,
+ * long connectTimeoutMs, long timeoutMs, long response)`
+ * (internal.SocketFactoryTransport), which performs one HTTPS exchange and
+ * fills `response` through intune_scep_transport_response_*. Created and freed
+ * by the Java facade, which keeps it alive as long as a client uses it.
+ */
+typedef struct intune_scep_java_transport {
+    JavaVM *vm;
+    jobject target;     /* global reference */
+    jmethodID method;   /* int exchange(byte[], byte[], byte[][], byte[], long, long, long) */
+    jclass byte_array;  /* global reference to byte[].class */
+} intune_scep_java_transport;
+
+/* Zero a Java byte[] (request headers and body hold secrets). */
+static void intune_scep_java_bytes_zero(JNIEnv *env, jbyteArray a) {
+    jsize n;
+    jbyte zeros[256];
+    jsize off = 0;
+    if (!a) {
+        return;
+    }
+    memset(zeros, 0, sizeof zeros);
+    n = (*env)->GetArrayLength(env, a);
+    while (off < n) {
+        jsize k = n - off < (jsize)sizeof zeros ? n - off : (jsize)sizeof zeros;
+        (*env)->SetByteArrayRegion(env, a, off, k, zeros);
+        off += k;
+    }
+}
+
+static jbyteArray intune_scep_java_bytes_of(JNIEnv *env, const char *p, size_t n) {
+    jbyteArray a;
+    if (n > 0x7fffffff) {
+        return NULL;
+    }
+    a = (*env)->NewByteArray(env, (jsize)n);
+    if (a && n) {
+        (*env)->SetByteArrayRegion(env, a, 0, (jsize)n, (const jbyte *)p);
+    }
+    return a;
+}
+
+/*
+ * The C transport callback. Runs on the thread that made the call: a Java
+ * thread inside a native method, so the JNI environment is at hand. A Java
+ * exception thrown by exchange() is cleared here and reported as a transport
+ * failure; the request's header and body arrays are zeroed after the call.
+ */
+static int intune_scep_java_transport_trampoline(void *userdata, const char *method, const char *url,
+                                                 const char *const *headers, size_t header_count, const char *body,
+                                                 size_t body_len, long connect_timeout_ms, long timeout_ms,
+                                                 intune_scep_transport_response *response) {
+    intune_scep_java_transport *t = (intune_scep_java_transport *)userdata;
+    JNIEnv *env = NULL;
+    jthrowable pending;
+    jbyteArray jmethod, jurl, jbody = NULL;
+    jobjectArray jheaders;
+    jint rc = 1;
+    size_t i;
+
+    if (!t || (*t->vm)->GetEnv(t->vm, (void **)&env, JNI_VERSION_1_6) != JNI_OK) {
+        intune_scep_transport_response_fail(response, INTUNE_SCEP_TRANSPORT_E_OTHER,
+                                            "the Java transport was called on a thread outside the JVM");
+        return 1;
+    }
+    if ((*env)->PushLocalFrame(env, (jint)header_count + 16) != 0) {
+        (*env)->ExceptionClear(env);
+        intune_scep_transport_response_fail(response, INTUNE_SCEP_TRANSPORT_E_OTHER, "out of JVM memory");
+        return 1;
+    }
+    pending = (*env)->ExceptionOccurred(env);
+    if (pending) {
+        (*env)->ExceptionClear(env);
+    }
+    jmethod = intune_scep_java_bytes_of(env, method, strlen(method));
+    jurl = intune_scep_java_bytes_of(env, url, strlen(url));
+    jheaders = (*env)->NewObjectArray(env, (jsize)header_count, t->byte_array, NULL);
+    for (i = 0; jheaders && i < header_count; i++) {
+        jbyteArray h = intune_scep_java_bytes_of(env, headers[i], strlen(headers[i]));
+        if (!h) {
+            jheaders = NULL;
+            break;
+        }
+        (*env)->SetObjectArrayElement(env, jheaders, (jsize)i, h);
+        (*env)->DeleteLocalRef(env, h);
+    }
+    if (body) {
+        jbody = intune_scep_java_bytes_of(env, body, body_len);
+    }
+    if (!jmethod || !jurl || !jheaders || (body && !jbody) || (*env)->ExceptionCheck(env)) {
+        (*env)->ExceptionClear(env);
+        intune_scep_transport_response_fail(response, INTUNE_SCEP_TRANSPORT_E_OTHER, "out of JVM memory");
+    } else {
+        rc = (*env)->CallIntMethod(env, t->target, t->method, jmethod, jurl, jheaders, jbody,
+                                   (jlong)connect_timeout_ms, (jlong)timeout_ms,
+                                   (jlong)(intptr_t)response);
+        if ((*env)->ExceptionCheck(env)) {
+            (*env)->ExceptionClear(env);
+            intune_scep_transport_response_fail(response, INTUNE_SCEP_TRANSPORT_E_OTHER,
+                                                "the Java transport threw an exception");
+            rc = 1;
+        }
+    }
+    /* The Authorization line and a token request's form are secrets. */
+    for (i = 0; jheaders && i < header_count; i++) {
+        jbyteArray h = (jbyteArray)(*env)->GetObjectArrayElement(env, jheaders, (jsize)i);
+        intune_scep_java_bytes_zero(env, h);
+        (*env)->DeleteLocalRef(env, h);
+    }
+    intune_scep_java_bytes_zero(env, jbody);
+    (*env)->ExceptionClear(env);
+    pending = (jthrowable)(*env)->PopLocalFrame(env, pending);
+    if (pending) {
+        (*env)->Throw(env, pending);
+        (*env)->DeleteLocalRef(env, pending);
+    }
+    return rc == 0 ? 0 : 1;
+}
 %}
 
 /* ---- typemaps ----------------------------------------------------------- */
@@ -218,6 +341,8 @@ static void *intune_scep_java_native_line_run(void *arg) {
 
 /* Binary input (certificates, CSRs): byte[]. */
 %apply (char *STRING, size_t LENGTH) { (const char *cert, size_t cert_len), (const char *csr, size_t csr_len) }
+/* A transport's answer body: byte[]. */
+%apply (char *STRING, size_t LENGTH) { (const char *data, size_t len) }
 
 /* C long (HTTP status, AADSTS code) is a Java long, whatever the platform's long. */
 %apply long long { long };
@@ -305,5 +430,78 @@ int intune_scep_java_sink_log_from_native_thread(intune_scep_java_sink *sink, in
 /* Route the log lines of a live client to `sink` (NULL: none), from `min_level` up. */
 void intune_scep_java_client_set_log_sink(intune_scep_client *client, intune_scep_java_sink *sink, int min_level) {
     intune_scep_client_set_log_callback(client, sink ? intune_scep_java_log_trampoline : NULL, sink, min_level);
+}
+%}
+
+/* ---- transport helpers --------------------------------------------------- */
+
+%inline %{
+/*
+ * A new transport over the Java object `target`, which must have a method
+ * `int exchange(byte[], byte[], byte[][], byte[], long, long, long)`. Returns
+ * NULL with a pending Java exception when it has none or memory is short.
+ * Free with intune_scep_java_transport_free once no client uses it.
+ */
+intune_scep_java_transport *intune_scep_java_transport_new(JNIEnv *jenv, jobject target) {
+    intune_scep_java_transport *t;
+    jclass cls;
+    jmethodID method;
+    jclass ba;
+
+    if (!target) {
+        SWIG_JavaThrowException(jenv, SWIG_JavaNullPointerException, "transport target is null");
+        return NULL;
+    }
+    cls = (*jenv)->GetObjectClass(jenv, target);
+    method = (*jenv)->GetMethodID(jenv, cls, "exchange", "([B[B[[B[BJJJ)I");
+    (*jenv)->DeleteLocalRef(jenv, cls);
+    if (!method) {
+        return NULL; /* NoSuchMethodError pending */
+    }
+    ba = (*jenv)->FindClass(jenv, "[B");
+    if (!ba) {
+        return NULL;
+    }
+    t = (intune_scep_java_transport *)calloc(1, sizeof *t);
+    if (!t) {
+        SWIG_JavaThrowException(jenv, SWIG_JavaOutOfMemoryError, "out of memory creating the transport");
+        return NULL;
+    }
+    if ((*jenv)->GetJavaVM(jenv, &t->vm) != JNI_OK) {
+        free(t);
+        SWIG_JavaThrowException(jenv, SWIG_JavaRuntimeException, "GetJavaVM failed");
+        return NULL;
+    }
+    t->target = (*jenv)->NewGlobalRef(jenv, target);
+    t->byte_array = (jclass)(*jenv)->NewGlobalRef(jenv, ba);
+    (*jenv)->DeleteLocalRef(jenv, ba);
+    if (!t->target || !t->byte_array) {
+        if (t->target) (*jenv)->DeleteGlobalRef(jenv, t->target);
+        if (t->byte_array) (*jenv)->DeleteGlobalRef(jenv, t->byte_array);
+        free(t);
+        SWIG_JavaThrowException(jenv, SWIG_JavaOutOfMemoryError, "out of memory creating the transport");
+        return NULL;
+    }
+    t->method = method;
+    return t;
+}
+
+/* Free a transport (drops its global references). NULL is fine. */
+void intune_scep_java_transport_free(JNIEnv *jenv, intune_scep_java_transport *t) {
+    if (t) {
+        (*jenv)->DeleteGlobalRef(jenv, t->target);
+        (*jenv)->DeleteGlobalRef(jenv, t->byte_array);
+        free(t);
+    }
+}
+
+/* Make clients created from `cfg` use `t` for their HTTPS exchanges (NULL: libcurl). */
+void intune_scep_java_config_set_transport(intune_scep_config *cfg, intune_scep_java_transport *t) {
+    intune_scep_config_set_transport(cfg, t ? intune_scep_java_transport_trampoline : NULL, t);
+}
+
+/* The transport response behind the handle a Java transport was given (see exchange()). */
+intune_scep_transport_response *intune_scep_java_transport_response(long long handle) {
+    return (intune_scep_transport_response *)(intptr_t)handle;
 }
 %}

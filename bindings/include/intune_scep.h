@@ -559,6 +559,102 @@ INTUNE_SCEP_API int intune_scep_upload_revocation_results(intune_scep_client *cl
                                                           const intune_scep_revocation_results *results,
                                                           intune_scep_error *err);
 
+/* ------------------------------------------------------------------------- */
+/* Transport hook (opt-in)                                                   */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * The answer of one HTTP exchange performed by a transport callback: filled by
+ * the callback through the intune_scep_transport_response_* functions, valid
+ * only during the callback. Opaque.
+ */
+typedef struct intune_scep_transport_response intune_scep_transport_response;
+
+/** Why a transport callback could not complete an exchange (intune_scep_transport_response_fail). */
+typedef enum {
+    INTUNE_SCEP_TRANSPORT_E_OTHER = 1, /**< anything else (final: not retried) */
+    INTUNE_SCEP_TRANSPORT_E_RESOLVE,   /**< the host name could not be resolved (retried; a service URL is rediscovered) */
+    INTUNE_SCEP_TRANSPORT_E_CONNECT,   /**< no connection could be made (retried; a service URL is rediscovered) */
+    INTUNE_SCEP_TRANSPORT_E_TLS,       /**< the TLS handshake failed: trust, host name, client certificate (final) */
+    INTUNE_SCEP_TRANSPORT_E_TIMEOUT,   /**< the timeout given to the callback passed (final: the deadline) */
+    INTUNE_SCEP_TRANSPORT_E_CLOSED,    /**< the connection was cut before the whole answer arrived (retried) */
+    INTUNE_SCEP_TRANSPORT_E_PROXY      /**< the proxy refused the tunnel; set its status first when known (final) */
+} intune_scep_transport_failure;
+
+/**
+ * A transport callback: performs ONE HTTPS exchange and reports its outcome.
+ * The library calls it instead of libcurl for every request of a client made
+ * from a configuration that has one (intune_scep_config_set_transport): token,
+ * discovery, SCEP and revocation requests alike. Everything around the exchange
+ * stays in the library: tokens and their caches, discovery, retries, backoff,
+ * Retry-After, the call's deadline, the 1 MiB cap, the activity id, the verdict
+ * and the log lines. Redirects must not be followed.
+ *
+ *  - `method` is "GET" or "POST"; `url` is an https:// URL.
+ *  - `headers` holds `header_count` complete request lines "Name: value" to
+ *    send as they are. They include the Authorization line: it is a secret
+ *    (never log it), and every string here is wiped after the callback returns.
+ *  - `body` (`body_len` bytes; NULL for a GET) may hold a secret too (the
+ *    client secret of a token request).
+ *  - `connect_timeout_ms` bounds the connect (and TLS handshake);
+ *    `timeout_ms` bounds the whole exchange: the call's deadline. An answer
+ *    that arrives after it is discarded as a timeout.
+ *  - Report an answer with intune_scep_transport_response_set_status (required),
+ *    intune_scep_transport_response_add_header (Retry-After is the one the
+ *    library reads) and intune_scep_transport_response_append_body, then return 0.
+ *    Report a failure with intune_scep_transport_response_fail and return non-zero.
+ *    Returning 0 without a status, or with a body over 1 MiB, is a failure.
+ *
+ * It runs on the thread that made the call, possibly on several threads at
+ * once, and must not call back into the client. `userdata` is the pointer
+ * given to intune_scep_config_set_transport.
+ */
+typedef int (*intune_scep_transport_fn)(void *userdata, const char *method, const char *url,
+                                        const char *const *headers, size_t header_count, const char *body,
+                                        size_t body_len, long connect_timeout_ms, long timeout_ms,
+                                        intune_scep_transport_response *response);
+
+/**
+ * Make clients created from this configuration perform their HTTPS exchanges
+ * through `fn` instead of libcurl (NULL: libcurl, the default). `userdata` is
+ * passed to every call and must stay valid as long as such a client lives.
+ * TLS_CA_FILE and PROXY_* are then the callback's business (the library still
+ * validates them). Binding layers use it to bring a platform's TLS stack
+ * (e.g. a Java SSLSocketFactory).
+ */
+INTUNE_SCEP_API void intune_scep_config_set_transport(intune_scep_config *cfg, intune_scep_transport_fn fn,
+                                                      void *userdata);
+
+/**
+ * The HTTP status of the answer (100-599). INTUNE_SCEP_E_INVALID_ARGUMENT
+ * for a NULL response or a status out of range (the exchange then fails).
+ */
+INTUNE_SCEP_API int intune_scep_transport_response_set_status(intune_scep_transport_response *response, long status);
+
+/**
+ * One header of the answer (`name` without the colon). Only those the library
+ * reads are kept (Retry-After); others are accepted and ignored.
+ * INTUNE_SCEP_E_INVALID_ARGUMENT for a NULL argument.
+ */
+INTUNE_SCEP_API int intune_scep_transport_response_add_header(intune_scep_transport_response *response,
+                                                              const char *name, const char *value);
+
+/**
+ * Append `len` bytes to the body of the answer. INTUNE_SCEP_E_PROTOCOL once the
+ * body would pass 1 MiB: stop reading then (the exchange fails as an oversized
+ * answer, whatever the callback returns). INTUNE_SCEP_E_NOMEM when out of memory.
+ */
+INTUNE_SCEP_API int intune_scep_transport_response_append_body(intune_scep_transport_response *response,
+                                                               const char *data, size_t len);
+
+/**
+ * Record why the exchange failed: `kind` is an intune_scep_transport_failure,
+ * `message` one line for the error message (no secret; NULL allowed; cut at
+ * 255 bytes). The callback then returns non-zero.
+ */
+INTUNE_SCEP_API void intune_scep_transport_response_fail(intune_scep_transport_response *response, int kind,
+                                                         const char *message);
+
 #ifdef __cplusplus
 }
 #endif

@@ -30,6 +30,8 @@ import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_clien
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_config;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_error;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_java_sink;
+import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_java_transport;
+import com.microsoft.intune.scepvalidation.internal.SocketFactoryTransport;
 import com.microsoft.intune.scepvalidation.internal.intune_scep_status;
 
 /**
@@ -59,6 +61,10 @@ import com.microsoft.intune.scepvalidation.internal.intune_scep_status;
  * running finish first); a client that becomes unreachable without being
  * closed is freed by a {@link Cleaner}.
  *
+ * <p><b>TLS:</b> native (libcurl and OpenSSL), trusting the system store,
+ * TLS_CA_FILE or {@link #SetTrustStore}; or Java's, through the factory given
+ * to {@link #SetSslSocketFactory}.
+ *
  * <p><b>Logging:</b> java.util.logging, logger
  * {@code com.microsoft.intune.scepvalidation}; never a secret.
  */
@@ -68,10 +74,6 @@ public class IntuneScepServiceClient implements AutoCloseable {
 
     private static final String TLS_CA_FILE = "TLS_CA_FILE";
     private static final String AAD_APP_KEY = "AAD_APP_KEY";
-    private static final String SSL_FACTORY_UNSUPPORTED = "SetSslSocketFactory is not supported: this client's "
-            + "HTTPS is native (libcurl and OpenSSL), not Java's. To trust a private or TLS-inspecting CA, set the "
-            + "property TLS_CA_FILE to a PEM bundle, or call SetTrustStore(KeyStore) with the trusted certificates; "
-            + "for a proxy, set PROXY_HOST and PROXY_PORT (and PROXY_USER, PROXY_PASS).";
 
     private static final Cleaner CLEANER = Cleaner.create();
 
@@ -79,9 +81,11 @@ public class IntuneScepServiceClient implements AutoCloseable {
     private final NativeState state;
     private final Cleaner.Cleanable cleanable;
     private final Object configLock = new Object();
+    /** Set by SetSslSocketFactory (guarded by configLock): new native clients then use a Java transport. */
+    private SSLSocketFactory sslSocketFactory;
 
     /** One native call, made with a live client and a fresh error object. */
-    private interface NativeCall {
+    interface NativeCall {
         int run(SWIGTYPE_p_intune_scep_client client, SWIGTYPE_p_intune_scep_error err);
     }
 
@@ -150,13 +154,24 @@ public class IntuneScepServiceClient implements AutoCloseable {
         }
     }
 
-    /** A native client from the shared configuration (which takes a reference for it). */
+    /**
+     * A native client from the shared configuration (which takes a reference for it); its HTTPS goes
+     * through a Java transport over {@link #sslSocketFactory} when one is set.
+     */
     private NativeState.Handle newHandle(NativeState.Shared shared, Path privateCaFile) {
         int level = LogBridge.minNativeLevel(logger);
         IntuneScepNative.intune_scep_java_config_set_log_sink(shared.config, shared.sink, level);
+        SWIGTYPE_p_intune_scep_java_transport transport = null;
+        SSLSocketFactory factory = sslSocketFactory;
+        if (factory != null) {
+            transport = IntuneScepNative.intune_scep_java_transport_new(newTransport(shared, factory));
+        }
+        boolean made = false;
+        IntuneScepNative.intune_scep_java_config_set_transport(shared.config, transport);
         SWIGTYPE_p_intune_scep_error err = NativeErrors.newError();
         try {
             SWIGTYPE_p_intune_scep_client client = IntuneScepNative.intune_scep_client_create(shared.config, err);
+            IntuneScepNative.intune_scep_java_config_set_transport(shared.config, null);
             if (client == null) {
                 int st = IntuneScepNative.intune_scep_error_status(err);
                 Exception e = NativeErrors.toException(st, err, null);
@@ -172,14 +187,35 @@ public class IntuneScepServiceClient implements AutoCloseable {
                 IntuneScepNative.intune_scep_client_free(client);
                 throw new IllegalStateException("The IntuneScepServiceClient is closed");
             }
-            return new NativeState.Handle(client, shared, privateCaFile, level);
+            made = true; // the handle owns the transport from here on
+            return new NativeState.Handle(client, shared, privateCaFile, level, transport);
         } finally {
             IntuneScepNative.intune_scep_error_free(err);
+            if (!made) {
+                IntuneScepNative.intune_scep_java_transport_free(transport);
+            }
         }
     }
 
+    /** The Java transport over {@code factory}, with the configuration's PROXY_* keys. */
+    private static SocketFactoryTransport newTransport(NativeState.Shared shared, SSLSocketFactory factory) {
+        SWIGTYPE_p_intune_scep_config config = shared.config;
+        String host = IntuneScepNative.intune_scep_config_get(config, "PROXY_HOST");
+        String port = IntuneScepNative.intune_scep_config_get(config, "PROXY_PORT");
+        int p = 0;
+        if (host != null && !host.isEmpty()) {
+            try {
+                p = Integer.parseInt(port == null ? "" : port.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("The property 'PROXY_PORT' must be a port number (1-65535)");
+            }
+        }
+        return new SocketFactoryTransport(factory, host, p, IntuneScepNative.intune_scep_config_get(config,
+                "PROXY_USER"), IntuneScepNative.intune_scep_config_get(config, "PROXY_PASS"));
+    }
+
     /** Run {@code call} on a live native client; throws the mapped exception when it fails. */
-    private void invoke(String transactionId, NativeCall call) throws IntuneClientException {
+    void invoke(String transactionId, NativeCall call) throws IntuneClientException {
         NativeState.Handle h = state.acquire();
         try {
             invokeOn(h, transactionId, call);
@@ -188,8 +224,23 @@ public class IntuneScepServiceClient implements AutoCloseable {
         }
     }
 
+    /** As {@link #invoke(String, NativeCall)} for a call to the Intune service {@code serviceName}. */
+    void invokeService(String serviceName, String transactionId, NativeCall call) throws IntuneClientException {
+        NativeState.Handle h = state.acquire();
+        try {
+            invokeOn(h, serviceName, transactionId, call);
+        } finally {
+            h.release();
+        }
+    }
+
     /** Run {@code call} on the handle {@code h}, which the caller holds a reference on. */
     private void invokeOn(NativeState.Handle h, String transactionId, NativeCall call) throws IntuneClientException {
+        invokeOn(h, NativeErrors.SCEP_SERVICE, transactionId, call);
+    }
+
+    private void invokeOn(NativeState.Handle h, String serviceName, String transactionId, NativeCall call)
+            throws IntuneClientException {
         int level = LogBridge.minNativeLevel(logger);
         if (level != h.logLevel) {
             h.logLevel = level;
@@ -199,7 +250,7 @@ public class IntuneScepServiceClient implements AutoCloseable {
         try {
             int st = call.run(h.client, err);
             if (st != intune_scep_status.INTUNE_SCEP_OK) {
-                throwMapped(NativeErrors.toException(st, err, transactionId));
+                throwMapped(NativeErrors.toException(st, err, transactionId, serviceName));
             }
         } finally {
             IntuneScepNative.intune_scep_error_free(err);
@@ -396,19 +447,56 @@ public class IntuneScepServiceClient implements AutoCloseable {
     }
 
     /**
-     * Not supported: this client's HTTPS is native (libcurl and OpenSSL), and a
-     * Java socket factory cannot be handed to it. Always throws
-     * {@link UnsupportedOperationException}, whose message names the supported
-     * equivalents: the property TLS_CA_FILE, {@link #SetTrustStore(KeyStore)},
-     * and PROXY_HOST / PROXY_PORT / PROXY_USER / PROXY_PASS for a proxy.
+     * Sends every later HTTPS request of this client (token, discovery, SCEP
+     * and revocation calls) through {@code factory}: its trust material, client
+     * certificate and JSSE provider apply, over {@link javax.net.ssl.HttpsURLConnection}
+     * (host names checked, keep-alive connections reused, the PROXY_* keys,
+     * CONNECT_TIMEOUT_MS and the call's deadline). TLS_CA_FILE and
+     * {@link #SetTrustStore(KeyStore)} do not apply while a factory is set. The
+     * native library still keeps tokens, discovery, retries, Retry-After, the
+     * deadline, the 1 MiB cap, the activity id, the fail-closed verdict and the
+     * log lines. Set it before the first request, as the reference documents:
+     * a new native client is made (tokens and the service map start afresh);
+     * calls already running finish on the previous one. The last of
+     * SetSslSocketFactory and SetTrustStore called wins.
+     *
+     * @throws IllegalArgumentException when {@code factory} is null
      */
-    public void SetSslSocketFactory(SSLSocketFactory factory) throws UnsupportedOperationException {
-        throw new UnsupportedOperationException(SSL_FACTORY_UNSUPPORTED);
+    public void SetSslSocketFactory(SSLSocketFactory factory) throws IllegalArgumentException {
+        if (factory == null) {
+            throw new IllegalArgumentException("The argument 'factory' is missing");
+        }
+        synchronized (configLock) { // no network call in here: creating a client sends nothing
+            NativeState.Handle cur = state.acquire(); // fails when closed; keeps the configuration alive
+            SSLSocketFactory previous = sslSocketFactory;
+            try {
+                sslSocketFactory = factory;
+                if (cur.privateCaFile != null) {
+                    // the file of SetTrustStore belongs to the native path, which this replaces
+                    IntuneScepNative.intune_scep_config_set(cur.shared.config, TLS_CA_FILE, null);
+                }
+                NativeState.Handle h;
+                try {
+                    h = newHandle(cur.shared, null);
+                } catch (RuntimeException | Error e) {
+                    sslSocketFactory = previous;
+                    if (cur.privateCaFile != null) {
+                        setConfig(cur.shared.config, TLS_CA_FILE, cur.privateCaFile.toString());
+                    }
+                    throw e;
+                }
+                if (!state.replace(h)) {
+                    throw new IllegalStateException("The IntuneScepServiceClient is closed");
+                }
+            } finally {
+                cur.release();
+            }
+        }
     }
 
-    /** The reference's lower-case spelling of {@link #SetSslSocketFactory}: also unsupported. */
-    public void setSslSocketFactory(SSLSocketFactory factory) throws UnsupportedOperationException {
-        throw new UnsupportedOperationException(SSL_FACTORY_UNSUPPORTED);
+    /** The reference's lower-case spelling of {@link #SetSslSocketFactory}. */
+    public void setSslSocketFactory(SSLSocketFactory factory) throws IllegalArgumentException {
+        SetSslSocketFactory(factory);
     }
 
     /**
@@ -449,12 +537,15 @@ public class IntuneScepServiceClient implements AutoCloseable {
                 try {
                     SWIGTYPE_p_intune_scep_config config = cur.shared.config;
                     String previous = IntuneScepNative.intune_scep_config_get(config, TLS_CA_FILE);
+                    SSLSocketFactory previousFactory = sslSocketFactory;
                     setConfig(config, TLS_CA_FILE, file.toString());
+                    sslSocketFactory = null; // back on the native path, which TLS_CA_FILE governs
                     NativeState.Handle h;
                     try {
                         h = newHandle(cur.shared, file);
                     } catch (RuntimeException | Error e) {
                         IntuneScepNative.intune_scep_config_set(config, TLS_CA_FILE, previous);
+                        sslSocketFactory = previousFactory;
                         throw e;
                     }
                     installed = true; // from here on the handle owns the file

@@ -39,6 +39,16 @@ final class NativeErrors {
      * not thrown, like the checked ones: the caller throws what it gets.
      */
     static Exception toException(int status, SWIGTYPE_p_intune_scep_error err, String transactionIdGiven) {
+        return toException(status, err, transactionIdGiven, SCEP_SERVICE);
+    }
+
+    /**
+     * As {@link #toException(int, SWIGTYPE_p_intune_scep_error, String)} for a call to the Intune service
+     * {@code serviceName}: outside the SCEP service a refusal (INTUNE_SCEP_E_REJECTED, e.g. an upload answered
+     * {"value": false}) is an {@link IntuneClientException}, as in the reference.
+     */
+    static Exception toException(int status, SWIGTYPE_p_intune_scep_error err, String transactionIdGiven,
+            String serviceName) {
         String message = IntuneScepNative.intune_scep_error_message(err);
         if (message == null || message.isEmpty()) {
             message = IntuneScepNative.intune_scep_status_name(status);
@@ -64,6 +74,10 @@ final class NativeErrors {
         IntuneClientException e;
         switch (status) {
             case intune_scep_status.INTUNE_SCEP_E_REJECTED:
+                if (!SCEP_SERVICE.equals(serviceName)) {
+                    e = new IntuneClientException(message);
+                    break;
+                }
                 e = new IntuneScepServiceException(serviceCode, description, transactionId, activityId);
                 break;
             case intune_scep_status.INTUNE_SCEP_E_HTTP:
@@ -75,7 +89,7 @@ final class NativeErrors {
                         IntuneScepNative.intune_scep_error_aadsts_code(err));
                 break;
             case intune_scep_status.INTUNE_SCEP_E_SERVICE_NOT_FOUND:
-                e = new IntuneServiceNotFoundException(SCEP_SERVICE, message);
+                e = new IntuneServiceNotFoundException(serviceName, message);
                 break;
             default: // TRANSPORT, PROTOCOL, NOMEM, INTERNAL and any status this version does not know
                 e = new IntuneClientException(message);

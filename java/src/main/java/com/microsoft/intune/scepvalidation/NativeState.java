@@ -10,6 +10,7 @@ import com.microsoft.intune.scepvalidation.internal.IntuneScepNative;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_client;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_config;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_java_sink;
+import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_java_transport;
 
 /**
  * The native objects behind one {@link IntuneScepServiceClient}, and their
@@ -68,23 +69,34 @@ final class NativeState implements Runnable {
         }
     }
 
-    /** One native client, and the private CA file it was created with (if any). */
+    /**
+     * One native client, the private CA file it was created with (if any), and
+     * the Java transport its HTTPS goes through (SetSslSocketFactory; null: native).
+     */
     static final class Handle extends RefCounted {
         final SWIGTYPE_p_intune_scep_client client;
         final Shared shared;
         final Path privateCaFile;
+        final SWIGTYPE_p_intune_scep_java_transport transport;
         volatile int logLevel;
 
         Handle(SWIGTYPE_p_intune_scep_client client, Shared shared, Path privateCaFile, int logLevel) {
+            this(client, shared, privateCaFile, logLevel, null);
+        }
+
+        Handle(SWIGTYPE_p_intune_scep_client client, Shared shared, Path privateCaFile, int logLevel,
+                SWIGTYPE_p_intune_scep_java_transport transport) {
             this.client = client;
             this.shared = shared;
             this.privateCaFile = privateCaFile;
             this.logLevel = logLevel;
+            this.transport = transport;
         }
 
         @Override
         void free() {
             IntuneScepNative.intune_scep_client_free(client);
+            IntuneScepNative.intune_scep_java_transport_free(transport); // after the client: it calls into it
             deletePrivateFile(privateCaFile);
             shared.release();
         }

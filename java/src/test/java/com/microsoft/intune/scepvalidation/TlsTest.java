@@ -16,11 +16,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-import javax.net.ssl.SSLSocketFactory;
-
 import org.junit.jupiter.api.Test;
 
-/** SetSslSocketFactory is refused with a pointer to the supported ways; SetTrustStore does what it says. */
+/** TLS on the native path: trust limited to TLS_CA_FILE; SetTrustStore does what it says (SslSocketFactoryTest: the Java path). */
 class TlsTest extends EmulatorTestBase {
 
     private static Set<Path> privateCaDirs() throws Exception {
@@ -51,18 +49,6 @@ class TlsTest extends EmulatorTestBase {
             }
         }
         return ks;
-    }
-
-    @Test
-    void setSslSocketFactoryIsRefusedAndPointsAtTheSupportedWays() {
-        IntuneScepServiceClient client = client();
-        SSLSocketFactory f = (SSLSocketFactory) SSLSocketFactory.getDefault();
-        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
-                () -> client.SetSslSocketFactory(f));
-        assertTrue(e.getMessage().contains("TLS_CA_FILE"), e.getMessage());
-        assertTrue(e.getMessage().contains("SetTrustStore"), e.getMessage());
-        assertTrue(e.getMessage().contains("PROXY_HOST"), e.getMessage());
-        assertThrows(UnsupportedOperationException.class, () -> client.setSslSocketFactory(f));
     }
 
     @Test

@@ -1,0 +1,244 @@
+package com.microsoft.intune.scepvalidation.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Authenticator;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
+import java.net.PasswordAuthentication;
+import java.net.Proxy;
+import java.net.SocketTimeoutException;
+import java.net.URL;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import javax.net.ssl.HttpsURLConnection;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSocketFactory;
+
+/**
+ * The Java side of the native transport hook: performs one HTTPS exchange
+ * with {@link HttpsURLConnection} over the application's
+ * {@link SSLSocketFactory} (its trust material, client certificate and JSSE
+ * provider apply), and reports the answer to the native library, which keeps
+ * everything around it: tokens, discovery, retries, Retry-After, the deadline,
+ * the 1 MiB cap, the activity id, the verdict and the log lines.
+ *
+ * <p>One JDK behaviour shows through: HttpURLConnection repeats a request
+ * once by itself when the connection fails before the status line arrives
+ * (for POST unless the system property {@code sun.net.http.retryPost} is
+ * false); the library's own retries come on top of that.
+ *
+ * <p>Connections are kept alive and reused by the JDK's keep-alive cache
+ * (an answer is always read to its end and its stream closed). The proxy is
+ * the client's PROXY_HOST / PROXY_PORT (with PROXY_USER / PROXY_PASS for the
+ * tunnel, which the JDK allows only when {@code jdk.http.auth.tunneling.disabledSchemes}
+ * does not list Basic); no system proxy setting applies. Redirects are not
+ * followed. Called by the native library through JNI ({@link #exchange}).
+ */
+public final class SocketFactoryTransport {
+    private static final int CHUNK = 16 * 1024;
+    private static final Pattern PROXY_STATUS = Pattern.compile("HTTP/1\\.[01] (\\d{3})");
+
+    private final SSLSocketFactory factory;
+    private final Proxy proxy;
+    /** Credentials for the proxy only; never the application's default Authenticator for a server. */
+    private final Authenticator authenticator;
+
+    private static final Authenticator NO_CREDENTIALS = new Authenticator() {
+        @Override
+        protected PasswordAuthentication getPasswordAuthentication() {
+            return null;
+        }
+    };
+
+    /**
+     * @param factory the socket factory every connection is made with
+     * @param proxyHost PROXY_HOST, or null for a direct connection
+     * @param proxyPort PROXY_PORT (used with proxyHost)
+     * @param proxyUser PROXY_USER, or null
+     * @param proxyPass PROXY_PASS (a secret; copied, never logged)
+     */
+    public SocketFactoryTransport(SSLSocketFactory factory, String proxyHost, int proxyPort, String proxyUser,
+            String proxyPass) {
+        if (factory == null) {
+            throw new IllegalArgumentException("The argument 'factory' is missing");
+        }
+        this.factory = factory;
+        if (proxyHost != null && !proxyHost.isEmpty()) {
+            this.proxy = new Proxy(Proxy.Type.HTTP, InetSocketAddress.createUnresolved(proxyHost, proxyPort));
+            if (proxyUser != null && !proxyUser.isEmpty()) {
+                final String user = proxyUser;
+                final char[] pass = proxyPass == null ? new char[0] : proxyPass.toCharArray();
+                this.authenticator = new Authenticator() {
+                    @Override
+                    protected PasswordAuthentication getPasswordAuthentication() {
+                        if (getRequestorType() != RequestorType.PROXY) {
+                            return null;
+                        }
+                        return new PasswordAuthentication(user, pass.clone());
+                    }
+                };
+            } else {
+                this.authenticator = NO_CREDENTIALS;
+            }
+        } else {
+            this.proxy = Proxy.NO_PROXY;
+            this.authenticator = NO_CREDENTIALS;
+        }
+    }
+
+    /**
+     * Performs one exchange and fills the native response {@code response}.
+     * Returns 0 when an HTTP answer was received, 1 on a transport failure
+     * (reported with its kind). Never throws.
+     */
+    public int exchange(byte[] method, byte[] url, byte[][] headers, byte[] body, long connectTimeoutMs,
+            long timeoutMs, long response) {
+        SWIGTYPE_p_intune_scep_transport_response r = IntuneScepNative.intune_scep_java_transport_response(response);
+        HttpsURLConnection conn = null;
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(1, timeoutMs));
+        try {
+            URL u = new URL(new String(url, StandardCharsets.UTF_8));
+            if (!"https".equalsIgnoreCase(u.getProtocol())) {
+                return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_OTHER, "the URL is not https");
+            }
+            conn = (HttpsURLConnection) u.openConnection(proxy);
+            conn.setSSLSocketFactory(factory);
+            conn.setAuthenticator(authenticator);
+            conn.setInstanceFollowRedirects(false);
+            conn.setUseCaches(false);
+            conn.setConnectTimeout(clampTimeout(connectTimeoutMs));
+            conn.setReadTimeout(clampTimeout(timeoutMs));
+            conn.setRequestMethod(new String(method, StandardCharsets.US_ASCII));
+            for (byte[] h : headers) {
+                String line = new String(h, StandardCharsets.UTF_8);
+                int colon = line.indexOf(':');
+                if (colon <= 0) {
+                    continue;
+                }
+                conn.setRequestProperty(line.substring(0, colon).trim(), line.substring(colon + 1).trim());
+            }
+            if (body != null) {
+                // Not streaming: in streaming mode the JDK drops the body of a 401 (the identity platform's
+                // error and AADSTS code). A buffered body is sent with its Content-Length all the same.
+                conn.setDoOutput(true);
+                try (OutputStream out = conn.getOutputStream()) {
+                    out.write(body);
+                }
+            }
+            int status = conn.getResponseCode();
+            if (status < 100) {
+                return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_OTHER,
+                        "the answer has no HTTP status line");
+            }
+            String retryAfter = conn.getHeaderField("Retry-After");
+            if (retryAfter != null) {
+                IntuneScepNative.intune_scep_transport_response_add_header(r, "Retry-After", retryAfter);
+            }
+            InputStream in = status >= 400 ? conn.getErrorStream() : conn.getInputStream();
+            if (in != null) {
+                try (InputStream s = in) {
+                    byte[] buf = new byte[CHUNK];
+                    int n;
+                    for (;;) {
+                        // the whole exchange ends at the deadline, not only each read: a server that
+                        // drips its body would otherwise keep every read within the read timeout
+                        long left = TimeUnit.NANOSECONDS.toMillis(end - System.nanoTime());
+                        if (left <= 0) {
+                            conn.disconnect();
+                            conn = null;
+                            return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_TIMEOUT,
+                                    "the call's deadline passed while the answer was being read");
+                        }
+                        conn.setReadTimeout(clampTimeout(left));
+                        if ((n = s.read(buf)) <= 0) {
+                            break;
+                        }
+                        int st = IntuneScepNative.intune_scep_transport_response_append_body(r,
+                                n == buf.length ? buf : Arrays.copyOf(buf, n));
+                        if (st != intune_scep_status.INTUNE_SCEP_OK) {
+                            conn.disconnect(); // over 1 MiB: stop reading, do not keep the connection
+                            conn = null;
+                            return 1;
+                        }
+                    }
+                }
+            }
+            IntuneScepNative.intune_scep_transport_response_set_status(r, status);
+            conn = null; // read to the end and closed: the connection goes back to the keep-alive cache
+            return 0;
+        } catch (IOException | RuntimeException e) {
+            return failure(r, e);
+        } finally {
+            if (conn != null) {
+                conn.disconnect();
+            }
+        }
+    }
+
+    /** The failure kind of an exception of an exchange. */
+    private int failure(SWIGTYPE_p_intune_scep_transport_response r, Exception thrown) {
+        try {
+            throw thrown;
+        } catch (UnknownHostException e) {
+            return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_RESOLVE, e);
+        } catch (ConnectException | NoRouteToHostException e) {
+            return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_CONNECT, e);
+        } catch (SocketTimeoutException e) {
+            return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_TIMEOUT, e);
+        } catch (SSLException e) {
+            return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_TLS, e);
+        } catch (IOException e) {
+            Throwable tls = tlsCause(e);
+            if (tls != null) { // a TLS failure the JDK wrapped (e.g. TLS 1.3: a refused client certificate)
+                return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_TLS, tls);
+            }
+            String m = String.valueOf(e.getMessage());
+            if (proxy != Proxy.NO_PROXY && m.startsWith("Unable to tunnel through proxy")) {
+                Matcher mm = PROXY_STATUS.matcher(m);
+                if (mm.find()) {
+                    IntuneScepNative.intune_scep_transport_response_set_status(r, Integer.parseInt(mm.group(1)));
+                }
+                return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_PROXY, e);
+            }
+            return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_CLOSED, e);
+        } catch (Exception e) {
+            return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_OTHER, e);
+        }
+    }
+
+    private static Throwable tlsCause(Throwable e) {
+        for (Throwable t = e.getCause(); t != null && t != t.getCause(); t = t.getCause()) {
+            if (t instanceof SSLException) {
+                return t;
+            }
+        }
+        for (Throwable s : e.getSuppressed()) {
+            if (s instanceof SSLException) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    private static int clampTimeout(long ms) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, ms));
+    }
+
+    private static int fail(SWIGTYPE_p_intune_scep_transport_response r, int kind, Throwable e) {
+        String m = e.getMessage();
+        return fail(r, kind, e.getClass().getSimpleName() + (m == null ? "" : ": " + m));
+    }
+
+    private static int fail(SWIGTYPE_p_intune_scep_transport_response r, int kind, String message) {
+        IntuneScepNative.intune_scep_transport_response_fail(r, kind, message);
+        return 1;
+    }
+}
