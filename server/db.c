@@ -29,8 +29,14 @@ static const char SCHEMA[] =
     " created_at TEXT NOT NULL,"
     " updated_at TEXT NOT NULL,"
     " csr_sha256 TEXT NOT NULL,"
-    " cert_der BLOB NOT NULL);"
+    " cert_der BLOB NOT NULL,"
+    " renews_serial TEXT,"
+    " revoked_at TEXT,"
+    " revocation_context TEXT);"
     "CREATE INDEX IF NOT EXISTS certificates_transaction ON certificates(transaction_id);";
+
+/* Columns added after the first release: added to an older database when it is opened. */
+static const char *const ADDED_COLUMNS[] = {"renews_serial", "revoked_at", "revocation_context"};
 
 static void now_iso(char *buf, size_t cap) {
     time_t t = time(NULL);
@@ -52,6 +58,14 @@ struct db *db_open(const char *path, char *msg, size_t msg_cap) {
     if (rc == SQLITE_OK) sqlite3_busy_timeout(db->conn, 5000);
     if (rc == SQLITE_OK) rc = sqlite3_exec(db->conn, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &e);
     if (rc == SQLITE_OK) rc = sqlite3_exec(db->conn, SCHEMA, NULL, NULL, &e);
+    for (size_t i = 0; rc == SQLITE_OK && i < sizeof ADDED_COLUMNS / sizeof ADDED_COLUMNS[0]; i++) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT %s FROM certificates LIMIT 0", ADDED_COLUMNS[i]);
+        if (sqlite3_exec(db->conn, sql, NULL, NULL, NULL) != SQLITE_OK) {
+            snprintf(sql, sizeof sql, "ALTER TABLE certificates ADD COLUMN %s TEXT", ADDED_COLUMNS[i]);
+            rc = sqlite3_exec(db->conn, sql, NULL, NULL, &e);
+        }
+    }
     if (rc != SQLITE_OK) {
         snprintf(msg, msg_cap, "DB_PATH: cannot open the database %s: %s", path,
                  e != NULL ? e : (db->conn != NULL ? sqlite3_errmsg(db->conn) : "out of memory"));
@@ -71,15 +85,16 @@ void db_close(struct db *db) {
 
 int db_insert(struct db *db, const char *serial, const char *transaction_id, const char *activity_id,
               const char *subject, const char *thumbprint, const char *status, const char *not_before,
-              const char *not_after, const unsigned char *der, size_t der_len, const char *csr_sha256) {
+              const char *not_after, const unsigned char *der, size_t der_len, const char *csr_sha256,
+              const char *renews_serial) {
     char now[32];
     now_iso(now, sizeof now);
     pthread_mutex_lock(&db->lock);
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db->conn,
                                 "INSERT INTO certificates (serial, transaction_id, activity_id, subject, thumbprint,"
-                                " status, not_before, not_after, created_at, updated_at, csr_sha256, cert_der)"
-                                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                                " status, not_before, not_after, created_at, updated_at, csr_sha256, cert_der, renews_serial)"
+                                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                                 -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, serial, -1, SQLITE_TRANSIENT);
@@ -94,6 +109,7 @@ int db_insert(struct db *db, const char *serial, const char *transaction_id, con
         sqlite3_bind_text(st, 10, now, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 11, csr_sha256, -1, SQLITE_TRANSIENT);
         sqlite3_bind_blob(st, 12, der, (int)der_len, SQLITE_TRANSIENT);
+        if (renews_serial != NULL) sqlite3_bind_text(st, 13, renews_serial, -1, SQLITE_TRANSIENT);
         rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
     }
     sqlite3_finalize(st);
@@ -158,4 +174,106 @@ int db_find_transaction(struct db *db, const char *transaction_id, struct db_rec
     sqlite3_finalize(st);
     pthread_mutex_unlock(&db->lock);
     return result;
+}
+
+int db_revoke(struct db *db, const char *serial, const char *context) {
+    char now[32];
+    now_iso(now, sizeof now);
+    pthread_mutex_lock(&db->lock);
+    int result = -1;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_exec(db->conn, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) goto out;
+    if (sqlite3_prepare_v2(db->conn, "SELECT status, COALESCE(revocation_context, '') FROM certificates WHERE serial = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto rollback;
+    sqlite3_bind_text(st, 1, serial, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        result = DB_REVOKE_NOT_FOUND;
+    } else if (rc == SQLITE_ROW) {
+        const char *status = (const char *)sqlite3_column_text(st, 0);
+        const char *ctx = (const char *)sqlite3_column_text(st, 1);
+        if (status != NULL && strcmp(status, "revoked") == 0)
+            result = ctx != NULL && context != NULL && context[0] != '\0' && strcmp(ctx, context) == 0
+                         ? DB_REVOKE_AGAIN
+                         : DB_REVOKE_CONFLICT;
+        else
+            result = DB_REVOKE_DONE;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (result == DB_REVOKE_DONE) {
+        if (sqlite3_prepare_v2(db->conn,
+                               "UPDATE certificates SET status = 'revoked', revoked_at = ?, updated_at = ?,"
+                               " revocation_context = ? WHERE serial = ?",
+                               -1, &st, NULL) != SQLITE_OK)
+            goto rollback;
+        sqlite3_bind_text(st, 1, now, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, now, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, context != NULL ? context : "", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, serial, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db->conn) != 1) goto rollback;
+    }
+    if (result < 0 || sqlite3_exec(db->conn, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) goto rollback;
+    goto out;
+rollback:
+    result = -1;
+    sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&db->lock);
+    return result;
+}
+
+int db_list_revoked(struct db *db, db_revoked_cb cb, void *ctx) {
+    pthread_mutex_lock(&db->lock);
+    sqlite3_stmt *st = NULL;
+    int result = -1;
+    if (sqlite3_prepare_v2(db->conn,
+                           "SELECT serial, COALESCE(revoked_at, updated_at) FROM certificates"
+                           " WHERE status = 'revoked' ORDER BY serial",
+                           -1, &st, NULL) == SQLITE_OK) {
+        int rc;
+        result = 0;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *serial = (const char *)sqlite3_column_text(st, 0);
+            const char *at = (const char *)sqlite3_column_text(st, 1);
+            if (cb(ctx, serial != NULL ? serial : "", at != NULL ? at : "") != 0) {
+                result = -1;
+                break;
+            }
+        }
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW) result = -1;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&db->lock);
+    return result;
+}
+
+int db_count_status(struct db *db, long long counts[3]) {
+    static const char *const STATUS[3] = {"issued", "withheld", "revoked"};
+    counts[0] = counts[1] = counts[2] = 0;
+    pthread_mutex_lock(&db->lock);
+    sqlite3_stmt *st = NULL;
+    int result = -1;
+    if (sqlite3_prepare_v2(db->conn, "SELECT status, COUNT(*) FROM certificates GROUP BY status", -1, &st, NULL) ==
+        SQLITE_OK) {
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *status = (const char *)sqlite3_column_text(st, 0);
+            for (int i = 0; i < 3; i++)
+                if (status != NULL && strcmp(status, STATUS[i]) == 0) counts[i] = sqlite3_column_int64(st, 1);
+        }
+        if (rc == SQLITE_DONE) result = 0;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&db->lock);
+    return result;
+}
+
+int db_ping(struct db *db) {
+    pthread_mutex_lock(&db->lock);
+    int rc = sqlite3_exec(db->conn, "SELECT COUNT(*) FROM certificates WHERE 0", NULL, NULL, NULL);
+    pthread_mutex_unlock(&db->lock);
+    return rc == SQLITE_OK ? 0 : -1;
 }

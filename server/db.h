@@ -6,6 +6,8 @@
  * not_after, created/updated times, the certificate (DER) and the SHA-256 of the
  * requester's public key (to answer a repeated transaction id consistently).
  * One connection guarded by a mutex: safe under the server's thread pool.
+ * Later columns: renews_serial (the certificate a RenewalReq was signed with),
+ * revoked_at and revocation_context (Intune's requestContext that revoked it).
  */
 #ifndef INTUNE_SCEP_SERVER_DB_H
 #define INTUNE_SCEP_SERVER_DB_H
@@ -30,12 +32,36 @@ void db_close(struct db *db);
 /* Record a certificate with `status`. 0 on success. */
 int db_insert(struct db *db, const char *serial, const char *transaction_id, const char *activity_id,
               const char *subject, const char *thumbprint, const char *status, const char *not_before,
-              const char *not_after, const unsigned char *der, size_t der_len, const char *csr_sha256);
+              const char *not_after, const unsigned char *der, size_t der_len, const char *csr_sha256,
+              const char *renews_serial);
 
 /* Change the status (and the activity id when not NULL) of `serial`. 0 on success. */
 int db_set_status(struct db *db, const char *serial, const char *status, const char *activity_id);
 
 /* The newest record of `transaction_id`: 1 found (rec filled; free rec->cert_der), 0 none, -1 error. */
 int db_find_transaction(struct db *db, const char *transaction_id, struct db_record *rec);
+
+/* What db_revoke did. */
+enum {
+    DB_REVOKE_DONE = 0,      /* the certificate is now revoked */
+    DB_REVOKE_NOT_FOUND = 1, /* no certificate with this serial */
+    DB_REVOKE_CONFLICT = 2,  /* already revoked (by another request) */
+    DB_REVOKE_AGAIN = 3,     /* already revoked by this same request context (a retried upload) */
+};
+
+/* Revoke `serial` (canonical form) for Intune's request `context`, in one transaction:
+ * DB_REVOKE_* or -1 on a database error. */
+int db_revoke(struct db *db, const char *serial, const char *context);
+
+/* Called per revoked certificate with its serial and revocation time (ISO 8601 UTC); non-zero stops. */
+typedef int (*db_revoked_cb)(void *ctx, const char *serial, const char *revoked_at);
+/* Every revoked certificate, by serial: 0, or -1 on error. */
+int db_list_revoked(struct db *db, db_revoked_cb cb, void *ctx);
+
+/* How many certificates are issued, withheld, revoked (in that order): 0, or -1 on error. */
+int db_count_status(struct db *db, long long counts[3]);
+
+/* Whether the database answers: 0 yes, -1 no. */
+int db_ping(struct db *db);
 
 #endif

@@ -134,13 +134,14 @@ class ScepServer:
             "TLS_CERT_FILE": pki.path("tls.pem"), "TLS_KEY_FILE": pki.path("tls.key"),
             "THREADS": "4", "STATIC_PATH": "/static", "STATIC_CHALLENGE": "static-secret-1",
             "MAX_VALIDITY_DAYS": "730", "DEFAULT_VALIDITY_DAYS": "365", "MIN_RSA_BITS": "1024",
+            "ADMIN_PORT": "0", "REVOCATION_INTERVAL_SECONDS": "0",
+            "CRL_FILE": os.path.join(workdir, "ca.crl"), "CRL_NEXT_UPDATE_HOURS": "24",
         })
         config.update(overrides)
+        self.config = config
+        self.crl_file = config.get("CRL_FILE")
         self.config_path = os.path.join(workdir, "server.properties")
-        with open(self.config_path, "w") as f:
-            for k, v in config.items():
-                if v is not None:
-                    f.write(f"{k}={_escape(v)}\n")
+        self.write_config()
         self.lines: List[str] = []
         self.proc = subprocess.Popen([_find_server(), "--config", self.config_path, "--exit-on-stdin-eof"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -152,6 +153,7 @@ class ScepServer:
         ports = dict(p.split("=") for p in first.split()[1:])
         self.http_port = int(ports["http"])
         self.https_port = int(ports["https"])
+        self.admin_port = int(ports.get("admin", "-1"))
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -163,6 +165,26 @@ class ScepServer:
         if https:
             return f"https://127.0.0.1:{self.https_port}{path}"
         return f"http://127.0.0.1:{self.http_port}{path}"
+
+    def write_config(self, **changes: str) -> None:
+        self.config.update(changes)
+        with open(self.config_path, "w") as f:
+            for k, v in self.config.items():
+                if v is not None:
+                    f.write(f"{k}={_escape(v)}\n")
+
+    def admin(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.admin_port}{path}"
+
+    def wait_line(self, needle: str, start: int = 0, timeout: float = 30) -> str:
+        """The first log line from index `start` on that holds `needle` (waiting for it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for ln in self.lines[start:]:
+                if needle in ln:
+                    return ln
+            time.sleep(0.05)
+        raise AssertionError(f"no log line with {needle!r}:\n" + "\n".join(self.lines[-20:]))
 
     def enrollment_lines(self) -> List[str]:
         return [ln for ln in self.lines if " enrollment " in ln]
