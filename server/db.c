@@ -2,6 +2,7 @@
  * db.c - the issued-certificate database over SQLite.
  */
 #include "db.h"
+#include "db_pg.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <sqlite3.h>
 
 struct db {
+    PGconn *pg; /* PostgreSQL when set, else SQLite */
     sqlite3 *conn;
     pthread_mutex_t lock;
 };
@@ -76,8 +78,37 @@ struct db *db_open(const char *path, char *msg, size_t msg_cap) {
     return db;
 }
 
+struct db *db_open_postgresql(const char *conninfo, char *msg, size_t msg_cap) {
+    struct db *db = calloc(1, sizeof *db);
+    if (db == NULL) {
+        snprintf(msg, msg_cap, "out of memory");
+        return NULL;
+    }
+    if ((db->pg = pg_open(conninfo, msg, msg_cap)) == NULL) {
+        free(db);
+        return NULL;
+    }
+    pthread_mutex_init(&db->lock, NULL);
+    return db;
+}
+
+/* The PostgreSQL backend: the same call under the connection's mutex. */
+#define PG(call)                                                                                                   \
+    if (db->pg != NULL) {                                                                                          \
+        pthread_mutex_lock(&db->lock);                                                                             \
+        int pg_rc_ = call;                                                                                         \
+        pthread_mutex_unlock(&db->lock);                                                                           \
+        return pg_rc_;                                                                                             \
+    }
+
+int db_worker_lock(struct db *db, int take) {
+    PG(pg_worker_lock(db->pg, take));
+    return 1; /* SQLite: one process */
+}
+
 void db_close(struct db *db) {
     if (db == NULL) return;
+    pg_close(db->pg);
     sqlite3_close(db->conn);
     pthread_mutex_destroy(&db->lock);
     free(db);
@@ -87,6 +118,8 @@ int db_insert(struct db *db, const char *serial, const char *transaction_id, con
               const char *subject, const char *thumbprint, const char *status, const char *not_before,
               const char *not_after, const unsigned char *der, size_t der_len, const char *csr_sha256,
               const char *renews_serial) {
+    PG(pg_insert(db->pg, serial, transaction_id, activity_id, subject, thumbprint, status, not_before, not_after, der,
+                 der_len, csr_sha256, renews_serial));
     char now[32];
     now_iso(now, sizeof now);
     pthread_mutex_lock(&db->lock);
@@ -118,6 +151,7 @@ int db_insert(struct db *db, const char *serial, const char *transaction_id, con
 }
 
 int db_set_status(struct db *db, const char *serial, const char *status, const char *activity_id) {
+    PG(pg_set_status(db->pg, serial, status, activity_id));
     char now[32];
     now_iso(now, sizeof now);
     pthread_mutex_lock(&db->lock);
@@ -145,6 +179,7 @@ static void copy_col(sqlite3_stmt *st, int col, char *buf, size_t cap) {
 
 int db_find_transaction(struct db *db, const char *transaction_id, struct db_record *rec) {
     memset(rec, 0, sizeof *rec);
+    PG(pg_find_transaction(db->pg, transaction_id, rec));
     pthread_mutex_lock(&db->lock);
     sqlite3_stmt *st = NULL;
     int result = -1;
@@ -177,6 +212,7 @@ int db_find_transaction(struct db *db, const char *transaction_id, struct db_rec
 }
 
 int db_revoke(struct db *db, const char *serial, const char *context) {
+    PG(pg_revoke(db->pg, serial, context));
     char now[32];
     now_iso(now, sizeof now);
     pthread_mutex_lock(&db->lock);
@@ -226,6 +262,7 @@ out:
 }
 
 int db_list_revoked(struct db *db, db_revoked_cb cb, void *ctx) {
+    PG(pg_list_revoked(db->pg, cb, ctx));
     pthread_mutex_lock(&db->lock);
     sqlite3_stmt *st = NULL;
     int result = -1;
@@ -252,6 +289,7 @@ int db_list_revoked(struct db *db, db_revoked_cb cb, void *ctx) {
 
 int db_count_status(struct db *db, long long counts[3]) {
     static const char *const STATUS[3] = {"issued", "withheld", "revoked"};
+    PG(pg_count_status(db->pg, counts));
     counts[0] = counts[1] = counts[2] = 0;
     pthread_mutex_lock(&db->lock);
     sqlite3_stmt *st = NULL;
@@ -272,6 +310,7 @@ int db_count_status(struct db *db, long long counts[3]) {
 }
 
 int db_ping(struct db *db) {
+    PG(pg_ping(db->pg));
     pthread_mutex_lock(&db->lock);
     int rc = sqlite3_exec(db->conn, "SELECT COUNT(*) FROM certificates WHERE 0", NULL, NULL, NULL);
     pthread_mutex_unlock(&db->lock);

@@ -5,6 +5,7 @@
  * id, subject, thumbprint, status (issued, withheld, revoked), not_before,
  * not_after, created/updated times, the certificate (DER) and the SHA-256 of the
  * requester's public key (to answer a repeated transaction id consistently).
+ * SQLite or PostgreSQL (db_pg.c), chosen by DB_BACKEND.
  * One connection guarded by a mutex: safe under the server's thread pool.
  * Later columns: renews_serial (the certificate a RenewalReq was signed with),
  * revoked_at and revocation_context (Intune's requestContext that revoked it).
@@ -27,7 +28,15 @@ struct db_record {
 
 /* Open (creating) the database at `path`. NULL with `msg` filled on error. */
 struct db *db_open(const char *path, char *msg, size_t msg_cap);
+/* Connect to PostgreSQL with a libpq connection string (creating the table when missing). NULL with
+ * `msg` filled on error (never the password). */
+struct db *db_open_postgresql(const char *conninfo, char *msg, size_t msg_cap);
 void db_close(struct db *db);
+
+/* The revocation worker's lock across processes sharing the database (a PostgreSQL advisory lock):
+ * take=1 tries to take it (1 taken, 0 held by another process, -1 error); take=0 releases it.
+ * SQLite: always 1. */
+int db_worker_lock(struct db *db, int take);
 
 /* Record a certificate with `status`. 0 on success. */
 int db_insert(struct db *db, const char *serial, const char *transaction_id, const char *activity_id,

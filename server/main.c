@@ -740,10 +740,16 @@ static int revocation_run(struct server *s, struct revocation_summary *sum) {
     memset(sum, 0, sizeof *sum);
     pthread_mutex_lock(&s->revocation_lock);
     struct client_ref *cref = client_get(s);
+    int locked = db_worker_lock(s->db, 1);
     intune_scep_error *err = intune_scep_error_new();
     intune_scep_revocation_requests *reqs = NULL;
     intune_scep_revocation_results *results = intune_scep_revocation_results_new();
     sum->outcome = "download_failed";
+    if (locked != 1) {
+        /* another process of the fleet runs the worker now (or the database does not answer) */
+        sum->outcome = locked == 0 ? "locked" : "database_failed";
+        goto out;
+    }
     if (err == NULL || results == NULL) {
         snprintf(sum->detail, sizeof sum->detail, "out of memory");
         goto out;
@@ -772,7 +778,7 @@ static int revocation_run(struct server *s, struct revocation_summary *sum) {
             snprintf(sum->detail, sizeof sum->detail, "a result cannot be added: %s", intune_scep_error_message(err));
         }
     }
-    if (sum->revoked > 0) crl_refresh(s);
+    crl_refresh(s); /* also what other processes of a fleet revoked */
     if (intune_scep_revocation_results_count(results) > 0) {
         t0 = now_ms();
         rc = intune_scep_upload_revocation_results(cref->client, results, err);
@@ -806,8 +812,9 @@ out:
     intune_scep_revocation_results_free(results);
     intune_scep_error_free(err);
     client_put(s, cref);
+    if (locked == 1) db_worker_lock(s->db, 0);
     pthread_mutex_unlock(&s->revocation_lock);
-    return strcmp(sum->outcome, "ok") == 0 ? 0 : -1;
+    return strcmp(sum->outcome, "ok") == 0 || strcmp(sum->outcome, "locked") == 0 ? 0 : -1;
 }
 
 /* The worker: a run every revocation_interval seconds (the first one a minute after the start, or
@@ -819,7 +826,9 @@ static void *worker_main(void *arg) {
     time_t next_run = s->revocation_interval > 0
                           ? start + (s->revocation_interval < 60 ? s->revocation_interval : 60)
                           : 0;
-    long refresh = s->crl_next_update / 2 > 1 ? s->crl_next_update / 2 : 1;
+    /* at half the CRL's validity, and every 5 minutes at least: in a fleet, another process may
+     * have revoked certificates */
+    long refresh = s->crl_next_update / 2 < 300 ? s->crl_next_update / 2 : 300;
     time_t next_crl = start + refresh;
     pthread_mutex_lock(&s->worker_lock);
     while (!s->worker_stop) {
@@ -1137,7 +1146,9 @@ static void usage(FILE *f) {
             "  CA_KEY_PASSWORD             password of CA_KEY_FILE when encrypted\n"
             "  CA_CHAIN_FILE               certificates above the issuing CA, up to the root (PEM)\n"
             "  RA_CERT_FILE, RA_KEY_FILE   the RA certificate and RSA key (default: the CA itself, if RSA)\n"
-            "  DB_PATH                     the SQLite database of issued certificates   [required]\n"
+            "  DB_BACKEND                  sqlite (default) or postgresql\n"
+            "  DB_PATH                     the SQLite database of issued certificates   [required with sqlite]\n"
+            "  DB_CONNINFO                 libpq connection string   [required with postgresql]\n"
             "  HTTP_PORT, HTTPS_PORT       ports to listen on (0 picks one; at least one of them)\n"
             "  BIND_ADDRESS                IPv4 address to listen on (default 0.0.0.0)\n"
             "  TLS_CERT_FILE, TLS_KEY_FILE the HTTPS server's certificate chain and key (PEM)\n"
@@ -1304,8 +1315,18 @@ int main(int argc, char **argv) {
         fprintf(stderr, "intune-scep-server: %s is required\n", GET("CA_CERT_FILE") == NULL ? "CA_CERT_FILE" : "CA_KEY_FILE");
         goto out;
     }
-    if (GET("DB_PATH") == NULL) {
+    const char *backend = GET("DB_BACKEND") != NULL ? GET("DB_BACKEND") : "sqlite";
+    int use_pg = strcmp(backend, "postgresql") == 0;
+    if (!use_pg && strcmp(backend, "sqlite") != 0) {
+        fprintf(stderr, "intune-scep-server: DB_BACKEND must be sqlite or postgresql\n");
+        goto out;
+    }
+    if (!use_pg && GET("DB_PATH") == NULL) {
         fprintf(stderr, "intune-scep-server: DB_PATH is required\n");
+        goto out;
+    }
+    if (use_pg && GET("DB_CONNINFO") == NULL) {
+        fprintf(stderr, "intune-scep-server: DB_CONNINFO is required with DB_BACKEND=postgresql\n");
         goto out;
     }
     if (https_port >= 0) {
@@ -1359,7 +1380,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "intune-scep-server: %s\n", msg);
         goto out;
     }
-    if ((s.db = db_open(GET("DB_PATH"), msg, sizeof msg)) == NULL) {
+    if ((s.db = use_pg ? db_open_postgresql(GET("DB_CONNINFO"), msg, sizeof msg)
+                       : db_open(GET("DB_PATH"), msg, sizeof msg)) == NULL) {
         fprintf(stderr, "intune-scep-server: %s\n", msg);
         goto out;
     }

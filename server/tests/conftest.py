@@ -396,3 +396,56 @@ def proxy(server):
     p = RecordingProxy(server.http_port)
     yield p
     p.close()
+
+
+class Postgres:
+    """Debian's PostgreSQL in a temporary directory on 127.0.0.1 (run as the postgres user when
+    the tests run as root, since PostgreSQL refuses root), stopped by stop()."""
+
+    def __init__(self) -> None:
+        import socket
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not bins:
+            raise RuntimeError("PostgreSQL is not installed (scripts/install-deps.sh: postgresql)")
+        self.bindir = os.path.dirname(bins[-1])
+        self.dir = tempfile.mkdtemp(prefix="intune-scep-pg-")
+        self.data = os.path.join(self.dir, "data")
+        self.as_user = []
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self._run("initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+        self._run("pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w", "-o",
+                  f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off", "start")
+        self.psql("CREATE DATABASE scep", db="postgres")
+        self.conninfo = f"host=127.0.0.1 port={self.port} dbname=scep user=postgres connect_timeout=5"
+
+    def _run(self, tool: str, *args: str) -> None:
+        r = subprocess.run(self.as_user + [os.path.join(self.bindir, tool), *args], capture_output=True, text=True,
+                           timeout=120, cwd=self.dir)
+        if r.returncode != 0:
+            raise RuntimeError(f"{tool} failed: {r.stdout}{r.stderr}")
+
+    def psql(self, sql: str, db: str = "scep") -> List[List[str]]:
+        r = subprocess.run(["psql", f"host=127.0.0.1 port={self.port} dbname={db} user=postgres", "-v",
+                            "ON_ERROR_STOP=1", "-At", "-F", "\t", "-c", sql], capture_output=True, text=True,
+                           timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError(f"psql failed: {r.stderr}")
+        return [ln.split("\t") for ln in r.stdout.splitlines() if ln]
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    pg = Postgres()
+    yield pg
+    pg.stop()
