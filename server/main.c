@@ -85,7 +85,8 @@ struct server {
     char *crl_path;           /* HTTP path of the CRL */
     char *crl_file;           /* optional file the CRL is written to */
     pthread_mutex_t revocation_lock; /* one run at a time in this process */
-    pthread_mutex_t crl_lock;
+    pthread_mutex_t crl_build_lock; /* one CRL built and written at a time */
+    pthread_mutex_t crl_lock;       /* the CRL served */
     unsigned char *crl_der;
     size_t crl_len;
     time_t crl_this_update;
@@ -648,7 +649,16 @@ static int write_file_atomic(const char *path, const unsigned char *data, size_t
 }
 
 /* Build the CRL from the database's revoked certificates, serve it and write CRL_FILE. 0 on success. */
+static int crl_refresh_locked(struct server *s);
+
 static int crl_refresh(struct server *s) {
+    pthread_mutex_lock(&s->crl_build_lock);
+    int rc = crl_refresh_locked(s);
+    pthread_mutex_unlock(&s->crl_build_lock);
+    return rc;
+}
+
+static int crl_refresh_locked(struct server *s) {
     struct crl_list l = {NULL, 0, 0};
     char msg[160] = "";
     unsigned char *der = NULL;
@@ -1264,6 +1274,7 @@ int main(int argc, char **argv) {
     pthread_mutex_init(&s.client_lock, NULL);
     pthread_mutex_init(&s.revocation_lock, NULL);
     pthread_mutex_init(&s.crl_lock, NULL);
+    pthread_mutex_init(&s.crl_build_lock, NULL);
     pthread_mutex_init(&s.worker_lock, NULL);
     pthread_cond_init(&s.worker_cond, NULL);
     pthread_mutex_init(&s.active_lock, NULL);
@@ -1510,6 +1521,7 @@ out:
     pthread_mutex_destroy(&s.client_lock);
     pthread_mutex_destroy(&s.revocation_lock);
     pthread_mutex_destroy(&s.crl_lock);
+    pthread_mutex_destroy(&s.crl_build_lock);
     pthread_mutex_destroy(&s.worker_lock);
     pthread_cond_destroy(&s.worker_cond);
     pthread_mutex_destroy(&s.active_lock);

@@ -313,6 +313,10 @@ def test_sigterm_finishes_enrollments_in_flight(workdir, pki, emulator, clients)
     rows = srv.db_rows()
     assert [r["status"] for r in rows] == ["issued"]
     assert any("stopped enrollments_in_flight=0" in ln for ln in srv.lines), srv.lines[-5:]
+    # the enrollment was in flight when the stop began: its line comes after "stopping"
+    stopping = next(i for i, ln in enumerate(srv.lines) if ln.endswith(" stopping"))
+    issued = next(i for i, ln in enumerate(srv.lines) if " outcome=issued " in ln)
+    assert stopping < issued, srv.lines
 
 
 def test_sigkill_during_a_burst_leaves_a_consistent_database(workdir, pki, emulator, clients):
