@@ -416,3 +416,48 @@ def test_hostile_pkioperation_messages(server, emulator, clients, proxy):
     assert len(server.db_rows()) == rows_before
     # the damaged copies of an already enrolled message never reached Intune
     assert len(emulator.validations()) == validations_before
+
+
+# --------------------------------------------------------------------------------------------
+# Renewal through strongSwan: RenewalReq signed with the current certificate, a new challenge.
+# --------------------------------------------------------------------------------------------
+
+def test_strongswan_renews_and_the_new_certificate_is_recorded_next_to_the_old(server, emulator, clients, pki,
+                                                                              tmp_path):
+    import glob as _glob
+    from cryptography.hazmat.primitives.asymmetric import rsa as _rsa
+    from test_server import ss_dn, verify_chain
+    subject = "CN=renew-ss,OU=MDM,O=scep-client,C=US"
+    pid = emulator.issue_challenge({"subject": subject})
+    first = clients.strongswan(server.url(), ss_dn(subject), pid["challenge"])
+    assert first.code == 0 and first.cert is not None, first
+    d = first.dir
+    old_cert = os.path.join(d, "old-cert.pem")
+    with open(old_cert, "wb") as f:
+        f.write(first.cert.public_bytes(serialization.Encoding.PEM))
+    new_key = os.path.join(d, "new-key.pem")
+    with open(new_key, "wb") as f:
+        f.write(_rsa.generate_private_key(65537, 2048).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption()))
+    second = emulator.issue_challenge({"subject": subject, "profile_id": pid["profile_id"]})["challenge"]
+    ra = os.path.join(d, "ra.der")
+    args = [PKI_BIN, "--scep", "--url", server.url(), "--in", new_key, "--dn", ss_dn(subject),
+            "--cacert-enc", ra, "--cacert-sig", ra, "--password", second, "--outform", "pem",
+            "--cert", old_cert, "--key", os.path.join(d, "key.pem")]
+    for c in sorted(_glob.glob(os.path.join(d, "ca*.der"))):
+        args += ["--cacert", c]
+    r = subprocess.run(args, capture_output=True, timeout=60)
+    assert r.returncode == 0 and b"BEGIN CERTIFICATE" in r.stdout, r.stderr.decode(errors="replace")[-3000:]
+    renewed = x509.load_pem_x509_certificate(r.stdout)
+    assert renewed.serial_number != first.cert.serial_number
+    assert renewed.public_key().public_numbers() != first.cert.public_key().public_numbers()
+    assert verify_chain(pki, renewed, tmp_path).returncode == 0
+    line = server.wait_line(f"serial={serial_hex(renewed)} ", 0)
+    assert "type=RenewalReq" in line and " outcome=issued " in line, line
+    rows = {row["serial"]: row for row in server.db_rows()}
+    assert rows[serial_hex(renewed)]["renews_serial"] == serial_hex(first.cert)
+    assert rows[serial_hex(renewed)]["status"] == "issued"
+    assert rows[serial_hex(first.cert)]["status"] == "issued"  # the old one stays valid until it expires
+    serials = {n["certificateSerialNumber"] for n in emulator.notifications()["success"]}
+    assert {serial_hex(first.cert), serial_hex(renewed)} <= serials
