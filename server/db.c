@@ -101,6 +101,11 @@ struct db *db_open_postgresql(const char *conninfo, char *msg, size_t msg_cap) {
         return pg_rc_;                                                                                             \
     }
 
+int db_claim_transaction(struct db *db, const char *transaction_id, int take) {
+    PG(pg_claim_transaction(db->pg, transaction_id, take));
+    return 1; /* SQLite: one process, whose in-memory table of transactions in flight is enough */
+}
+
 int db_worker_lock(struct db *db, int take) {
     PG(pg_worker_lock(db->pg, take));
     return 1; /* SQLite: one process */

@@ -38,6 +38,12 @@ void db_close(struct db *db);
  * SQLite: always 1. */
 int db_worker_lock(struct db *db, int take);
 
+/* A transaction being enrolled, across the processes sharing the database: a PostgreSQL
+ * advisory lock on hashtext() of the id (32 bits: a rare collision is a spurious PENDING).
+ * take=1 claims it (1 claimed, 0 another process enrolls it now, -1 error); take=0 releases it.
+ * SQLite: always 1. */
+int db_claim_transaction(struct db *db, const char *transaction_id, int take);
+
 /* Record a certificate with `status`. 0 on success. */
 int db_insert(struct db *db, const char *serial, const char *transaction_id, const char *activity_id,
               const char *subject, const char *thumbprint, const char *status, const char *not_before,

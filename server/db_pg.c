@@ -242,3 +242,16 @@ int pg_worker_lock(PGconn *c, int take) {
     PQclear(r);
     return r == NULL ? -1 : got;
 }
+
+int pg_claim_transaction(PGconn *c, const char *transaction_id, int take) {
+    /* the second key space of advisory locks (two int4), class 0x5343 ('SC'), apart from the
+     * bigint keys above; the id hashed by PostgreSQL */
+    const char *v[1] = {transaction_id};
+    PGresult *r = exec(c,
+                       take ? "SELECT pg_try_advisory_lock(21315, hashtext($1))"
+                            : "SELECT pg_advisory_unlock(21315, hashtext($1))",
+                       1, v, NULL, NULL);
+    int got = r != NULL && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return r == NULL ? -1 : got;
+}

@@ -23,5 +23,7 @@ int pg_ping(PGconn *c);
 /* take=1: try to take the revocation worker's advisory lock (1 taken, 0 held elsewhere, -1 error);
  * take=0: release it. */
 int pg_worker_lock(PGconn *c, int take);
+/* take=1: try to take the advisory lock of `transaction_id` (1 taken, 0 held elsewhere, -1 error); 0: release. */
+int pg_claim_transaction(PGconn *c, const char *transaction_id, int take);
 
 #endif

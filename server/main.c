@@ -385,6 +385,7 @@ static void enroll_one(struct server *s, int intune, const unsigned char *msg, s
     int claimed = 0;
     struct client_ref *cref = NULL;
     char renews[80] = "";
+    int fleet_claimed = 0;
 
     if (scep_read_request(s->libctx, msg, msg_len, s->ca.ra_cert, s->ca.ra_key, &req, &rerr) != 0) {
         snprintf(o.detail, sizeof o.detail, "%s", rerr.message);
@@ -409,6 +410,18 @@ static void enroll_one(struct server *s, int intune, const unsigned char *msg, s
         goto done;
     }
     claimed = 1;
+    /* and across the processes of a fleet (PostgreSQL): the same transaction being enrolled by
+     * another process is PENDING too */
+    int fleet = db_claim_transaction(s->db, req.transaction_id, 1);
+    if (fleet != 1) {
+        snprintf(o.detail, sizeof o.detail, fleet == 0 ? "the same transaction is being enrolled by another process"
+                                                       : "database lookup failed");
+        certrep(s, &req, fleet == 0 ? SCEP_STATUS_PENDING : SCEP_STATUS_FAILURE, fleet == 0 ? 0 : SCEP_FAIL_BADREQUEST,
+                NULL, a);
+        o.result = fleet == 0 ? "pending" : "failed";
+        goto done;
+    }
+    fleet_claimed = 1;
     cref = client_get(s);
 
     /* A transaction id seen before with the same request gets the same answer (a client repeating
@@ -583,6 +596,7 @@ done:
                         (double)(now_ms() - start) / 1000.0);
     }
     client_put(s, cref);
+    if (fleet_claimed) db_claim_transaction(s->db, req.transaction_id, 0);
     if (claimed) inflight_release(s, &slot);
     free(rec.cert_der);
     OPENSSL_free(cert_der);
@@ -1030,10 +1044,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     }
 
     struct answer a = {404, NULL, NULL, 0, "not found\n"};
-    if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 && (strcmp(url, s->crl_path) == 0 || strcmp(url, "/health") == 0))
-        return serve_common(s, conn, url);
     int intune = strcmp(url, s->intune_path) == 0;
     int is_static = s->static_path != NULL && strcmp(url, s->static_path) == 0;
+    if (!intune && !is_static && strcmp(method, MHD_HTTP_METHOD_GET) == 0 &&
+        (strcmp(url, s->crl_path) == 0 || strcmp(url, "/health") == 0))
+        return serve_common(s, conn, url);
     if (!intune && !is_static) return send_answer(conn, &a);
     if (!is_post && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
         a.http_status = 405;

@@ -131,3 +131,36 @@ def test_postgresql_configuration_errors(tmp_path, pki, emulator, postgres):
         r = subprocess.run([_find_server(), "--config", str(p)], capture_output=True, text=True, timeout=30)
         assert r.returncode == 2 and message in r.stderr, (extra, r.stderr)
         assert "s3cret-pw" not in r.stderr
+
+
+def test_a_transaction_in_flight_on_another_process_is_pending(fleet, postgres, emulator, pki, tmp_path):
+    """While another process (here a third session holding the transaction's advisory lock)
+    enrolls a transaction, a copy sent to this process is PENDING; afterwards it enrolls."""
+    import time
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from test_server import _csr_helpers, tool_enroll
+    a, b = fleet
+    h = _csr_helpers()
+    key = rsa.generate_private_key(65537, 2048)
+    challenge = emulator.issue_challenge({"subject": "CN=alice,O=Contoso"})["challenge"]
+    der = h.make_csr(key=key, challenge=challenge)
+    tid = "fleet-inflight-1"
+    holder = subprocess.Popen(["psql", postgres.conninfo.replace(" connect_timeout=5", ""), "-v", "ON_ERROR_STOP=1",
+                               "-c", f"SELECT pg_advisory_lock(21315, hashtext('{tid}'))", "-c",
+                               "SELECT pg_sleep(3)"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not postgres.psql(
+                "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 21315"):
+            time.sleep(0.05)
+        status, cert = tool_enroll(a, pki, tmp_path, der, key, tid)
+        assert status.startswith("status=3 ") and cert is None, status  # PENDING
+        assert emulator.validations() == []
+    finally:
+        holder.wait(timeout=30)
+    status, cert = tool_enroll(b, pki, tmp_path, der, key, tid)
+    assert status.startswith("status=0 ") and cert is not None, status
+    # and the same message to the other process now: the same certificate
+    status, again = tool_enroll(a, pki, tmp_path, der, key, tid)
+    assert status.startswith("status=0 ") and again.serial_number == cert.serial_number, status
+    assert len(emulator.validations()) == 1
