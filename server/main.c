@@ -97,6 +97,7 @@ struct server {
     /* enrollments in flight (SIGTERM waits for them) */
     pthread_mutex_t active_lock;
     int active;
+    int draining; /* SIGTERM came: /health says 503 so load balancers stop sending (under active_lock) */
     char *intune_path;       /* every request here is Intune's */
     char *static_path;       /* optional: a static challenge for devices outside Intune */
     char *static_challenge;
@@ -926,7 +927,10 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, struct answer *a
 
 /* 1 when the server can issue: the CA key is loaded and the database answers. */
 static int ready(struct server *s) {
-    int ok = s->ca.key != NULL && db_ping(s->db) == 0;
+    pthread_mutex_lock(&s->active_lock);
+    int draining = s->draining;
+    pthread_mutex_unlock(&s->active_lock);
+    int ok = !draining && s->ca.key != NULL && db_ping(s->db) == 0;
     metrics_set(s->metrics, "intune_scep_server_ready", "", ok);
     return ok;
 }
@@ -1481,6 +1485,9 @@ int main(int argc, char **argv) {
     }
     /* Stop accepting; let the enrollments in flight finish and their answers go out. */
     log_line(&s, "stopping");
+    pthread_mutex_lock(&s.active_lock);
+    s.draining = 1;
+    pthread_mutex_unlock(&s.active_lock);
     MHD_socket ls;
     if (http != NULL && (ls = MHD_quiesce_daemon(http)) != MHD_INVALID_SOCKET) close(ls);
     if (https != NULL && (ls = MHD_quiesce_daemon(https)) != MHD_INVALID_SOCKET) close(ls);

@@ -306,6 +306,9 @@ def test_sigterm_finishes_enrollments_in_flight(workdir, pki, emulator, clients)
         time.sleep(0.02)
     time.sleep(0.5)
     srv.proc.send_signal(signal.SIGTERM)
+    srv.wait_line(" stopping", 0)
+    time.sleep(0.1)
+    assert requests.get(srv.admin("/health"), timeout=5).status_code == 503  # draining
     t.join()
     assert srv.proc.wait(timeout=30) == 0
     srv._reader.join(timeout=5)
