@@ -465,3 +465,37 @@ def test_strongswan_renews_and_the_new_certificate_is_recorded_next_to_the_old(s
     assert rows[serial_hex(first.cert)]["status"] == "issued"  # the old one stays valid until it expires
     serials = {n["certificateSerialNumber"] for n in emulator.notifications()["success"]}
     assert {serial_hex(first.cert), serial_hex(renewed)} <= serials
+
+
+def test_sighup_switches_to_a_certificate_credential(workdir, pki, emulator, clients, tmp_path):
+    import datetime
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa as _rsa
+    from cryptography.x509.oid import NameOID
+    key = _rsa.generate_private_key(65537, 2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "scep-server-app")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "app.pem", tmp_path / "app.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    emulator.register_client_certificate(cert)
+    d = os.path.join(workdir, "server-sighup-cert")
+    os.makedirs(d, exist_ok=True)
+    srv = ScepServer(d, pki, emulator.config)
+    try:
+        enroll(srv, emulator, clients, "hupcert1")  # with the app key
+        srv.write_config(AAD_APP_KEY=None, AAD_CLIENT_CERT_FILE=str(cert_file), AAD_CLIENT_KEY_FILE=str(key_file))
+        start = len(srv.lines)
+        srv.proc.send_signal(signal.SIGHUP)
+        assert "outcome=ok" in srv.wait_line("credential reload", start)
+        tokens_before = len(emulator.requests("token"))
+        enroll(srv, emulator, clients, "hupcert2")  # with the certificate: a new client, a new token
+        tokens = emulator.requests("token")[tokens_before:]
+        by_assertion = [("client_assertion=" in t["body"] and "client_secret" not in t["body"]) for t in tokens]
+        assert by_assertion and all(by_assertion), by_assertion  # (the bodies hold secrets: never printed)
+    finally:
+        assert srv.stop() == 0
