@@ -8,8 +8,9 @@
 #                                     server built with the sanitizers (a report fails its exit)
 #   scripts/test-server.sh [mode] -- ARGS   extra ctest arguments
 #
-# Needs libmicrohttpd-dev, libsqlite3-dev, strongswan-pki, libstrongswan-extra-plugins and
-# scep (scripts/install-deps.sh). BUILD_DIR overrides the build directory; JOBS the -j (2).
+# Needs libmicrohttpd-dev, libsqlite3-dev, libpq-dev, postgresql (the fleet test starts its own
+# PostgreSQL on 127.0.0.1), strongswan-pki, libstrongswan-extra-plugins and scep
+# (scripts/install-deps.sh). BUILD_DIR overrides the build directory; JOBS the -j (2).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -280,3 +280,93 @@ bad:
     ERR_clear_error();
     return NULL;
 }
+
+void ca_issuer_name(const struct ca *ca, char *buf, size_t cap) {
+    buf[0] = '\0';
+    BIO *b = BIO_new(BIO_s_mem());
+    if (b == NULL) return;
+    if (X509_NAME_print_ex(b, X509_get_subject_name(ca->cert), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+        char *d = NULL;
+        long n = BIO_get_mem_data(b, &d);
+        if (n > 0) snprintf(buf, cap, "%.*s", (int)n, d);
+    }
+    BIO_free(b);
+}
+
+/* "2026-11-30T00:45:00Z" -> ASN1_TIME; NULL when not of that form. */
+static ASN1_TIME *iso_time(const char *iso) {
+    char compact[16];
+    size_t j = 0;
+    for (const char *p = iso; *p != '\0' && j + 1 < sizeof compact; p++)
+        if (*p != '-' && *p != ':' && *p != 'T') compact[j++] = *p;
+    compact[j] = '\0';
+    ASN1_TIME *t = ASN1_TIME_new();
+    if (t != NULL && (j != 15 || ASN1_TIME_set_string_X509(t, compact) != 1)) {
+        ASN1_TIME_free(t);
+        t = NULL;
+    }
+    return t;
+}
+
+unsigned char *ca_build_crl(const struct ca *ca, const struct crl_entry *entries, size_t n, long long number,
+                            time_t this_update, long next_update_seconds, size_t *len, char *msg, size_t cap) {
+    X509_CRL *crl = X509_CRL_new();
+    ASN1_TIME *last = NULL, *next = NULL;
+    ASN1_INTEGER *num = NULL;
+    BIGNUM *bn = NULL;
+    unsigned char *der = NULL;
+    const char *why = "out of memory";
+    if (crl == NULL || !X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
+        !X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->cert)) ||
+        (last = ASN1_TIME_set(NULL, this_update)) == NULL ||
+        (next = ASN1_TIME_adj(NULL, this_update, 0, next_update_seconds)) == NULL ||
+        !X509_CRL_set1_lastUpdate(crl, last) || !X509_CRL_set1_nextUpdate(crl, next))
+        goto bad;
+    for (size_t i = 0; i < n; i++) {
+        X509_REVOKED *r = X509_REVOKED_new();
+        ASN1_INTEGER *serial = NULL;
+        ASN1_TIME *at = iso_time(entries[i].revoked_at);
+        int ok = r != NULL && at != NULL && BN_hex2bn(&bn, entries[i].serial) > 0 &&
+                 (serial = BN_to_ASN1_INTEGER(bn, NULL)) != NULL && X509_REVOKED_set_serialNumber(r, serial) &&
+                 X509_REVOKED_set_revocationDate(r, at) && X509_CRL_add0_revoked(crl, r);
+        ASN1_INTEGER_free(serial);
+        ASN1_TIME_free(at);
+        if (!ok) {
+            if (r != NULL && !ok) X509_REVOKED_free(r);
+            why = "a revoked certificate's serial or date is unreadable";
+            goto bad;
+        }
+    }
+    X509V3_CTX ctx;
+    X509V3_set_ctx(&ctx, ca->cert, NULL, NULL, crl, 0);
+    X509_EXTENSION *aki = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
+    int ok = aki != NULL && X509_CRL_add_ext(crl, aki, -1);
+    X509_EXTENSION_free(aki);
+    if (!ok || (num = ASN1_INTEGER_new()) == NULL || !ASN1_INTEGER_set_int64(num, number) ||
+        !X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0)) {
+        why = "cannot add the CRL's extensions";
+        goto bad;
+    }
+    X509_CRL_sort(crl);
+    const EVP_MD *md = EVP_PKEY_is_a(ca->key, "EC") && EVP_PKEY_get_bits(ca->key) > 256 ? EVP_sha384() : EVP_sha256();
+    if (X509_CRL_sign(crl, ca->key, md) <= 0) {
+        why = "signing the CRL failed";
+        goto bad;
+    }
+    int l = i2d_X509_CRL(crl, &der);
+    if (l <= 0) goto bad;
+    *len = (size_t)l;
+    goto out;
+bad:
+    snprintf(msg, cap, "%s", why);
+    OPENSSL_free(der);
+    der = NULL;
+out:
+    BN_free(bn);
+    ASN1_INTEGER_free(num);
+    ASN1_TIME_free(last);
+    ASN1_TIME_free(next);
+    X509_CRL_free(crl);
+    ERR_clear_error();
+    return der;
+}

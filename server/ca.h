@@ -6,6 +6,7 @@
 #define INTUNE_SCEP_SERVER_CA_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -54,5 +55,23 @@ X509 *ca_issue(const struct ca *ca, X509_REQ *csr, int validity_days, struct ca_
 
 /* Whether `cert` was issued by this CA (signature and issuer name). */
 int ca_issued_by_us(const struct ca *ca, X509 *cert);
+
+/* The CA's name as the success notifications send it as the issuer (RFC 4514, the library's
+ * intune_scep_cert_details_issuing_authority form): the issuer name of revocation downloads. */
+void ca_issuer_name(const struct ca *ca, char *buf, size_t cap);
+
+/* One revoked certificate: serial in hex, revocation time "YYYY-MM-DDTHH:MM:SSZ". */
+struct crl_entry {
+    const char *serial;
+    const char *revoked_at;
+};
+
+/*
+ * A CRL (v2) of `n` entries signed by the CA: thisUpdate `this_update`, nextUpdate
+ * `next_update_seconds` later, cRLNumber `number`, authorityKeyIdentifier. The DER
+ * (OPENSSL_free it) and its length, or NULL with `msg` filled.
+ */
+unsigned char *ca_build_crl(const struct ca *ca, const struct crl_entry *entries, size_t n, long long number,
+                            time_t this_update, long next_update_seconds, size_t *len, char *msg, size_t cap);
 
 #endif

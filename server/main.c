@@ -14,6 +14,7 @@
  */
 #include "ca.h"
 #include "db.h"
+#include "metrics.h"
 #include "scepmsg.h"
 
 #include "intune_scep.h"
@@ -28,6 +29,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
 
 #include <microhttpd.h>
 
@@ -35,6 +37,7 @@
 #include <netinet/in.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -58,12 +61,43 @@ static const char *const LIBRARY_KEYS[] = {
     "TIMEOUT_MS", "CONNECT_TIMEOUT_MS", "MAX_RETRIES",
 };
 
+/* The Intune client in use, counted: SIGHUP swaps in a new one while calls finish on the old. */
+struct client_ref {
+    intune_scep_client *client;
+    int refs;
+    int retired;
+};
+
 struct server {
     OSSL_LIB_CTX *libctx;
     OSSL_PROVIDER *prov_default, *prov_legacy;
     struct ca ca;
     struct db *db;
-    intune_scep_client *client;
+    pthread_mutex_t client_lock;
+    struct client_ref *cref;
+    const char *config_path;  /* re-read on SIGHUP for the credential */
+    struct metrics *metrics;
+    char issuer_name[512];    /* the CA's name as success notifications send it */
+    /* revocation and the CRL */
+    int revocation_interval;  /* seconds between runs; 0: only on demand */
+    int revocation_batch;     /* requests per download (1-100) */
+    long crl_next_update;     /* seconds from thisUpdate to nextUpdate */
+    char *crl_path;           /* HTTP path of the CRL */
+    char *crl_file;           /* optional file the CRL is written to */
+    pthread_mutex_t revocation_lock; /* one run at a time in this process */
+    pthread_mutex_t crl_build_lock; /* one CRL built and written at a time */
+    pthread_mutex_t crl_lock;       /* the CRL served */
+    unsigned char *crl_der;
+    size_t crl_len;
+    time_t crl_this_update;
+    long long crl_number;
+    pthread_mutex_t worker_lock;
+    pthread_cond_t worker_cond;
+    int worker_stop, worker_trigger;
+    /* enrollments in flight (SIGTERM waits for them) */
+    pthread_mutex_t active_lock;
+    int active;
+    int draining; /* SIGTERM came: /health says 503 so load balancers stop sending (under active_lock) */
     char *intune_path;       /* every request here is Intune's */
     char *static_path;       /* optional: a static challenge for devices outside Intune */
     char *static_challenge;
@@ -107,11 +141,87 @@ static void inflight_release(struct server *s, struct inflight *slot) {
     pthread_mutex_unlock(&s->inflight_lock);
 }
 
-static volatile sig_atomic_t stop_requested = 0;
+static volatile sig_atomic_t stop_requested = 0, reload_requested = 0, revoke_requested = 0;
 
 static void on_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP)
+        reload_requested = 1;
+    else if (sig == SIGUSR1)
+        revoke_requested = 1;
+    else
+        stop_requested = 1;
+}
+
+static struct client_ref *client_get(struct server *s) {
+    pthread_mutex_lock(&s->client_lock);
+    struct client_ref *r = s->cref;
+    r->refs++;
+    pthread_mutex_unlock(&s->client_lock);
+    return r;
+}
+
+static void client_put(struct server *s, struct client_ref *r) {
+    if (r == NULL) return;
+    pthread_mutex_lock(&s->client_lock);
+    int last = --r->refs == 0 && r->retired;
+    pthread_mutex_unlock(&s->client_lock);
+    if (last) {
+        intune_scep_client_free(r->client);
+        free(r);
+    }
+}
+
+/* Make `c` the client of every new call; the old one is freed after its last call. */
+static int client_swap(struct server *s, intune_scep_client *c) {
+    struct client_ref *r = calloc(1, sizeof *r);
+    if (r == NULL) return -1;
+    r->client = c;
+    pthread_mutex_lock(&s->client_lock);
+    struct client_ref *old = s->cref;
+    s->cref = r;
+    int free_old = 0;
+    if (old != NULL) {
+        old->retired = 1;
+        free_old = old->refs == 0;
+    }
+    pthread_mutex_unlock(&s->client_lock);
+    if (free_old) {
+        intune_scep_client_free(old->client);
+        free(old);
+    }
+    return 0;
+}
+
+/* A serial number in the canonical form: upper-case hex without leading zeros ("0" for zero),
+ * the form of intune_scep_cert_details_serial_number. */
+static void serial_of(const ASN1_INTEGER *i, char *buf, size_t cap) {
+    buf[0] = '\0';
+    BIGNUM *bn = ASN1_INTEGER_to_BN(i, NULL);
+    char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+    if (hex != NULL) {
+        const char *p = hex;
+        while (*p == '0' && p[1] != '\0') p++;
+        snprintf(buf, cap, "%s", p);
+    }
+    OPENSSL_free(hex);
+    BN_free(bn);
+}
+
+/* A serial from a revocation request in the canonical form: hex digits of either case, leading zeros
+ * dropped, upper-cased. -1 for anything else (empty, another character, more than 40 digits). */
+static int serial_canonical(const char *in, char *buf, size_t cap) {
+    if (in == NULL) return -1;
+    while (*in == '0' && in[1] != '\0') in++;
+    size_t n = strlen(in);
+    if (n == 0 || n > 40 || n + 1 > cap) return -1;
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+        if (c >= 'a' && c <= 'f') c = (char)(c - 'a' + 'A');
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'))) return -1;
+        buf[i] = c;
+    }
+    buf[n] = '\0';
+    return 0;
 }
 
 __attribute__((format(printf, 2, 3))) static void log_line(struct server *s, const char *fmt, ...) {
@@ -140,6 +250,18 @@ static long long now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Count one Intune call: its status, Intune's code and its time. */
+static void count_call(struct server *s, const char *call, int rc, intune_scep_error *err, long long start) {
+    char code[64], labels[192];
+    metrics_label(rc == INTUNE_SCEP_OK ? "" : intune_scep_error_service_code(err), code, sizeof code);
+    snprintf(labels, sizeof labels, "call=\"%s\",status=\"%s\",code=\"%s\"", call, intune_scep_status_name(rc),
+             code);
+    metrics_inc(s->metrics, "intune_scep_server_intune_calls_total", labels);
+    snprintf(labels, sizeof labels, "call=\"%s\"", call);
+    metrics_observe(s->metrics, "intune_scep_server_intune_call_duration_seconds", labels,
+                    (double)(now_ms() - start) / 1000.0);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -233,10 +355,12 @@ static int csr_validity_days(const unsigned char *der, size_t len) {
     return days;
 }
 
-static void notify_failure(struct server *s, const struct scep_request *req, const char *csr_b64, long long hresult,
-                           const char *description, struct outcome *o) {
+static void notify_failure(struct server *s, intune_scep_client *client, const struct scep_request *req,
+                           const char *csr_b64, long long hresult, const char *description, struct outcome *o) {
     intune_scep_error *err = intune_scep_error_new();
-    int rc = intune_scep_send_failure_notification(s->client, req->transaction_id, csr_b64, hresult, description, err);
+    long long t0 = now_ms();
+    int rc = intune_scep_send_failure_notification(client, req->transaction_id, csr_b64, hresult, description, err);
+    count_call(s, "failure_notification", rc, err, t0);
     if (rc != INTUNE_SCEP_OK) {
         size_t used = strlen(o->detail);
         snprintf(o->detail + used, sizeof o->detail - used, "; failure notification failed: %s",
@@ -245,7 +369,7 @@ static void notify_failure(struct server *s, const struct scep_request *req, con
     intune_scep_error_free(err);
 }
 
-static void enroll(struct server *s, int intune, const unsigned char *msg, size_t msg_len, struct answer *a) {
+static void enroll_one(struct server *s, int intune, const unsigned char *msg, size_t msg_len, struct answer *a) {
     long long start = now_ms();
     struct scep_request req;
     struct scep_read_error rerr;
@@ -260,6 +384,9 @@ static void enroll(struct server *s, int intune, const unsigned char *msg, size_
     memset(&rec, 0, sizeof rec);
     struct inflight slot;
     int claimed = 0;
+    struct client_ref *cref = NULL;
+    char renews[80] = "";
+    int fleet_claimed = 0;
 
     if (scep_read_request(s->libctx, msg, msg_len, s->ca.ra_cert, s->ca.ra_key, &req, &rerr) != 0) {
         snprintf(o.detail, sizeof o.detail, "%s", rerr.message);
@@ -284,6 +411,19 @@ static void enroll(struct server *s, int intune, const unsigned char *msg, size_
         goto done;
     }
     claimed = 1;
+    /* and across the processes of a fleet (PostgreSQL): the same transaction being enrolled by
+     * another process is PENDING too */
+    int fleet = db_claim_transaction(s->db, req.transaction_id, 1);
+    if (fleet != 1) {
+        snprintf(o.detail, sizeof o.detail, fleet == 0 ? "the same transaction is being enrolled by another process"
+                                                       : "database lookup failed");
+        certrep(s, &req, fleet == 0 ? SCEP_STATUS_PENDING : SCEP_STATUS_FAILURE, fleet == 0 ? 0 : SCEP_FAIL_BADREQUEST,
+                NULL, a);
+        o.result = fleet == 0 ? "pending" : "failed";
+        goto done;
+    }
+    fleet_claimed = 1;
+    cref = client_get(s);
 
     /* A transaction id seen before with the same request gets the same answer (a client repeating
      * its message or polling); the same id with another request is a new enrollment (a client that
@@ -329,6 +469,7 @@ static void enroll(struct server *s, int intune, const unsigned char *msg, size_
             o.result = "rejected";
             goto done;
         }
+        serial_of(X509_get0_serialNumber(req.signer), renews, sizeof renews);
     }
 
     err = intune_scep_error_new();
@@ -340,7 +481,9 @@ static void enroll(struct server *s, int intune, const unsigned char *msg, size_
     }
 
     if (intune) {
-        int rc = intune_scep_validate_request(s->client, req.transaction_id, csr_b64, err);
+        long long t0 = now_ms();
+        int rc = intune_scep_validate_request(cref->client, req.transaction_id, csr_b64, err);
+        count_call(s, "validate_request", rc, err, t0);
         const char *act = intune_scep_error_activity_id(err);
         snprintf(o.activity_id, sizeof o.activity_id, "%s", act != NULL ? act : "");
         if (rc != INTUNE_SCEP_OK) {
@@ -387,7 +530,7 @@ static void enroll(struct server *s, int intune, const unsigned char *msg, size_
     if (cert == NULL) {
         snprintf(o.detail, sizeof o.detail, "issuance failed: %s (hresult 0x%llX)", ierr.message,
                  (unsigned long long)ierr.hresult);
-        if (intune) notify_failure(s, &req, csr_b64, ierr.hresult, ierr.message, &o);
+        if (intune) notify_failure(s, cref->client, &req, csr_b64, ierr.hresult, ierr.message, &o);
         certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, NULL, a);
         o.result = "failed";
         goto done;
@@ -399,18 +542,20 @@ static void enroll(struct server *s, int intune, const unsigned char *msg, size_
     /* Recorded as withheld until the device may have it. */
     if (db_insert(s->db, o.serial, req.transaction_id, o.activity_id[0] ? o.activity_id : NULL, o.subject,
                   intune_scep_cert_details_thumbprint(details), "withheld", not_before, not_after, cert_der,
-                  (size_t)cert_len, csr_hash) != 0) {
+                  (size_t)cert_len, csr_hash, renews[0] ? renews : NULL) != 0) {
         snprintf(o.detail, sizeof o.detail, "recording the certificate failed");
-        if (intune) notify_failure(s, &req, csr_b64, 0x80004005LL, "the CA could not record the certificate", &o);
+        if (intune) notify_failure(s, cref->client, &req, csr_b64, 0x80004005LL, "the CA could not record the certificate", &o);
         certrep(s, &req, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, NULL, a);
         o.result = "failed";
         goto done;
     }
     if (intune) {
+        long long t0 = now_ms();
         int rc = intune_scep_send_success_notification(
-            s->client, req.transaction_id, csr_b64, intune_scep_cert_details_thumbprint(details),
+            cref->client, req.transaction_id, csr_b64, intune_scep_cert_details_thumbprint(details),
             intune_scep_cert_details_serial_number(details), intune_scep_cert_details_expiration_date(details),
             intune_scep_cert_details_issuing_authority(details), s->ca_configuration, s->certificate_authority, err);
+        count_call(s, "success_notification", rc, err, t0);
         const char *act = intune_scep_error_activity_id(err);
         if (rc != INTUNE_SCEP_OK) {
             const char *code = intune_scep_error_service_code(err);
@@ -444,6 +589,15 @@ done:
              intune ? "intune" : "static", scep_msg_type_name(req.message_type),
              req.transaction_id[0] ? req.transaction_id : "-", o.activity_id[0] ? o.activity_id : "-", o.subject,
              o.result, o.serial[0] ? o.serial : "-", now_ms() - start, o.detail);
+    {
+        char labels[96];
+        snprintf(labels, sizeof labels, "path=\"%s\",outcome=\"%s\"", intune ? "intune" : "static", o.result);
+        metrics_inc(s->metrics, "intune_scep_server_enrollments_total", labels);
+        metrics_observe(s->metrics, "intune_scep_server_enrollment_duration_seconds", "",
+                        (double)(now_ms() - start) / 1000.0);
+    }
+    client_put(s, cref);
+    if (fleet_claimed) db_claim_transaction(s->db, req.transaction_id, 0);
     if (claimed) inflight_release(s, &slot);
     free(rec.cert_der);
     OPENSSL_free(cert_der);
@@ -452,6 +606,290 @@ done:
     intune_scep_error_free(err);
     X509_free(cert);
     scep_request_clear(&req);
+}
+
+/* One enrollment, counted in flight (SIGTERM waits for those). */
+static void enroll(struct server *s, int intune, const unsigned char *msg, size_t msg_len, struct answer *a) {
+    pthread_mutex_lock(&s->active_lock);
+    s->active++;
+    pthread_mutex_unlock(&s->active_lock);
+    enroll_one(s, intune, msg, msg_len, a);
+    pthread_mutex_lock(&s->active_lock);
+    s->active--;
+    pthread_mutex_unlock(&s->active_lock);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The CRL and the revocation worker                                          */
+/* ------------------------------------------------------------------------- */
+
+struct crl_list {
+    struct crl_entry *e;
+    size_t n, cap;
+};
+
+static int crl_collect(void *ctx, const char *serial, const char *revoked_at) {
+    struct crl_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct crl_entry *e = realloc(l->e, cap * sizeof *e);
+        if (e == NULL) return -1;
+        l->e = e;
+        l->cap = cap;
+    }
+    l->e[l->n].serial = strdup(serial);
+    l->e[l->n].revoked_at = strdup(revoked_at);
+    if (l->e[l->n].serial == NULL || l->e[l->n].revoked_at == NULL) {
+        free((char *)l->e[l->n].serial);
+        free((char *)l->e[l->n].revoked_at);
+        return -1;
+    }
+    l->n++;
+    return 0;
+}
+
+/* Write `len` bytes to `path` through a temporary file renamed over it (readers never see half a CRL). */
+static int write_file_atomic(const char *path, const unsigned char *data, size_t len) {
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return -1;
+    FILE *f = fopen(tmp, "wb");
+    if (f == NULL) return -1;
+    int ok = fwrite(data, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* Build the CRL from the database's revoked certificates, serve it and write CRL_FILE. 0 on success. */
+static int crl_refresh_locked(struct server *s);
+
+static int crl_refresh(struct server *s) {
+    pthread_mutex_lock(&s->crl_build_lock);
+    int rc = crl_refresh_locked(s);
+    pthread_mutex_unlock(&s->crl_build_lock);
+    return rc;
+}
+
+static int crl_refresh_locked(struct server *s) {
+    struct crl_list l = {NULL, 0, 0};
+    char msg[160] = "";
+    unsigned char *der = NULL;
+    size_t len = 0;
+    int rc = -1;
+    if (db_list_revoked(s->db, crl_collect, &l) != 0) {
+        snprintf(msg, sizeof msg, "reading the revoked certificates failed");
+        goto out;
+    }
+    time_t now = time(NULL);
+    pthread_mutex_lock(&s->crl_lock);
+    long long number = (long long)now > s->crl_number ? (long long)now : s->crl_number + 1;
+    pthread_mutex_unlock(&s->crl_lock);
+    der = ca_build_crl(&s->ca, l.e, l.n, number, now, s->crl_next_update, &len, msg, sizeof msg);
+    if (der == NULL) goto out;
+    if (s->crl_file != NULL && write_file_atomic(s->crl_file, der, len) != 0) {
+        snprintf(msg, sizeof msg, "CRL_FILE cannot be written: %s", strerror(errno));
+        goto out;
+    }
+    pthread_mutex_lock(&s->crl_lock);
+    OPENSSL_free(s->crl_der);
+    s->crl_der = der;
+    s->crl_len = len;
+    s->crl_this_update = now;
+    s->crl_number = number;
+    pthread_mutex_unlock(&s->crl_lock);
+    der = NULL;
+    metrics_set(s->metrics, "intune_scep_server_crl_next_update_timestamp_seconds", "",
+                (double)now + (double)s->crl_next_update);
+    metrics_set(s->metrics, "intune_scep_server_crl_entries", "", (double)l.n);
+    log_line(s, "crl published number=%lld entries=%zu next_update_seconds=%ld", number, l.n, s->crl_next_update);
+    rc = 0;
+out:
+    if (rc != 0) log_line(s, "crl not published: %s", msg);
+    OPENSSL_free(der);
+    for (size_t i = 0; i < l.n; i++) {
+        free((char *)l.e[i].serial);
+        free((char *)l.e[i].revoked_at);
+    }
+    free(l.e);
+    return rc;
+}
+
+struct revocation_summary {
+    const char *outcome; /* ok, download_failed, upload_failed, database_failed */
+    int requests, revoked, again, not_found, conflict, invalid;
+    char detail[256];
+};
+
+/* The result of one revocation request; returns the error code uploaded ("0" on success). */
+static const char *revoke_one(struct server *s, const intune_scep_revocation_requests *reqs, size_t i,
+                              struct revocation_summary *sum, const char **message) {
+    const char *issuer = intune_scep_revocation_requests_issuer_name(reqs, i);
+    char serial[64];
+    if (serial_canonical(intune_scep_revocation_requests_serial_number(reqs, i), serial, sizeof serial) != 0) {
+        sum->invalid++;
+        *message = "serial number is not hex";
+        return "4002"; /* ParameterDataInvalidError */
+    }
+    if (issuer != NULL && issuer[0] != '\0' && strcmp(issuer, s->issuer_name) != 0) {
+        sum->not_found++;
+        *message = "issuer is not this CA";
+        return "4004"; /* CertificateNotFoundError */
+    }
+    switch (db_revoke(s->db, serial, intune_scep_revocation_requests_request_context(reqs, i))) {
+    case DB_REVOKE_DONE:
+        sum->revoked++;
+        log_line(s, "revoked serial=%s", serial);
+        return "0";
+    case DB_REVOKE_AGAIN:
+        sum->again++;
+        return "0";
+    case DB_REVOKE_NOT_FOUND:
+        sum->not_found++;
+        *message = "no certificate with this serial number was issued by this CA";
+        return "4004";
+    case DB_REVOKE_CONFLICT:
+        sum->conflict++;
+        *message = "the certificate is already revoked";
+        return "4005"; /* ConflictError */
+    default:
+        *message = "the CA's database failed";
+        return "4100"; /* RetryableServiceException: Intune hands the request out again */
+    }
+}
+
+/* One run: download (at most revocation_batch), revoke, republish the CRL, upload. 0 when all succeeded. */
+static int revocation_run(struct server *s, struct revocation_summary *sum) {
+    memset(sum, 0, sizeof *sum);
+    pthread_mutex_lock(&s->revocation_lock);
+    struct client_ref *cref = client_get(s);
+    int locked = db_worker_lock(s->db, 1);
+    intune_scep_error *err = intune_scep_error_new();
+    intune_scep_revocation_requests *reqs = NULL;
+    intune_scep_revocation_results *results = intune_scep_revocation_results_new();
+    sum->outcome = "download_failed";
+    if (locked != 1) {
+        /* another process of the fleet runs the worker now (or the database does not answer) */
+        sum->outcome = locked == 0 ? "locked" : "database_failed";
+        goto out;
+    }
+    if (err == NULL || results == NULL) {
+        snprintf(sum->detail, sizeof sum->detail, "out of memory");
+        goto out;
+    }
+    long long t0 = now_ms();
+    int rc = intune_scep_download_revocation_requests(cref->client, s->revocation_batch, s->issuer_name, &reqs, err);
+    count_call(s, "download_revocation_requests", rc, err, t0);
+    if (rc != INTUNE_SCEP_OK) {
+        const char *act = intune_scep_error_activity_id(err);
+        snprintf(sum->detail, sizeof sum->detail, "download %s http=%ld activity_id=%s", intune_scep_status_name(rc),
+                 intune_scep_error_http_status(err), act != NULL ? act : "");
+        goto out;
+    }
+    sum->requests = (int)intune_scep_revocation_requests_count(reqs);
+    int failed = 0;
+    for (size_t i = 0; i < (size_t)sum->requests; i++) {
+        const char *message = NULL;
+        const char *code = revoke_one(s, reqs, i, sum, &message);
+        char label[48];
+        snprintf(label, sizeof label, "code=\"%s\"", code);
+        metrics_inc(s->metrics, "intune_scep_server_revocation_results_total", label);
+        if (strcmp(code, "4100") == 0) failed = 1;
+        if (intune_scep_revocation_results_add(results, intune_scep_revocation_requests_request_context(reqs, i),
+                                               strcmp(code, "0") == 0, code, message, err) != INTUNE_SCEP_OK) {
+            failed = 1;
+            snprintf(sum->detail, sizeof sum->detail, "a result cannot be added: %s", intune_scep_error_message(err));
+        }
+    }
+    crl_refresh(s); /* also what other processes of a fleet revoked */
+    if (intune_scep_revocation_results_count(results) > 0) {
+        t0 = now_ms();
+        rc = intune_scep_upload_revocation_results(cref->client, results, err);
+        count_call(s, "upload_revocation_results", rc, err, t0);
+        if (rc != INTUNE_SCEP_OK) {
+            const char *act = intune_scep_error_activity_id(err);
+            snprintf(sum->detail, sizeof sum->detail, "upload %s http=%ld activity_id=%s", intune_scep_status_name(rc),
+                     intune_scep_error_http_status(err), act != NULL ? act : "");
+            sum->outcome = "upload_failed";
+            goto out;
+        }
+    }
+    sum->outcome = failed ? "database_failed" : "ok";
+    if (!failed)
+        metrics_set(s->metrics, "intune_scep_server_last_revocation_success_timestamp_seconds", "",
+                    (double)time(NULL));
+out:
+    {
+        char label[48];
+        snprintf(label, sizeof label, "outcome=\"%s\"", sum->outcome);
+        metrics_inc(s->metrics, "intune_scep_server_revocation_runs_total", label);
+    }
+    for (char *p = sum->detail; *p; p++)
+        if (*p == '"' || (unsigned char)*p < 0x20) *p = '?';
+    log_line(s,
+             "revocation run outcome=%s requests=%d revoked=%d again=%d not_found=%d conflict=%d invalid=%d "
+             "detail=\"%s\"",
+             sum->outcome, sum->requests, sum->revoked, sum->again, sum->not_found, sum->conflict, sum->invalid,
+             sum->detail);
+    intune_scep_revocation_requests_free(reqs);
+    intune_scep_revocation_results_free(results);
+    intune_scep_error_free(err);
+    client_put(s, cref);
+    if (locked == 1) db_worker_lock(s->db, 0);
+    pthread_mutex_unlock(&s->revocation_lock);
+    return strcmp(sum->outcome, "ok") == 0 || strcmp(sum->outcome, "locked") == 0 ? 0 : -1;
+}
+
+/* The worker: a run every revocation_interval seconds (the first one a minute after the start, or
+ * sooner when the interval is shorter), on demand (SIGUSR1, the admin endpoint), and the CRL
+ * published again at half its validity. */
+static void *worker_main(void *arg) {
+    struct server *s = arg;
+    time_t start = time(NULL);
+    time_t next_run = s->revocation_interval > 0
+                          ? start + (s->revocation_interval < 60 ? s->revocation_interval : 60)
+                          : 0;
+    /* at half the CRL's validity, and every 5 minutes at least: in a fleet, another process may
+     * have revoked certificates */
+    long refresh = s->crl_next_update / 2 < 300 ? s->crl_next_update / 2 : 300;
+    time_t next_crl = start + refresh;
+    pthread_mutex_lock(&s->worker_lock);
+    while (!s->worker_stop) {
+        time_t now = time(NULL);
+        int run = s->worker_trigger || (next_run != 0 && now >= next_run);
+        int crl = now >= next_crl;
+        if (!run && !crl) {
+            time_t wake = next_crl;
+            if (next_run != 0 && next_run < wake) wake = next_run;
+            struct timespec ts = {wake, 0};
+            pthread_cond_timedwait(&s->worker_cond, &s->worker_lock, &ts);
+            continue;
+        }
+        s->worker_trigger = 0;
+        pthread_mutex_unlock(&s->worker_lock);
+        if (run) {
+            struct revocation_summary sum;
+            revocation_run(s, &sum);
+            if (s->revocation_interval > 0) next_run = time(NULL) + s->revocation_interval;
+        }
+        if (crl) {
+            crl_refresh(s);
+            next_crl = time(NULL) + refresh;
+        }
+        pthread_mutex_lock(&s->worker_lock);
+    }
+    pthread_mutex_unlock(&s->worker_lock);
+    return NULL;
+}
+
+static void worker_poke(struct server *s, int trigger, int stop) {
+    pthread_mutex_lock(&s->worker_lock);
+    if (trigger) s->worker_trigger = 1;
+    if (stop) s->worker_stop = 1;
+    pthread_cond_signal(&s->worker_cond);
+    pthread_mutex_unlock(&s->worker_lock);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -485,6 +923,97 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, struct answer *a
     enum MHD_Result ret = MHD_queue_response(conn, a->http_status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+/* 1 when the server can issue: the CA key is loaded and the database answers. */
+static int ready(struct server *s) {
+    pthread_mutex_lock(&s->active_lock);
+    int draining = s->draining;
+    pthread_mutex_unlock(&s->active_lock);
+    int ok = !draining && s->ca.key != NULL && db_ping(s->db) == 0;
+    metrics_set(s->metrics, "intune_scep_server_ready", "", ok);
+    return ok;
+}
+
+/* GET of the CRL (DER, application/pkix-crl) or /health, on every port. */
+static enum MHD_Result serve_common(struct server *s, struct MHD_Connection *conn, const char *url) {
+    struct answer a = {503, NULL, NULL, 0, "not ready\n"};
+    if (strcmp(url, "/health") == 0) {
+        if (ready(s)) {
+            a.http_status = 200;
+            a.text = "ready\n";
+        }
+        return send_answer(conn, &a);
+    }
+    pthread_mutex_lock(&s->crl_lock);
+    if (s->crl_der != NULL && (a.body = malloc(s->crl_len)) != NULL) {
+        memcpy(a.body, s->crl_der, s->crl_len);
+        a.len = s->crl_len;
+        a.http_status = 200;
+        a.content_type = "application/pkix-crl";
+    }
+    pthread_mutex_unlock(&s->crl_lock);
+    if (a.body == NULL) a.text = "no CRL\n";
+    return send_answer(conn, &a);
+}
+
+/* The admin port: /health, /metrics, POST /revocations/run (one run now, its summary as JSON). */
+static enum MHD_Result handle_admin(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                    const char *version, const char *upload_data, size_t *upload_data_size,
+                                    void **con_cls) {
+    (void)version;
+    (void)upload_data;
+    struct server *s = cls;
+    if (*con_cls == NULL) {
+        *con_cls = (void *)1;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    *con_cls = NULL;
+    struct answer a = {404, NULL, NULL, 0, "not found\n"};
+    int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0, post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    if (get && strcmp(url, "/health") == 0) return serve_common(s, conn, url);
+    if (get && strcmp(url, "/metrics") == 0) {
+        long long counts[3];
+        static const char *const STATUS[3] = {"issued", "withheld", "revoked"};
+        if (db_count_status(s->db, counts) == 0) {
+            for (int i = 0; i < 3; i++) {
+                char label[32];
+                snprintf(label, sizeof label, "status=\"%s\"", STATUS[i]);
+                metrics_set(s->metrics, "intune_scep_server_certificates", label, (double)counts[i]);
+            }
+        }
+        ready(s);
+        char *text = metrics_render(s->metrics, &a.len);
+        if (text == NULL) return MHD_NO;
+        a.body = (unsigned char *)text;
+        a.http_status = 200;
+        a.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        return send_answer(conn, &a);
+    }
+    if (post && strcmp(url, "/revocations/run") == 0) {
+        struct revocation_summary sum;
+        int rc = revocation_run(s, &sum);
+        char *json = malloc(512);
+        if (json == NULL) return MHD_NO;
+        snprintf(json, 512,
+                 "{\"outcome\":\"%s\",\"requests\":%d,\"revoked\":%d,\"again\":%d,\"not_found\":%d,"
+                 "\"conflict\":%d,\"invalid\":%d}\n",
+                 sum.outcome, sum.requests, sum.revoked, sum.again, sum.not_found, sum.conflict, sum.invalid);
+        a.body = (unsigned char *)json;
+        a.len = strlen(json);
+        a.http_status = rc == 0 ? 200 : 502;
+        a.content_type = "application/json";
+        return send_answer(conn, &a);
+    }
+    if ((get || post) && (strcmp(url, "/revocations/run") == 0 || strcmp(url, "/metrics") == 0)) {
+        a.http_status = 405;
+        a.text = "method not allowed\n";
+    }
+    return send_answer(conn, &a);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -521,6 +1050,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     struct answer a = {404, NULL, NULL, 0, "not found\n"};
     int intune = strcmp(url, s->intune_path) == 0;
     int is_static = s->static_path != NULL && strcmp(url, s->static_path) == 0;
+    if (!intune && !is_static && strcmp(method, MHD_HTTP_METHOD_GET) == 0 &&
+        (strcmp(url, s->crl_path) == 0 || strcmp(url, "/health") == 0))
+        return serve_common(s, conn, url);
     if (!intune && !is_static) return send_answer(conn, &a);
     if (!is_post && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
         a.http_status = 405;
@@ -585,6 +1117,50 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, en
 /* Configuration and start                                                    */
 /* ------------------------------------------------------------------------- */
 
+/* A new Intune client from the library's keys of `all`. */
+static int new_client(struct server *s, intune_scep_config *all, intune_scep_client **out, intune_scep_error *err) {
+    intune_scep_config *lib = intune_scep_config_new();
+    if (lib == NULL) return INTUNE_SCEP_E_NOMEM;
+    for (size_t i = 0; i < sizeof LIBRARY_KEYS / sizeof LIBRARY_KEYS[0]; i++) {
+        const char *v = intune_scep_config_get(all, LIBRARY_KEYS[i]);
+        if (v != NULL) intune_scep_config_set(lib, LIBRARY_KEYS[i], v);
+    }
+    intune_scep_config_set_log_callback(lib, library_log, s, INTUNE_SCEP_LOG_WARNING);
+    int rc = intune_scep_client_new(lib, out, err);
+    intune_scep_config_free(lib);
+    return rc;
+}
+
+/* SIGHUP: read the configuration file again and use its credential (and the library's other keys)
+ * for every new Intune call; calls in progress finish with the old client. On an error the old
+ * client stays. */
+static void reload_credential(struct server *s) {
+    intune_scep_config *all = intune_scep_config_new();
+    intune_scep_error *err = intune_scep_error_new();
+    intune_scep_client *c = NULL;
+    const char *outcome = "failed";
+    char detail[300] = "";
+    if (all == NULL || err == NULL) {
+        snprintf(detail, sizeof detail, "out of memory");
+    } else if (intune_scep_config_load_file(all, s->config_path, err) != INTUNE_SCEP_OK ||
+               new_client(s, all, &c, err) != INTUNE_SCEP_OK) {
+        snprintf(detail, sizeof detail, "%s", intune_scep_error_message(err));
+    } else if (client_swap(s, c) != 0) {
+        intune_scep_client_free(c);
+        snprintf(detail, sizeof detail, "out of memory");
+    } else {
+        outcome = "ok";
+    }
+    for (char *p = detail; *p; p++)
+        if (*p == '"' || (unsigned char)*p < 0x20) *p = '?';
+    char label[32];
+    snprintf(label, sizeof label, "outcome=\"%s\"", outcome);
+    metrics_inc(s->metrics, "intune_scep_server_credential_reloads_total", label);
+    log_line(s, "credential reload outcome=%s detail=\"%s\"", outcome, detail);
+    intune_scep_error_free(err);
+    intune_scep_config_free(all);
+}
+
 static void usage(FILE *f) {
     fprintf(f,
             "usage: intune-scep-server --config FILE [--http-port N] [--https-port N] [--exit-on-stdin-eof]\n"
@@ -599,7 +1175,9 @@ static void usage(FILE *f) {
             "  CA_KEY_PASSWORD             password of CA_KEY_FILE when encrypted\n"
             "  CA_CHAIN_FILE               certificates above the issuing CA, up to the root (PEM)\n"
             "  RA_CERT_FILE, RA_KEY_FILE   the RA certificate and RSA key (default: the CA itself, if RSA)\n"
-            "  DB_PATH                     the SQLite database of issued certificates   [required]\n"
+            "  DB_BACKEND                  sqlite (default) or postgresql\n"
+            "  DB_PATH                     the SQLite database of issued certificates   [required with sqlite]\n"
+            "  DB_CONNINFO                 libpq connection string   [required with postgresql]\n"
             "  HTTP_PORT, HTTPS_PORT       ports to listen on (0 picks one; at least one of them)\n"
             "  BIND_ADDRESS                IPv4 address to listen on (default 0.0.0.0)\n"
             "  TLS_CERT_FILE, TLS_KEY_FILE the HTTPS server's certificate chain and key (PEM)\n"
@@ -610,10 +1188,17 @@ static void usage(FILE *f) {
             "  DEFAULT_VALIDITY_DAYS       validity when the CSR asks none (default MAX_VALIDITY_DAYS)\n"
             "  MIN_RSA_BITS                smallest RSA key issued (default 2048)\n"
             "  CA_CONFIGURATION, CERTIFICATE_AUTHORITY  names sent in success notifications\n"
+            "  REVOCATION_INTERVAL_SECONDS seconds between revocation downloads (default 3600; 0: on demand only)\n"
+            "  REVOCATION_BATCH            requests per download (1-100, default 100)\n"
+            "  CRL_PATH, CRL_FILE          where the CRL is served (default /crl) and written (optional)\n"
+            "  CRL_NEXT_UPDATE_HOURS       the CRL's nextUpdate after its thisUpdate (default 24)\n"
+            "  ADMIN_PORT, ADMIN_BIND_ADDRESS  /health, /metrics, POST /revocations/run (default 127.0.0.1)\n"
+            "  STOP_TIMEOUT_SECONDS        how long SIGTERM waits for enrollments in flight (default 60)\n"
             "\n"
             "It prints one line \"listening http=PORT https=PORT\" on stdout when ready, then one log\n"
-            "line per enrollment on stderr. SIGTERM or SIGINT stop it (and stdin's end with\n"
-            "--exit-on-stdin-eof). Exit status: 0 after a stop, 2 for a usage or configuration error.\n");
+            "line per enrollment on stderr. SIGTERM or SIGINT stop it after the enrollments in flight (and\n"
+            "stdin's end with --exit-on-stdin-eof); SIGHUP reloads the credential; SIGUSR1 runs the\n"
+            "revocation worker now. Exit status: 0 after a stop, 2 for a usage or configuration error.\n");
 }
 
 static int parse_int(const char *v, const char *key, int lo, int hi, int *out) {
@@ -646,7 +1231,7 @@ static char *read_text_file(const char *path) {
 static char *dup_or_null(const char *v) { return v != NULL && *v != '\0' ? strdup(v) : NULL; }
 
 static struct MHD_Daemon *start_daemon(struct server *s, const char *bind, int port, int threads, const char *tls_cert,
-                                       const char *tls_key) {
+                                       const char *tls_key, MHD_AccessHandlerCallback handler) {
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
@@ -655,18 +1240,19 @@ static struct MHD_Daemon *start_daemon(struct server *s, const char *bind, int p
         fprintf(stderr, "intune-scep-server: BIND_ADDRESS: not an IPv4 address: %s\n", bind);
         return NULL;
     }
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (tls_cert != NULL) flags |= MHD_USE_TLS;
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
         {MHD_OPTION_SOCK_ADDR, 0, &addr},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL},
+        {handler == handle ? MHD_OPTION_NOTIFY_COMPLETED : MHD_OPTION_CONNECTION_TIMEOUT,
+         handler == handle ? (intptr_t)completed : 60, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL},
         {tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)tls_cert},
         {tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)tls_key},
         {MHD_OPTION_END, 0, NULL},
     };
-    return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 }
 
 int main(int argc, char **argv) {
@@ -704,12 +1290,24 @@ int main(int argc, char **argv) {
     memset(&s, 0, sizeof s);
     pthread_mutex_init(&s.log_lock, NULL);
     pthread_mutex_init(&s.inflight_lock, NULL);
+    pthread_mutex_init(&s.client_lock, NULL);
+    pthread_mutex_init(&s.revocation_lock, NULL);
+    pthread_mutex_init(&s.crl_lock, NULL);
+    pthread_mutex_init(&s.crl_build_lock, NULL);
+    pthread_mutex_init(&s.worker_lock, NULL);
+    pthread_cond_init(&s.worker_cond, NULL);
+    pthread_mutex_init(&s.active_lock, NULL);
+    s.config_path = config_path;
     int status = 2;
-    intune_scep_config *all = intune_scep_config_new(), *lib = intune_scep_config_new();
+    intune_scep_config *all = intune_scep_config_new();
     intune_scep_error *err = intune_scep_error_new();
-    struct MHD_Daemon *http = NULL, *https = NULL;
+    struct MHD_Daemon *http = NULL, *https = NULL, *admin = NULL;
     char *tls_cert = NULL, *tls_key = NULL;
-    if (all == NULL || lib == NULL || err == NULL) goto out;
+    pthread_t worker;
+    int worker_started = 0;
+    intune_scep_client *client = NULL;
+    s.metrics = metrics_new();
+    if (all == NULL || err == NULL || s.metrics == NULL) goto out;
     if (intune_scep_config_load_file(all, config_path, err) != INTUNE_SCEP_OK) {
         fprintf(stderr, "intune-scep-server: %s\n", intune_scep_error_message(err));
         goto out;
@@ -717,18 +1315,24 @@ int main(int argc, char **argv) {
     if (http_port_arg != NULL) intune_scep_config_set(all, "HTTP_PORT", http_port_arg);
     if (https_port_arg != NULL) intune_scep_config_set(all, "HTTPS_PORT", https_port_arg);
 #define GET(k) intune_scep_config_get(all, (k))
-    for (size_t i = 0; i < sizeof LIBRARY_KEYS / sizeof LIBRARY_KEYS[0]; i++)
-        if (GET(LIBRARY_KEYS[i]) != NULL) intune_scep_config_set(lib, LIBRARY_KEYS[i], GET(LIBRARY_KEYS[i]));
-
-    int http_port = -1, https_port = -1, threads = 4;
+    int http_port = -1, https_port = -1, threads = 4, admin_port = -1, crl_hours = 24, stop_timeout = 60;
+    s.revocation_interval = 3600;
+    s.revocation_batch = 100;
     s.ca.max_validity_days = 365;
     s.ca.min_rsa_bits = 2048;
     if (parse_int(GET("HTTP_PORT"), "HTTP_PORT", 0, 65535, &http_port) != 0 ||
         parse_int(GET("HTTPS_PORT"), "HTTPS_PORT", 0, 65535, &https_port) != 0 ||
         parse_int(GET("THREADS"), "THREADS", 1, 256, &threads) != 0 ||
         parse_int(GET("MAX_VALIDITY_DAYS"), "MAX_VALIDITY_DAYS", 1, 3650, &s.ca.max_validity_days) != 0 ||
-        parse_int(GET("MIN_RSA_BITS"), "MIN_RSA_BITS", 512, 16384, &s.ca.min_rsa_bits) != 0)
+        parse_int(GET("MIN_RSA_BITS"), "MIN_RSA_BITS", 512, 16384, &s.ca.min_rsa_bits) != 0 ||
+        parse_int(GET("ADMIN_PORT"), "ADMIN_PORT", 0, 65535, &admin_port) != 0 ||
+        parse_int(GET("REVOCATION_INTERVAL_SECONDS"), "REVOCATION_INTERVAL_SECONDS", 0, 7 * 86400,
+                  &s.revocation_interval) != 0 ||
+        parse_int(GET("REVOCATION_BATCH"), "REVOCATION_BATCH", 1, 100, &s.revocation_batch) != 0 ||
+        parse_int(GET("CRL_NEXT_UPDATE_HOURS"), "CRL_NEXT_UPDATE_HOURS", 1, 24 * 366, &crl_hours) != 0 ||
+        parse_int(GET("STOP_TIMEOUT_SECONDS"), "STOP_TIMEOUT_SECONDS", 0, 3600, &stop_timeout) != 0)
         goto out;
+    s.crl_next_update = (long)crl_hours * 3600;
     s.ca.default_validity_days = s.ca.max_validity_days;
     if (parse_int(GET("DEFAULT_VALIDITY_DAYS"), "DEFAULT_VALIDITY_DAYS", 1, s.ca.max_validity_days,
                   &s.ca.default_validity_days) != 0)
@@ -741,8 +1345,18 @@ int main(int argc, char **argv) {
         fprintf(stderr, "intune-scep-server: %s is required\n", GET("CA_CERT_FILE") == NULL ? "CA_CERT_FILE" : "CA_KEY_FILE");
         goto out;
     }
-    if (GET("DB_PATH") == NULL) {
+    const char *backend = GET("DB_BACKEND") != NULL ? GET("DB_BACKEND") : "sqlite";
+    int use_pg = strcmp(backend, "postgresql") == 0;
+    if (!use_pg && strcmp(backend, "sqlite") != 0) {
+        fprintf(stderr, "intune-scep-server: DB_BACKEND must be sqlite or postgresql\n");
+        goto out;
+    }
+    if (!use_pg && GET("DB_PATH") == NULL) {
         fprintf(stderr, "intune-scep-server: DB_PATH is required\n");
+        goto out;
+    }
+    if (use_pg && GET("DB_CONNINFO") == NULL) {
+        fprintf(stderr, "intune-scep-server: DB_CONNINFO is required with DB_BACKEND=postgresql\n");
         goto out;
     }
     if (https_port >= 0) {
@@ -765,6 +1379,14 @@ int main(int argc, char **argv) {
     s.static_challenge = dup_or_null(GET("STATIC_CHALLENGE"));
     s.ca_configuration = dup_or_null(GET("CA_CONFIGURATION"));
     s.certificate_authority = dup_or_null(GET("CERTIFICATE_AUTHORITY"));
+    s.crl_path = strdup(GET("CRL_PATH") != NULL ? GET("CRL_PATH") : "/crl");
+    s.crl_file = dup_or_null(GET("CRL_FILE"));
+    if (s.crl_path == NULL || s.crl_path[0] != '/' || strcmp(s.crl_path, s.intune_path) == 0 ||
+        strcmp(s.crl_path, "/health") == 0 || (s.static_path != NULL && strcmp(s.crl_path, s.static_path) == 0)) {
+        fprintf(stderr, "intune-scep-server: CRL_PATH must start with / and differ from INTUNE_PATH, STATIC_PATH "
+                        "and /health\n");
+        goto out;
+    }
     if ((s.static_path == NULL) != (s.static_challenge == NULL)) {
         fprintf(stderr, "intune-scep-server: STATIC_PATH and STATIC_CHALLENGE go together\n");
         goto out;
@@ -788,55 +1410,119 @@ int main(int argc, char **argv) {
         fprintf(stderr, "intune-scep-server: %s\n", msg);
         goto out;
     }
-    if ((s.db = db_open(GET("DB_PATH"), msg, sizeof msg)) == NULL) {
+    if ((s.db = use_pg ? db_open_postgresql(GET("DB_CONNINFO"), msg, sizeof msg)
+                       : db_open(GET("DB_PATH"), msg, sizeof msg)) == NULL) {
         fprintf(stderr, "intune-scep-server: %s\n", msg);
         goto out;
     }
-    intune_scep_config_set_log_callback(lib, library_log, &s, INTUNE_SCEP_LOG_WARNING);
-    if (intune_scep_client_new(lib, &s.client, err) != INTUNE_SCEP_OK) {
+    if (new_client(&s, all, &client, err) != INTUNE_SCEP_OK) {
         fprintf(stderr, "intune-scep-server: %s\n", intune_scep_error_message(err));
+        goto out;
+    }
+    if (client_swap(&s, client) != 0) {
+        intune_scep_client_free(client);
+        goto out;
+    }
+    ca_issuer_name(&s.ca, s.issuer_name, sizeof s.issuer_name);
+    if (crl_refresh(&s) != 0) {
+        fprintf(stderr, "intune-scep-server: the first CRL cannot be published (CRL_FILE, DB_PATH)\n");
         goto out;
     }
     const char *bind = GET("BIND_ADDRESS") != NULL ? GET("BIND_ADDRESS") : "0.0.0.0";
     signal(SIGPIPE, SIG_IGN);
-    if (http_port >= 0 && (http = start_daemon(&s, bind, http_port, threads, NULL, NULL)) == NULL) {
+    if (http_port >= 0 && (http = start_daemon(&s, bind, http_port, threads, NULL, NULL, handle)) == NULL) {
         fprintf(stderr, "intune-scep-server: cannot listen on %s:%d\n", bind, http_port);
         goto out;
     }
-    if (https_port >= 0 && (https = start_daemon(&s, bind, https_port, threads, tls_cert, tls_key)) == NULL) {
+    if (https_port >= 0 && (https = start_daemon(&s, bind, https_port, threads, tls_cert, tls_key, handle)) == NULL) {
         fprintf(stderr, "intune-scep-server: cannot listen with TLS on %s:%d (check TLS_CERT_FILE and TLS_KEY_FILE)\n",
                 bind, https_port);
         goto out;
     }
+    const char *admin_bind = GET("ADMIN_BIND_ADDRESS") != NULL ? GET("ADMIN_BIND_ADDRESS") : "127.0.0.1";
+    if (admin_port >= 0 && (admin = start_daemon(&s, admin_bind, admin_port, 1, NULL, NULL, handle_admin)) == NULL) {
+        fprintf(stderr, "intune-scep-server: cannot listen on %s:%d (ADMIN_PORT)\n", admin_bind, admin_port);
+        goto out;
+    }
     if (tls_key != NULL) OPENSSL_cleanse(tls_key, strlen(tls_key));
+    if (pthread_create(&worker, NULL, worker_main, &s) != 0) {
+        fprintf(stderr, "intune-scep-server: cannot start the revocation worker\n");
+        goto out;
+    }
+    worker_started = 1;
+    const union MHD_DaemonInfo *ai = admin != NULL ? MHD_get_daemon_info(admin, MHD_DAEMON_INFO_BIND_PORT) : NULL;
     const union MHD_DaemonInfo *hi = http != NULL ? MHD_get_daemon_info(http, MHD_DAEMON_INFO_BIND_PORT) : NULL;
     const union MHD_DaemonInfo *si = https != NULL ? MHD_get_daemon_info(https, MHD_DAEMON_INFO_BIND_PORT) : NULL;
-    printf("listening http=%d https=%d\n", hi != NULL ? (int)hi->port : -1, si != NULL ? (int)si->port : -1);
+    printf("listening http=%d https=%d admin=%d\n", hi != NULL ? (int)hi->port : -1, si != NULL ? (int)si->port : -1,
+           ai != NULL ? (int)ai->port : -1);
     fflush(stdout);
-    log_line(&s, "started intune_path=%s static_path=%s threads=%d", s.intune_path,
-             s.static_path != NULL ? s.static_path : "-", threads);
+    log_line(&s, "started intune_path=%s static_path=%s threads=%d issuer=\"%s\" revocation_interval=%d", s.intune_path,
+             s.static_path != NULL ? s.static_path : "-", threads, s.issuer_name, s.revocation_interval);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     while (!stop_requested) {
-        if (exit_on_eof) {
+        if (reload_requested) {
+            reload_requested = 0;
+            reload_credential(&s);
+        }
+        if (revoke_requested) {
+            revoke_requested = 0;
+            worker_poke(&s, 1, 0);
+        }
+        struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
+        int n = poll(&pfd, exit_on_eof ? 1 : 0, 500);
+        if (n > 0 && exit_on_eof) {
             char c;
-            ssize_t n = read(STDIN_FILENO, &c, 1);
-            if (n == 0 || (n < 0 && errno != EINTR)) break;
-        } else {
-            pause();
+            ssize_t r = read(STDIN_FILENO, &c, 1);
+            if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) break;
         }
     }
+    /* Stop accepting; let the enrollments in flight finish and their answers go out. */
     log_line(&s, "stopping");
+    pthread_mutex_lock(&s.active_lock);
+    s.draining = 1;
+    pthread_mutex_unlock(&s.active_lock);
+    MHD_socket ls;
+    if (http != NULL && (ls = MHD_quiesce_daemon(http)) != MHD_INVALID_SOCKET) close(ls);
+    if (https != NULL && (ls = MHD_quiesce_daemon(https)) != MHD_INVALID_SOCKET) close(ls);
+    long long deadline = now_ms() + (long long)stop_timeout * 1000;
+    int waiting;
+    do {
+        pthread_mutex_lock(&s.active_lock);
+        waiting = s.active;
+        pthread_mutex_unlock(&s.active_lock);
+        const union MHD_DaemonInfo *c1 = http != NULL ? MHD_get_daemon_info(http, MHD_DAEMON_INFO_CURRENT_CONNECTIONS) : NULL;
+        const union MHD_DaemonInfo *c2 = https != NULL ? MHD_get_daemon_info(https, MHD_DAEMON_INFO_CURRENT_CONNECTIONS) : NULL;
+        if (waiting == 0 && (c1 == NULL || c1->num_connections == 0) && (c2 == NULL || c2->num_connections == 0)) break;
+        if (waiting == 0 && deadline > now_ms() + 2000) deadline = now_ms() + 2000; /* idle keep-alive connections */
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    } while (now_ms() < deadline);
+    log_line(&s, "stopped enrollments_in_flight=%d", waiting);
     status = 0;
 out:
 #undef GET
     if (http != NULL) MHD_stop_daemon(http);
     if (https != NULL) MHD_stop_daemon(https);
-    intune_scep_client_free(s.client);
+    if (admin != NULL) MHD_stop_daemon(admin);
+    if (worker_started) {
+        worker_poke(&s, 0, 1);
+        pthread_join(worker, NULL);
+    }
+    if (s.cref != NULL) {
+        intune_scep_client_free(s.cref->client);
+        free(s.cref);
+    }
+    OPENSSL_free(s.crl_der);
+    free(s.crl_path);
+    free(s.crl_file);
+    metrics_free(s.metrics);
     db_close(s.db);
     ca_free(&s.ca);
     OSSL_PROVIDER_unload(s.prov_legacy);
@@ -853,8 +1539,14 @@ out:
     free(tls_key);
     intune_scep_error_free(err);
     intune_scep_config_free(all);
-    intune_scep_config_free(lib);
     pthread_mutex_destroy(&s.log_lock);
+    pthread_mutex_destroy(&s.client_lock);
+    pthread_mutex_destroy(&s.revocation_lock);
+    pthread_mutex_destroy(&s.crl_lock);
+    pthread_mutex_destroy(&s.crl_build_lock);
+    pthread_mutex_destroy(&s.worker_lock);
+    pthread_cond_destroy(&s.worker_cond);
+    pthread_mutex_destroy(&s.active_lock);
     pthread_mutex_destroy(&s.inflight_lock);
     return status;
 }

@@ -134,13 +134,14 @@ class ScepServer:
             "TLS_CERT_FILE": pki.path("tls.pem"), "TLS_KEY_FILE": pki.path("tls.key"),
             "THREADS": "4", "STATIC_PATH": "/static", "STATIC_CHALLENGE": "static-secret-1",
             "MAX_VALIDITY_DAYS": "730", "DEFAULT_VALIDITY_DAYS": "365", "MIN_RSA_BITS": "1024",
+            "ADMIN_PORT": "0", "REVOCATION_INTERVAL_SECONDS": "0",
+            "CRL_FILE": os.path.join(workdir, "ca.crl"), "CRL_NEXT_UPDATE_HOURS": "24",
         })
         config.update(overrides)
+        self.config = config
+        self.crl_file = config.get("CRL_FILE")
         self.config_path = os.path.join(workdir, "server.properties")
-        with open(self.config_path, "w") as f:
-            for k, v in config.items():
-                if v is not None:
-                    f.write(f"{k}={_escape(v)}\n")
+        self.write_config()
         self.lines: List[str] = []
         self.proc = subprocess.Popen([_find_server(), "--config", self.config_path, "--exit-on-stdin-eof"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -152,6 +153,7 @@ class ScepServer:
         ports = dict(p.split("=") for p in first.split()[1:])
         self.http_port = int(ports["http"])
         self.https_port = int(ports["https"])
+        self.admin_port = int(ports.get("admin", "-1"))
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -163,6 +165,26 @@ class ScepServer:
         if https:
             return f"https://127.0.0.1:{self.https_port}{path}"
         return f"http://127.0.0.1:{self.http_port}{path}"
+
+    def write_config(self, **changes: str) -> None:
+        self.config.update(changes)
+        with open(self.config_path, "w") as f:
+            for k, v in self.config.items():
+                if v is not None:
+                    f.write(f"{k}={_escape(v)}\n")
+
+    def admin(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.admin_port}{path}"
+
+    def wait_line(self, needle: str, start: int = 0, timeout: float = 30) -> str:
+        """The first log line from index `start` on that holds `needle` (waiting for it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for ln in self.lines[start:]:
+                if needle in ln:
+                    return ln
+            time.sleep(0.05)
+        raise AssertionError(f"no log line with {needle!r}:\n" + "\n".join(self.lines[-20:]))
 
     def enrollment_lines(self) -> List[str]:
         return [ln for ln in self.lines if " enrollment " in ln]
@@ -374,3 +396,56 @@ def proxy(server):
     p = RecordingProxy(server.http_port)
     yield p
     p.close()
+
+
+class Postgres:
+    """Debian's PostgreSQL in a temporary directory on 127.0.0.1 (run as the postgres user when
+    the tests run as root, since PostgreSQL refuses root), stopped by stop()."""
+
+    def __init__(self) -> None:
+        import socket
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not bins:
+            raise RuntimeError("PostgreSQL is not installed (scripts/install-deps.sh: postgresql)")
+        self.bindir = os.path.dirname(bins[-1])
+        self.dir = tempfile.mkdtemp(prefix="intune-scep-pg-")
+        self.data = os.path.join(self.dir, "data")
+        self.as_user = []
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self._run("initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+        self._run("pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w", "-o",
+                  f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off", "start")
+        self.psql("CREATE DATABASE scep", db="postgres")
+        self.conninfo = f"host=127.0.0.1 port={self.port} dbname=scep user=postgres connect_timeout=5"
+
+    def _run(self, tool: str, *args: str) -> None:
+        r = subprocess.run(self.as_user + [os.path.join(self.bindir, tool), *args], capture_output=True, text=True,
+                           timeout=120, cwd=self.dir)
+        if r.returncode != 0:
+            raise RuntimeError(f"{tool} failed: {r.stdout}{r.stderr}")
+
+    def psql(self, sql: str, db: str = "scep") -> List[List[str]]:
+        r = subprocess.run(["psql", f"host=127.0.0.1 port={self.port} dbname={db} user=postgres", "-v",
+                            "ON_ERROR_STOP=1", "-At", "-F", "\t", "-c", sql], capture_output=True, text=True,
+                           timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError(f"psql failed: {r.stderr}")
+        return [ln.split("\t") for ln in r.stdout.splitlines() if ln]
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    pg = Postgres()
+    yield pg
+    pg.stop()

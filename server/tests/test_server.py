@@ -383,6 +383,10 @@ def test_renewal_with_a_new_challenge(server, emulator, clients, pki, tmp_path):
     assert "type=RenewalReq" in enrollment_line(server, outcome="issued")
     serials = {n["certificateSerialNumber"] for n in emulator.notifications()["success"]}
     assert serials == {serial_hex(first), serial_hex(renewed.cert)}  # both notifications recorded
+    # the new certificate is recorded next to the one it renews
+    rows = {r["serial"]: r for r in server.db_rows()}
+    assert rows[serial_hex(renewed.cert)]["renews_serial"] == serial_hex(first)
+    assert rows[serial_hex(first)]["renews_serial"] is None
     assert verify_chain(pki, renewed.cert, tmp_path).returncode == 0
 
 
