@@ -138,6 +138,35 @@ def main():
               str(verdicts(emu, tid)))
         check("wheel: the emulator recorded the success notification", len(notified(emu, tid, "success")) == 1)
 
+        # -- trust from the system store, at another distribution's place ---------------------
+        # The jar's and the wheel's libcurl come from Debian, whose built-in bundle is
+        # /etc/ssl/certs/ca-certificates.crt. Without TLS_CA_FILE, on a system that keeps
+        # its bundle where RHEL does, the library must find it there.
+        print("== no TLS_CA_FILE: the system's bundle where RHEL keeps it", flush=True)
+        system_props = write("system.properties", "".join("%s=%s\n" % kv for kv in config.items()
+                                                           if kv[0] != "TLS_CA_FILE"))
+        chroot("sh", "-c", "mv /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt.away"
+               " && mkdir -p /etc/pki/ca-trust/extracted/pem"
+               " && cp /work/emulator-ca.pem /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem")
+        tid, csr, pem = new_request(emu, ca, "rhel-java-device")
+        r = chroot("java", "-cp", WORK + "/intune-scep.jar:" + WORK + "/example.jar", "example.ScepServerExample",
+                   system_props, write("rhel-java.csr", csr), tid, write("rhel-java.pem", pem), check=False)
+        check("java: trusts the bundle at /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+              r.returncode == 0 and verdicts(emu, tid) == ["Success"], "exit %d" % r.returncode)
+        tid, csr, pem = new_request(emu, ca, "rhel-python-device")
+        r = chroot(WORK + "/venv/bin/python", script, system_props, tid, write("rhel-py.csr", csr),
+                   write("rhel-py.pem", pem), check=False)
+        check("wheel: trusts the bundle at /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+              r.returncode == 0 and verdicts(emu, tid) == ["Success"], "exit %d" % r.returncode)
+        # with no bundle that holds the emulator's CA anywhere, nothing is trusted: fail closed
+        chroot("rm", "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem")
+        tid, csr, pem = new_request(emu, ca, "untrusted-device")
+        r = chroot("java", "-cp", WORK + "/intune-scep.jar:" + WORK + "/example.jar", "example.ScepServerExample",
+                   system_props, write("untrusted.csr", csr), tid, write("untrusted.pem", pem), check=False)
+        check("java: without a bundle that trusts the server, the flow fails (exit 2) and nothing is validated",
+              r.returncode == 2 and verdicts(emu, tid) == [], "exit %d" % r.returncode)
+        chroot("mv", "/etc/ssl/certs/ca-certificates.crt.away", "/etc/ssl/certs/ca-certificates.crt")
+
         # -- the Debian packages: apt install ./x.deb (with the dependencies from the mirror) -
         print("== the Debian packages inside the root file system", flush=True)
         debs = sorted(glob.glob(os.path.join(DIST, "intune-scep*_%s_*.deb" % VERSION)))

@@ -79,15 +79,22 @@ check_objects wheel "$BUILD/unpacked/wheel"
 step "the Debian 12 root file system (cached under $CACHE)"
 tree=$(scripts/make-rootfs.sh | tail -1)
 work="$BUILD/rootfs"
+overlay="$BUILD/rootfs-overlay"
 cleanup() {
   for m in var/cache/apt/archives dev/pts dev proc; do
     if mountpoint -q "$work/$m" 2>/dev/null; then umount -l "$work/$m" || true; fi
   done
+  if mountpoint -q "$work" 2>/dev/null; then umount -l "$work" || true; fi
 }
 trap cleanup EXIT
 cleanup
-rm -rf "$work"
-cp -a "$tree" "$work"
+rm -rf "$work" "$overlay"
+mkdir -p "$work" "$overlay/upper" "$overlay/work"
+# a throw-away copy: an overlay on the cached tree (a plain copy where overlayfs is not available)
+if ! mount -t overlay overlay -o "lowerdir=$tree,upperdir=$overlay/upper,workdir=$overlay/work" "$work" 2>/dev/null; then
+  echo "(no overlayfs: copying the root file system)"
+  cp -a "$tree/." "$work/"
+fi
 mkdir -p "$CACHE/apt-archives/partial"
 mount -t proc proc "$work/proc"
 mount --bind /dev "$work/dev"
