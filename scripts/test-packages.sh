@@ -5,7 +5,8 @@
 #  2. readelf -d over every ELF object in the jar and in the wheel: each may need only
 #     glibc's own libraries or objects carried beside it (and the jar's have RUNPATH $ORIGIN);
 #     the glibc floor is the newest GLIBC_ symbol version they need;
-#  3. a minimal Debian 12 root file system (scripts/make-rootfs.sh: debootstrap minbase +
+#  3. the Python suite runs against the installed wheel, the Java suite against the built jar;
+#  4. a minimal Debian 12 root file system (scripts/make-rootfs.sh: debootstrap minbase +
 #     openjdk-17-jre-headless + python3/python3-venv, built once per machine and cached) is
 #     copied, and inside it (chroot; the emulator runs outside on loopback):
 #       - the jar alone on the class path (with the example) runs the documented flow to Success;
@@ -75,6 +76,18 @@ mkdir -p "$BUILD/unpacked/jar" "$BUILD/unpacked/wheel"
 "$PYTHON" -m zipfile -e "$wheel" "$BUILD/unpacked/wheel"
 check_objects jar "$BUILD/unpacked/jar"
 check_objects wheel "$BUILD/unpacked/wheel"
+
+step "the Python suite against the installed wheel (python/tests)"
+SUITEVENV="$BUILD/suite-venv"
+rm -rf "$SUITEVENV"
+"$PYTHON" -m venv "$SUITEVENV"
+"$SUITEVENV/bin/python" -m pip install -q --disable-pip-version-check "$wheel[test]"
+(cd "$BUILD" && INTUNE_SCEP_TEST_INSTALLED=1 "$SUITEVENV/bin/python" -m pytest -q -p no:cacheprovider \
+  --rootdir "$ROOT/python" "$ROOT/python/tests")
+
+step "the Java suite against the built jar (java/src/test)"
+(cd java && mvn -B -q -ntp -Drevision="$VERSION" -Dintunescep.native.dir="$BUILD/java-native/java" \
+  -Dintunescep.test.against="$jar" test)
 
 step "the Debian 12 root file system (cached under $CACHE)"
 tree=$(scripts/make-rootfs.sh | tail -1)
