@@ -31,7 +31,7 @@ cmake -S "$ROOT" -B "$BUILD/java-native" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINT
   -DINTUNE_SCEP_BUILD_JAVA=ON -DINTUNE_SCEP_BUILD_TESTS=OFF -DINTUNE_SCEP_BUILD_CLI=OFF \
   -DINTUNE_SCEP_BUILD_BENCH=OFF >/dev/null
 cmake --build "$BUILD/java-native" -j2 --target intunescep_jni_bundle
-(cd java && mvn -B -q -ntp -Drevision="$VERSION" -Dintunescep.native.dir="$BUILD/java-native/java" -DskipTests clean install)
+(cd java && mvn -B -q -ntp -Dstyle.color=never -Drevision="$VERSION" -Dintunescep.native.dir="$BUILD/java-native/java" -DskipTests clean install)
 cp java/target/intune-scep-"$VERSION".jar java/target/intune-scep-"$VERSION"-sources.jar \
   java/target/intune-scep-"$VERSION"-javadoc.jar "$DIST/"
 cp java/.flattened-pom.xml "$DIST/intune-scep-$VERSION.pom"

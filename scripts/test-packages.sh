@@ -26,6 +26,7 @@ CACHE=${INTUNE_SCEP_ROOTFS_CACHE:-/var/cache/intune-scep-rootfs}
 t0=$(date +%s)
 step() { echo "== [$(( $(date +%s) - t0 ))s] $*"; }
 cd "$ROOT"
+[ "$(id -u)" = 0 ] || { echo "test-packages.sh: needs root (debootstrap, mount, chroot)" >&2; exit 2; }
 
 if [ "${1:-}" != --no-build ]; then
   step "building the packages"
@@ -36,7 +37,7 @@ wheel=$(ls "$DIST"/intune_scep-"$VERSION"-*manylinux*.whl)
 [ -f "$jar" ] && [ -f "$wheel" ] || { echo "dist/ lacks the jar or the wheel" >&2; exit 1; }
 
 step "examples/java: built against io.github.intunescep:intune-scep:$VERSION from the local Maven repository"
-(cd examples/java && mvn -B -q -ntp -Dintune-scep.version="$VERSION" clean package)
+(cd examples/java && mvn -B -q -ntp -Dstyle.color=never -Dintune-scep.version="$VERSION" clean package)
 example_jar="$ROOT/examples/java/target/intune-scep-example-1.0.jar"
 
 step "readelf -d: every object of the jar and of the wheel needs only glibc or objects beside it"
@@ -86,7 +87,7 @@ rm -rf "$SUITEVENV"
   --rootdir "$ROOT/python" "$ROOT/python/tests")
 
 step "the Java suite against the built jar (java/src/test)"
-(cd java && mvn -B -q -ntp -Drevision="$VERSION" -Dintunescep.native.dir="$BUILD/java-native/java" \
+(cd java && mvn -B -q -ntp -Dstyle.color=never -Drevision="$VERSION" -Dintunescep.native.dir="$BUILD/java-native/java" \
   -Dintunescep.test.against="$jar" test)
 
 step "the Debian 12 root file system (cached under $CACHE)"
@@ -98,6 +99,8 @@ cleanup() {
     if mountpoint -q "$work/$m" 2>/dev/null; then umount -l "$work/$m" || true; fi
   done
   if mountpoint -q "$work" 2>/dev/null; then umount -l "$work" || true; fi
+  # the copy held the test configuration (the emulator's test secret): nothing stays behind
+  if ! mountpoint -q "$work" 2>/dev/null; then rm -rf "$work" "$overlay"; fi
 }
 trap cleanup EXIT
 cleanup
