@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The Debian packages (cpack -G DEB in a build configured with
 # -DCMAKE_INSTALL_PREFIX=/usr; scripts/build-packages.sh does it):
 #   intune-scep       libintunescep.so.1 and the intune-scep command-line tool;

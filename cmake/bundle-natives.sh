@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Puts a native library and every shared object it needs beyond glibc into one
 # directory, each with the run path $ORIGIN, so the directory can move as a whole
 # (the jar carries it under native/<os>-<arch>/ and NativeLoader extracts it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* http.c - libcurl: a pool of easy handles (each keeps its own connection, so
  * threads never queue on a shared connection cache) and one share for DNS and
  * TLS sessions. Fixed options are set once per handle; a call changes only the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_token_answer.c - the identity platform's 200 answer (isc_parse_token_answer). */
 #include "fuzz_common.h"
 

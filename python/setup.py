@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Build of the intune_scep._native extension.
 
 The extension is SWIG's wrapper of swig/intune_scep.i compiled together with

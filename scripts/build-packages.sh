@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds every package of intune-scep into dist/ (cleared first):
 #   intune-scep-V.jar, -sources.jar, -javadoc.jar, .pom   (mvn install: also in ~/.m2)
 #   intune_scep-V-cpXY-cpXY-manylinux_2_NN_x86_64.whl       (pip wheel ./python + auditwheel repair)

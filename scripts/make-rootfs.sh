@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A minimal Debian 12 root file system for the package tests (scripts/test-packages.sh):
 # debootstrap --variant=minbase, plus only a JRE (openjdk-17-jre-headless) and
 # python3/python3-venv, with --no-install-recommends. Built once per machine and

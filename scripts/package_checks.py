@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The package checks of scripts/test-packages.sh, run on the host with the emulator
 (from the wheel being tested, installed with its [emulator] extra) serving on
 loopback, while each package runs inside a minimal Debian 12 root file system

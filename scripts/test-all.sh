@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Run every test of intune-scep, from a fresh clone: the C suite (plain, ASan+UBSan,
 # valgrind), the hardening suite (fault matrix, soak, TSan, fuzz smoke), the Python
 # and Java packages, the CLI, the demo, the built packages (jar, wheel, .deb on a minimal

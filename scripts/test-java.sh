@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Build and test the Java package from a fresh clone:
 #  1. CMake builds the JNI library (SWIG wrapper + the C library, statically) and
 #     bundles it with the shared objects it needs beyond glibc (target intunescep_jni_bundle);

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The packages, shown to work where none of the build's tools are:
 #  1. scripts/build-packages.sh builds dist/ (jar + sources + javadoc + pom, wheel, sdist, .debs);
 #     examples/java is built against the installed jar by its Maven coordinates;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Build and install the Python package (pip install ./python) into a virtualenv
 # under build-py/, then run its tests (python/tests, emulator tests included)
 # against the INSTALLED package, never the source tree.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Completes an auditwheel-repaired wheel: auditwheel leaves out the libraries its
 manylinux policy assumes every system has (libz.so.1 among them); this copies each
 object any carried object still needs beyond glibc into <package>.libs/ under a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Install the library from BUILD_DIR into a scratch prefix, then build the example
 # against it twice, as users do: with CMake's find_package and with pkg-config.
 #   check-install.sh SOURCE_DIR BUILD_DIR

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Validate a device's CSR with Intune, then report the issued certificate.
  * usage: validate_and_notify intune.properties TRANSACTION_ID CSR_FILE CERT_FILE */
 #include <intune_scep.h>

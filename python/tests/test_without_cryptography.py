@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The client package needs no `cryptography`: only the emulator does (the extra
 intune-scep[emulator]). A child interpreter in which importing cryptography fails
 imports intune_scep, validates a request against the emulator and notifies."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """python -m intune_scep.emulator: run the emulator, print one JSON line, serve until stopped."""
 
 import argparse
