@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_capi.c - the C ABI front door: one intune_scep_client shared by every
  * thread, making intune_scep_validate_request calls (INTUNE_SCEP_OK only when

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_curl.c - the limit: a plain libcurl loop sending the same validateRequest
  * a client of this library sends (same URL, headers and ~1.5 KB body, a fresh

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Python front doors of the benchmark (bench/run drives this; see bench/README.md).
 
 usage: bench_python.py MODE --impl package --properties FILE --csr FILE [options]

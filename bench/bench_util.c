@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_util.c - the measuring harness shared by the C benchmark programs.
  */

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Run every benchmark figure against the nginx fake bench/run started, print one
 table and write the figures as JSON. Standard library only; bench/run calls it.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Compare the symbols libintunescep.so exports with the committed baseline:
 # a symbol that shipped must never disappear; a new one must be added to the
 # baseline (and documented in intune_scep.h) on purpose.

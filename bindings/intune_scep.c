@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* intune_scep.c - the exported functions of the public ABI: each checks its
  * arguments (naming the one at fault, before anything is sent), gives the core
  * an error object even when the caller passed none, and forwards to core/. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hints.c - the troubleshooting table of the intune-scep tool: from an error
  * (Intune's code, the identity platform's AADSTS number, an HTTP status or a

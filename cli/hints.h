@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hints.h - what an administrator should do about an error, for the
  * intune-scep command-line tool. Built over the public C ABI only.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intune-scep - the administrator's command-line tool for intune-scep.
  *

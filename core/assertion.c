@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* assertion.c - the certificate credential: a client-assertion JWT (RS256, x5t)
  * signed with the application's private key, instead of a client secret. */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cache.c - a single-flight cache of one value (a token, the service map).
  * One thread fetches while the others wait for it (bounded by their own call's
  * deadline) or, when the value is only due for refresh, keep using it. */

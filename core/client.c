@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* client.c - the client object: settings, caches, the connection pool, the
  * log sink, and the bookkeeping of one call. */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config.c - the configuration store, the java.util.Properties reader, and the
  * validation of every key into a client's settings. */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* discovery.c - where Intune's services are: Microsoft Graph's endpoints of the
  * Intune service principal, cached until a call finds a URL stale. */
 #include "internal.h"

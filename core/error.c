@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* error.c - the error object every fallible call fills. */
 #include "internal.h"
 

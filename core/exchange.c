@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* exchange.c - one request of a call, with everything around it: the token,
  * the discovered URL, the activity id, retries with backoff and jitter inside
  * the call's deadline, the token refresh on a 401, and the rediscovery on a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* http.c - libcurl: a pool of easy handles (each keeps its own connection, so
  * threads never queue on a shared connection cache) and one share for DNS and
  * TLS sessions. Fixed options are set once per handle; a call changes only the
@@ -6,6 +7,29 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* The system's CA bundle when TLS_CA_FILE is not set. libcurl's built-in path is
+ * the one of the distribution it was built on; a copy carried inside the jar or
+ * the wheel runs on others, where that file may not exist (and libcurl would then
+ * refuse every connection). Returns NULL when the built-in file is readable (or
+ * nothing better is found): libcurl's default stays. Otherwise the first readable
+ * bundle at the usual place of a major distribution. */
+static const char *system_ca_file(CURL *e) {
+    static const char *const known[] = {
+        "/etc/ssl/certs/ca-certificates.crt",                /* Debian, Ubuntu, Arch, Gentoo, Alpine */
+        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* RHEL, CentOS, Fedora, Amazon Linux */
+        "/etc/pki/tls/certs/ca-bundle.crt",                  /* RHEL, Fedora (older path) */
+        "/etc/ssl/ca-bundle.pem",                            /* openSUSE, SLES */
+        "/etc/ssl/cert.pem",                                 /* Alpine, Arch */
+    };
+    char *builtin = NULL;
+    if (curl_easy_getinfo(e, CURLINFO_CAINFO, &builtin) == CURLE_OK && builtin && access(builtin, R_OK) == 0)
+        return NULL;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (access(known[i], R_OK) == 0) return known[i];
+    return NULL;
+}
 
 static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *userptr) {
     (void)h;
@@ -113,6 +137,9 @@ static CURL *new_easy(intune_scep_client *c, isc_handle *h) {
         /* Only these CAs: no CA directory, nothing from the environment. */
         SET(CURLOPT_CAINFO, s->ca_file);
         SET(CURLOPT_CAPATH, NULL);
+    } else {
+        const char *system_bundle = system_ca_file(e);
+        if (system_bundle) SET(CURLOPT_CAINFO, system_bundle);
     }
     /* The proxy comes from the configuration only, never from *_proxy variables; and an empty
      * no-proxy list keeps NO_PROXY / no_proxy from sending requests around a configured proxy. */

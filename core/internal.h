@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * internal.h - the private engine of intune-scep, shared by core/ and bindings/.
  * Nothing here is part of the ABI. Names start with isc_.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* log.c - the client's log sink, replaceable while calls run. */
 #include "internal.h"
 

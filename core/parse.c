@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* parse.c - readers of the bytes the identity platform, Graph and Intune send.
  * Pure functions (no I/O, no client): each is fuzzed on its own. */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* revocation.c - the revocation calls of PkiConnectorFEService: download the
  * revocation requests Intune queued for this CA, upload what became of them. */
 #include "internal.h"

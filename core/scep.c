@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* scep.c - the three SCEP calls: their bodies, the exchange, the verdict
  * (only "Success" passes), and the one log line per call. */
 #include "internal.h"

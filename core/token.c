@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* token.c - OAuth 2.0 client-credentials tokens from the identity platform
  * (v2.0 endpoint), one cache per resource, single flight. */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* util.c - small utilities: time, strings, secrets, UUIDs, UTF-8, buffers. */
 #include "internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_common.h - shared helpers of the libFuzzer harnesses: an invariant check
  * that aborts (so libFuzzer records the input as a crash) and checks of the

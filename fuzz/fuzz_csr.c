@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_csr.c - CSR normalisation (isc_csr_to_base64_der): a certificate request
  * as PEM ("CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST"), DER, or base64
  * with or without line breaks, into the one-line base64 DER of the SCEP calls. */

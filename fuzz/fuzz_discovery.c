@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_discovery.c - a page of Graph's endpoints answer (isc_parse_discovery_page),
  * providerName or the retired serviceName, and @odata.nextLink. The input is
  * read as up to three pages (split at a 0xFF byte) into one map, as the client

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_error_body.c - what a non-2xx answer says (isc_capture_error_body): the
  * body copied into the caller's error object, and its code and description. */
 #include "fuzz_common.h"

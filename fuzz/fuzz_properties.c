@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_properties.c - the java.util.Properties reader (isc_properties_parse):
  * bytes of a configuration file an administrator (or anyone) wrote; then the
  * validation of the keys read (isc_settings_from_config), whose messages and

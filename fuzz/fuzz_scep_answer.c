@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_scep_answer.c - Intune's 2xx answer to a SCEP call (isc_parse_scep_answer):
  * the one verdict that lets a certificate be issued. Fail closed: OK only for a
  * JSON object whose "code" is exactly the string "Success", and never for an answer that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_token_answer.c - the identity platform's 200 answer (isc_parse_token_answer):
  * a usable token, or AUTH; PROTOCOL exactly for an answer with a NUL or a duplicated member. */
 #include "fuzz_common.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_token_error.c - the identity platform's error answer (isc_parse_token_error),
  * whose fields reach the caller's error object and the log. */
 #include "fuzz_common.h"

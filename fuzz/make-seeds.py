@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Write the seed corpora of the fuzzers (fuzz/corpus/<fuzzer>/): real-looking
 inputs of each reader. Run once; the files are committed. Needs `cryptography`."""
 import base64

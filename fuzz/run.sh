@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Run every libFuzzer harness for a bounded time.
 #
 #   fuzz/run.sh [BUILD_DIR] [SECONDS_EACH] [FUZZER...]

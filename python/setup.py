@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Build of the intune_scep._native extension.
 
 The extension is SWIG's wrapper of swig/intune_scep.i compiled together with
@@ -44,14 +45,14 @@ ROOT = source_root()
 
 
 def read_version() -> str:
+    """The project's one version: the file VERSION at the root (copied into csrc/ in an sdist)."""
     version_file = ROOT / "VERSION"
-    if version_file.is_file():
-        return version_file.read_text(encoding="utf-8").strip()
-    cmake = (ROOT / "CMakeLists.txt").read_text(encoding="utf-8")
-    match = re.search(r"project\(\s*IntuneScep\s+VERSION\s+([0-9][0-9.]*)", cmake)
-    if not match:
-        sys.exit("intune-scep: no version in CMakeLists.txt")
-    return match.group(1)
+    if not version_file.is_file():
+        sys.exit(f"intune-scep: {version_file} is missing")
+    version = version_file.read_text(encoding="utf-8").strip()
+    if not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", version):
+        sys.exit(f"intune-scep: {version_file} must hold MAJOR.MINOR.PATCH, not {version!r}")
+    return version
 
 
 VERSION = read_version()

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The intune-scep demo: one certificate enrollment, end to end, against the Intune
 # emulator on loopback (nothing leaves the machine).
 #

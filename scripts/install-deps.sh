@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Install the system packages and Python modules intune-scep builds, tests and
 # benchmarks with. Idempotent: does nothing when everything is present.
 # Runs as root (or with sudo) on Debian 12; non-interactive.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fail when a test secret or bearer token appears in anything the test suites
 # printed or left behind.
 #

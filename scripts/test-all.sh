@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Run every test of intune-scep, from a fresh clone: the C suite (plain, ASan+UBSan,
 # valgrind), the hardening suite (fault matrix, soak, TSan, fuzz smoke), the Python
-# and Java packages, the CLI, the SCEP server with real SCEP clients, the demo, the benchmark smoke run, and the secret scan
+# and Java packages, the CLI, the SCEP server with real SCEP clients, the demo, the built
+# packages (jar, wheel, .deb on a minimal Debian 12 root file system: needs root), the
+# benchmark smoke run, and the secret scan
 # over everything the steps printed. Each step's output is kept under
 # $INTUNE_SCEP_ARTIFACTS (default build-artifacts/). Exits non-zero when any step failed.
 #
@@ -22,10 +25,11 @@ declare -A STEP=(
   [java]="scripts/test-java.sh"
   [server]="scripts/test-server.sh"
   [demo]="scripts/demo.sh"
+  [packages]="scripts/test-packages.sh"
   [bench]="bench/run --quick"
   [secrets]="scripts/secret-scan.sh"
 )
-ORDER=(c asan valgrind hardening python java server demo bench secrets)
+ORDER=(c asan valgrind hardening python java server demo packages bench secrets)
 [ "$#" -gt 0 ] && ORDER=("$@")
 
 # What the steps need (idempotent: nothing happens when all is installed).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Build the C library and its tests, then run the C suite (CTest) against the Intune
 # emulator on 127.0.0.1 (python/intune_scep/emulator; needs python3 with `cryptography`).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The hardening suite of intune-scep.
 #
 #   scripts/test-hardening.sh fuzz-smoke   build the libFuzzer harnesses with clang (build-fuzz/) and run

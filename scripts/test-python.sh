@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Build and install the Python package (pip install ./python) into a virtualenv
 # under build-py/, then run its tests (python/tests, emulator tests included)
 # against the INSTALLED package, never the source tree.
@@ -18,7 +19,8 @@
 #
 # Needs: python3 with venv, a C compiler, SWIG 4.1, pkg-config, and the
 # development files of libcurl, OpenSSL and cJSON (scripts/install-deps.sh),
-# and PyPI for pytest, cryptography, build and setuptools.
+# and PyPI for pytest, cryptography (the emulator: the extra intune-scep[emulator]),
+# build and setuptools.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,7 +56,7 @@ fi
 echo "== pip install ./python"
 "$VENV/bin/python" -m pip install "${PIP_FLAGS[@]}" "pytest>=7" requests
 # pip always rebuilds and reinstalls a project given as a directory
-"$VENV/bin/python" -m pip install "${PIP_FLAGS[@]}" "$ROOT/python"
+"$VENV/bin/python" -m pip install "${PIP_FLAGS[@]}" "$ROOT/python[test]"
 
 if [ "$TEST" = 1 ]; then
   echo "== pytest python/tests (installed package)"
@@ -97,7 +99,7 @@ if [ "$DIST" = 1 ]; then
   echo "== the wheel in a clean virtualenv"
   rm -rf "$BUILD/venv-wheel"
   "$PYTHON" -m venv "$BUILD/venv-wheel"
-  "$BUILD/venv-wheel/bin/python" -m pip install "${PIP_FLAGS[@]}" "$wheel"
+  "$BUILD/venv-wheel/bin/python" -m pip install "${PIP_FLAGS[@]}" "$wheel[emulator]"
   cd /
   env -u LD_LIBRARY_PATH "$BUILD/venv-wheel/bin/python" - <<'PY'
 import intune_scep, sys

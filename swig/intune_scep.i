@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intune_scep.i - the one SWIG interface of intune-scep, shared by every language.
  *

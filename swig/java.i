@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * java.i - the Java-only part of the SWIG interface (included by intune_scep.i
  * under SWIGJAVA, before the public header is wrapped).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * python.i - the Python-specific part of the SWIG interface (included by
  * intune_scep.i under SWIGPYTHON). It adds:

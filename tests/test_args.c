@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Argument checks: every NULL or empty required argument of every function is
  * INTUNE_SCEP_E_INVALID_ARGUMENT with a message naming the argument, raised

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The three SCEP calls (protocol.md §4): the exact request each sends (headers and
  * JSON body as the emulator recorded them), every Intune code mapped to

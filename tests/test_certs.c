@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Certificate helpers: intune_scep_cert_details_from_cert (PEM and DER; SHA-1
  * thumbprint in upper-case hex equal to OpenSSL's digest; serial in upper-case

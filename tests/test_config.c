@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Configuration: every error intune_scep_client_new reports (protocol.md §1 and the
  * header), warnings for unknown and retired keys, the argument checks of the

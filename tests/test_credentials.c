@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Credentials and the way there: the certificate credential (a signed client
  * assertion instead of a secret), the HTTP proxy with basic auth (through a real

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Service discovery (protocol.md §3): the exact Graph request, @odata.nextLink
  * pagination, case-insensitive names, serviceName of the retired Azure AD Graph,

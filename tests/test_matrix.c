@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Microsoft's SCEP vendor test matrix (docs: test-matrix.md), rows 1-25, plus the
  * negative twins of rows 2-20, in C: the test plays the device (it builds the CSR a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One client shared by 8 threads x 200 validateRequest calls while its Intune
  * token expires in the middle of the run (short token lifetime, and every token

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Tokens (protocol.md §2): the exact token request, one token per resource while
  * it is fresh, refresh ahead of expiry, one refetch on a 401, the identity

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Transport (protocol.md §4.1 and the TLS rules): retries on 5xx, 429 with
  * Retry-After and cut connections inside MAX_RETRIES and TIMEOUT_MS; the deadline

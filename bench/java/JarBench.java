@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import com.microsoft.intune.scepvalidation.IntuneScepServiceClient;
 import java.io.InputStream;
 import java.io.Reader;

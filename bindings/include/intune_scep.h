@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intune_scep.h - the public C ABI of intune-scep.
  *

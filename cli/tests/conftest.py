@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures of the intune-scep tool's tests: the built binary, the Intune
 emulator (started as docs/emulator.md says, a child process on loopback) and a
 record of every byte the tool printed, for the secret-leak check.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A device and a demo CA, for the intune-scep tool's tests and scripts/demo.sh.
 
 The device builds the PKCS#10 request an Intune-managed device builds for a SCEP

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The intune-scep tool, run as a program against the Intune emulator.
 
 Every subcommand, text and --json output, every exit code:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A C user's first hour, as a test: install the library from BUILD_DIR into a custom
 # prefix, build the README's example against it as users do (CMake's find_package,
 # pkg-config with a run path, pkg-config --static, the archive), run it against the Intune

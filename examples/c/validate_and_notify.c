@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Validate a device's CSR with Intune, then issue (here: load) the certificate, then tell
  * Intune what was issued - in that order, and the certificate only after Intune said Success.
  *

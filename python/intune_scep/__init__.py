@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """intune_scep: Microsoft Intune SCEP validation for certificate authorities and SCEP servers.
 
 Before issuing a certificate to an Intune-managed device, ask Intune whether the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The client facade over the native extension (``intune_scep._native``).
 
 Importing this module loads the native extension; ``intune_scep`` imports it

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Exceptions and the Intune error codes of :mod:`intune_scep`.
 
 Pure Python: importing this module never loads the native extension.

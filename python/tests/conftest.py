@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures: one emulator for the session, reset before every test, and clients on it."""
 
 from __future__ import annotations

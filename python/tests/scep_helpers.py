@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Test helpers: the emulator's control API, device CSRs and a test CA.
 
 The control API is used over HTTPS exactly as docs/emulator.md describes it,

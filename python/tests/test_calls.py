@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The three SCEP calls as the emulator records them: headers and exact JSON bodies."""
 
 from __future__ import annotations

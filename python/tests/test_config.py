@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Configuration from a dict and from a .properties file; ValueError naming the argument or key."""
 
 from __future__ import annotations

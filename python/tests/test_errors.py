@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Every exception class and every field on it, from scripted emulator faults."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The fault matrix through the Python package: the same faults as the C matrix
 (tests/hardening/test_fault_matrix.c), the same outcome at this front door.
 

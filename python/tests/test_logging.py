@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The library's log lines in the standard logging module (logger "intune_scep")."""
 
 from __future__ import annotations

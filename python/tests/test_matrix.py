@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The test-matrix scenarios (Intune's TestMatrix.csv) through this package.
 
 The emulator plays Intune and issues the challenge; the test plays the device

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The package itself: lazy native import, typing marker, docstrings, public names."""
 
 from __future__ import annotations

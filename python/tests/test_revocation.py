@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """IntuneRevocationClient: downloadRevocationRequests and uploadRevocationResults as recorded."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """One client shared by many threads; the GIL is released during a call."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The fault matrix: one table, each row a fault the Intune emulator plays on one
  * step of a SCEP call (token, discovery, validateRequest, successNotification,

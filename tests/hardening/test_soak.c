@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The soak: 8 threads share one client for SOAK_SECONDS (default 60; the ctest
  * default comes from SOAK_SECONDS_DEFAULT) making validateRequest and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The emulator child process, its control API, client configurations and log capture. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

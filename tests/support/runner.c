@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The test runner: checks, redaction of secrets, timing helpers. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A device (certificate requests) and a certificate authority, with OpenSSL 3. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """An Intune emulator: Entra ID, Microsoft Graph and Intune's SCEP services on loopback HTTPS.
 
 Pure Python (standard library plus ``cryptography``); it does not need the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """python -m intune_scep.emulator (or intune-scep-emulator): the emulator and its helpers.
 
     python -m intune_scep.emulator [serve] [options]   run the emulator, print one JSON line, serve

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Emulator class: one emulator in a background thread of this process."""
 
 import logging

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """SCEP challenges and the checks validateRequest makes on a device's CSR.
 
 A challenge is an opaque string ``EMU1.<payload>.<mac>``: the payload (base64url

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A small client of the control API, usable against an emulator in another process."""
 
 import http.client

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The control API under /_emulator/ (loopback only, JSON in and out)."""
 
 import copy

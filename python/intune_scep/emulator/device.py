@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Play the device and the CA in tests: build device CSRs for a profile, sign them with a test CA.
 
     from intune_scep.emulator.device import make_csr, csr_base64, TestCA

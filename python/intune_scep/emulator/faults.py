@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Scripted faults: what the next matching requests of an endpoint get instead of the real answer."""
 
 from .state import ENDPOINT_NAMES

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Microsoft Graph: GET /v1.0/servicePrincipals/appId={id}/endpoints"""
 
 import uuid

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The identity platform: POST /{tenant}/oauth2/v2.0/token (client credentials)."""
 
 import base64

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Intune: the three ScepActions calls and the two revocation calls."""
 
 import base64

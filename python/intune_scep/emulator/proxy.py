@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """An HTTP CONNECT proxy on loopback, for testing clients configured with a proxy.
 
 It tunnels ``CONNECT host:port`` to loopback targets only, optionally requires

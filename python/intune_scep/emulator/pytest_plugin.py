@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """pytest plugin: ``pytest_plugins = ["intune_scep.emulator.pytest_plugin"]``.
 
 Fixtures:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The HTTPS server: connection handling, routing, recording and scripted faults."""
 
 import ipaddress

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared state of one running emulator and the small request/response types."""
 
 import copy

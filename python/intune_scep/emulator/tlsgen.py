@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Throwaway TLS material for the emulator: a CA and a server certificate."""
 
 import datetime

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures for the emulator's own tests: one emulator per session, reset before each test."""
 
 import json

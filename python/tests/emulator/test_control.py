@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Control API and plumbing: recorded requests, stats, move_endpoint, reset, discovery,
 revocation, loopback-only control, hostile bytes."""
 

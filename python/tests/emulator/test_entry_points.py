@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The three ways in: python -m, the Emulator class, the pytest plugin; and the device helper script."""
 
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Scripted faults: every action, delay, times, Retry-After, and faults on every endpoint."""
 
 import http.client

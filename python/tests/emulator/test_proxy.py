@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The loopback CONNECT proxy (intune_scep.emulator.proxy) in front of the emulator."""
 
 import base64

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Intune's SCEP calls: every validation code from a CSR built to trigger it, the test-matrix
 rows with their negative twins, notifications, and the exact request shapes."""
 

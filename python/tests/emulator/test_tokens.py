@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The identity platform: client secret, client-assertion JWTs, AADSTS errors, token life."""
 
 import base64

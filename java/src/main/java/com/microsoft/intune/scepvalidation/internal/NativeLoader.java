@@ -1,20 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
 package com.microsoft.intune.scepvalidation.internal;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URL;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileAttribute;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 
 /**
  * Loads the native library ({@code libintunescep_jni.so}: the JNI wrapper with
@@ -24,10 +24,14 @@ import java.util.Set;
  * <ol>
  * <li>the file named by the system property {@value #PATH_PROPERTY}, when it
  * is set (and nothing else then);</li>
- * <li>the copy inside the jar, {@code /native/<os>-<arch>/libintunescep_jni.so}:
- * extracted to a new private directory (mode 0700) under
- * {@code java.io.tmpdir} (or {@value #TMPDIR_PROPERTY}), loaded, and deleted
- * again at once (the loaded mapping stays valid; if deleting fails, it is
+ * <li>the copy inside the jar, {@code /native/<os>-<arch>/libintunescep_jni.so},
+ * together with the shared objects it needs beyond glibc (libcurl, OpenSSL, cJSON
+ * and their own dependencies), which lie beside it and are named in
+ * {@code /native/<os>-<arch>/libraries.list}: all are extracted to a new private
+ * directory (mode 0700) under {@code java.io.tmpdir} (or
+ * {@value #TMPDIR_PROPERTY}); each has the run path {@code $ORIGIN}, so the
+ * dynamic loader finds the others there. The library is loaded and the directory
+ * deleted again at once (the loaded mappings stay valid; if deleting fails, it is
  * deleted when the JVM exits);</li>
  * <li>{@code System.loadLibrary("intunescep_jni")}, i.e. {@code java.library.path}.</li>
  * </ol>
@@ -38,6 +42,8 @@ public final class NativeLoader {
     public static final String LIBRARY = "intunescep_jni";
     /** System property: load this file and nothing else. */
     public static final String PATH_PROPERTY = "intunescep.native.library";
+    /** The jar resource beside the library naming the files to extract with it, one a line. */
+    public static final String LIST = "libraries.list";
     /** System property: directory to extract the jar's copy into (default java.io.tmpdir). */
     public static final String TMPDIR_PROPERTY = "intunescep.native.tmpdir";
 
@@ -105,38 +111,98 @@ public final class NativeLoader {
     }
 
     private static String loadFromResource(URL url, String resource) throws IOException {
+        List<String> names = bundledFiles(resource);
         Path base = Paths.get(System.getProperty(TMPDIR_PROPERTY, System.getProperty("java.io.tmpdir")));
         boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
-        Path dir;
-        Path file;
+        FileAttribute<?>[] dirAttr = new FileAttribute<?>[0];
+        FileAttribute<?>[] fileAttr = new FileAttribute<?>[0];
         if (posix) {
-            Set<PosixFilePermission> owner = PosixFilePermissions.fromString("rwx------");
-            FileAttribute<Set<PosixFilePermission>> attr = PosixFilePermissions.asFileAttribute(owner);
-            dir = Files.createTempDirectory(base, "intune-scep-jni-", attr);
-            file = Files.createFile(dir.resolve(System.mapLibraryName(LIBRARY)), attr);
-        } else {
-            dir = Files.createTempDirectory(base, "intune-scep-jni-");
-            file = dir.resolve(System.mapLibraryName(LIBRARY));
+            dirAttr = new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rwx------"))};
+            fileAttr = new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rw-------"))};
         }
+        Path dir = Files.createTempDirectory(base, "intune-scep-jni-", dirAttr);
+        List<Path> written = new ArrayList<>();
+        Path library = dir.resolve(System.mapLibraryName(LIBRARY));
         try {
-            try (InputStream in = url.openStream()) {
-                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            String folder = resource.substring(0, resource.lastIndexOf('/') + 1);
+            for (String name : names) {
+                Path file = dir.resolve(name);
+                URL part = name.equals(System.mapLibraryName(LIBRARY)) ? url
+                        : NativeLoader.class.getResource(folder + name);
+                if (part == null) {
+                    throw new IOException("jar resource " + folder + name + " (named in " + LIST + ") is missing");
+                }
+                Files.createFile(file, fileAttr);
+                written.add(file);
+                try (InputStream in = part.openStream()) {
+                    Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+                }
             }
-            System.load(file.toAbsolutePath().toString());
-            return "jar resource " + resource + " (extracted to " + file + ", then deleted)";
+            System.load(library.toAbsolutePath().toString());
+            return "jar resource " + resource + " (extracted to " + library + ", then deleted"
+                    + (names.size() > 1 ? "; with " + (names.size() - 1) + " shared objects beside it" : "") + ")";
         } finally {
-            deleteNowOrOnExit(file, dir);
+            deleteNowOrOnExit(written, dir);
         }
     }
 
-    private static void deleteNowOrOnExit(Path file, Path dir) {
+    /**
+     * The files to extract: those named in libraries.list beside the library (which
+     * must name the library), or the library alone when there is no list.
+     */
+    private static List<String> bundledFiles(String resource) throws IOException {
+        String lib = System.mapLibraryName(LIBRARY);
+        String listPath = resource.substring(0, resource.lastIndexOf('/') + 1) + LIST;
+        List<String> names = new ArrayList<>();
+        try (InputStream in = NativeLoader.class.getResourceAsStream(listPath)) {
+            if (in == null) {
+                names.add(lib);
+                return names;
+            }
+            String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            for (String line : text.split("\n")) {
+                String name = line.trim();
+                if (name.isEmpty()) {
+                    continue;
+                }
+                // plain file names only: nothing may be written outside the private directory
+                if (!name.matches("[A-Za-z0-9._+-]+") || name.startsWith(".")) {
+                    throw new IOException("jar resource " + listPath + " names a bad file: " + name);
+                }
+                if (!names.contains(name)) {
+                    names.add(name);
+                }
+            }
+        }
+        if (!names.contains(lib)) {
+            throw new IOException("jar resource " + listPath + " does not name " + lib);
+        }
+        return names;
+    }
+
+    private static void deleteNowOrOnExit(List<Path> files, Path dir) {
+        boolean all = true;
+        for (Path f : files) {
+            try {
+                Files.deleteIfExists(f);
+            } catch (IOException | RuntimeException e) {
+                // e.g. a platform that cannot delete a loaded library: delete at exit
+                all = false;
+            }
+        }
         try {
-            Files.deleteIfExists(file);
-            Files.deleteIfExists(dir);
+            if (all) {
+                Files.deleteIfExists(dir);
+                return;
+            }
         } catch (IOException | RuntimeException e) {
-            // e.g. a platform that cannot delete a loaded library: delete at exit (dir last)
-            dir.toFile().deleteOnExit();
-            file.toFile().deleteOnExit();
+            // fall through: at exit
+        }
+        dir.toFile().deleteOnExit(); // registered first, so deleted last
+        for (Path f : files) {
+            f.toFile().deleteOnExit();
         }
     }
 
