@@ -59,7 +59,8 @@ cmake -S "$ROOT" -B "$BUILD/deb" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTA
   -DINTUNE_SCEP_WERROR=ON -DINTUNE_SCEP_BUILD_TESTS=OFF -DINTUNE_SCEP_BUILD_BENCH=OFF >/dev/null
 cmake --build "$BUILD/deb" -j2
 (cd "$BUILD/deb" && rm -f ./*.deb && cpack -G DEB >/dev/null)
-cp "$BUILD"/deb/intune-scep_"$VERSION"_*.deb "$BUILD"/deb/intune-scep-dev_"$VERSION"_*.deb "$DIST/"
+cp "$BUILD"/deb/intune-scep_"$VERSION"_*.deb "$BUILD"/deb/intune-scep-dev_"$VERSION"_*.deb \
+   "$BUILD"/deb/intune-scep-server_"$VERSION"_*.deb "$DIST/"
 
 step "done: dist/"
 (cd "$DIST" && for f in *; do printf '%10s  %s\n' "$(stat -c %s "$f")" "$f"; done)

@@ -185,6 +185,9 @@ def main():
                    " && test -f /usr/include/intune_scep.h && test -f /usr/share/doc/intune-scep/copyright",
                    check=False)
         check("deb: header, CMake package and copyright installed", r.returncode == 0)
+        r = chroot("intune-scep-server", "--help", check=False)
+        check("deb: intune-scep-server runs (--help) with the dependencies apt installed",
+              r.returncode == 0 and "intune-scep-server" in r.stdout, "exit %d" % r.returncode)
 
     if failures:
         print("package checks FAILED: " + "; ".join(failures))
