@@ -140,6 +140,28 @@ API void intune_scep_config_set_transport(intune_scep_config *cfg, intune_scep_t
     cfg->transport_userdata = fn ? userdata : NULL;
 }
 
+API int intune_scep_transport_response_set_status(intune_scep_transport_response *r, long status) {
+    if (!r) return INTUNE_SCEP_E_INVALID_ARGUMENT;
+    return isc_transport_response_set_status(r, status);
+}
+
+API int intune_scep_transport_response_add_header(intune_scep_transport_response *r, const char *name,
+                                                  const char *value) {
+    if (!r || !name || !value) return INTUNE_SCEP_E_INVALID_ARGUMENT;
+    return isc_transport_response_add_header(r, name, value);
+}
+
+API int intune_scep_transport_response_append_body(intune_scep_transport_response *r, const char *data,
+                                                   size_t len) {
+    if (!r || (!data && len)) return INTUNE_SCEP_E_INVALID_ARGUMENT;
+    return isc_transport_response_append_body(r, data, len);
+}
+
+API void intune_scep_transport_response_fail(intune_scep_transport_response *r, int kind, const char *message) {
+    if (!r) return;
+    isc_transport_response_fail(r, kind, message);
+}
+
 API void intune_scep_config_free(intune_scep_config *cfg) {
     if (!cfg) return;
     for (size_t i = 0; i < cfg->count; i++) {

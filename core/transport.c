@@ -15,8 +15,7 @@ struct intune_scep_transport_response {
     int failure; /* an intune_scep_transport_failure, 0 when none was reported */
 };
 
-int intune_scep_transport_response_set_status(intune_scep_transport_response *r, long status) {
-    if (!r) return INTUNE_SCEP_E_INVALID_ARGUMENT;
+int isc_transport_response_set_status(intune_scep_transport_response *r, long status) {
     if (status < 100 || status > 599) {
         r->failure = INTUNE_SCEP_TRANSPORT_E_OTHER;
         snprintf(r->h->errbuf, sizeof r->h->errbuf, "the transport reported HTTP status %ld, not 100-599", status);
@@ -26,9 +25,7 @@ int intune_scep_transport_response_set_status(intune_scep_transport_response *r,
     return INTUNE_SCEP_OK;
 }
 
-int intune_scep_transport_response_add_header(intune_scep_transport_response *r, const char *name,
-                                              const char *value) {
-    if (!r || !name || !value) return INTUNE_SCEP_E_INVALID_ARGUMENT;
+int isc_transport_response_add_header(intune_scep_transport_response *r, const char *name, const char *value) {
     size_t n = strlen(name);
     if (n != 11 || !isc_has_prefix_ci(name, "retry-after")) return INTUNE_SCEP_OK;
     while (*value == ' ' || *value == '\t') value++;
@@ -42,8 +39,7 @@ int intune_scep_transport_response_add_header(intune_scep_transport_response *r,
     return INTUNE_SCEP_OK;
 }
 
-int intune_scep_transport_response_append_body(intune_scep_transport_response *r, const char *data, size_t len) {
-    if (!r || (!data && len)) return INTUNE_SCEP_E_INVALID_ARGUMENT;
+int isc_transport_response_append_body(intune_scep_transport_response *r, const char *data, size_t len) {
     isc_handle *h = r->h;
     if (h->oversize || len > ISC_MAX_RESPONSE - h->body.len) {
         h->oversize = 1;
@@ -53,8 +49,7 @@ int intune_scep_transport_response_append_body(intune_scep_transport_response *r
     return isc_buf_append(&h->body, data, len);
 }
 
-void intune_scep_transport_response_fail(intune_scep_transport_response *r, int kind, const char *message) {
-    if (!r) return;
+void isc_transport_response_fail(intune_scep_transport_response *r, int kind, const char *message) {
     r->failure = kind >= INTUNE_SCEP_TRANSPORT_E_OTHER && kind <= INTUNE_SCEP_TRANSPORT_E_PROXY
                      ? kind
                      : INTUNE_SCEP_TRANSPORT_E_OTHER;
