@@ -28,7 +28,7 @@ static char *read_token_file(const char *path, intune_scep_error *err) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
-        isc_error_set(err, INTUNE_SCEP_E_CONFIG, "configuration key AAD_FEDERATED_TOKEN_FILE: the token file %s is %s",
+        isc_error_set(err, INTUNE_SCEP_E_AUTH, "configuration key AAD_FEDERATED_TOKEN_FILE: the token file %s is %s",
                       path, e == ENOENT ? "missing" : e == EACCES ? "not readable (permission denied)" : strerror(e));
         return NULL;
     }
@@ -54,7 +54,7 @@ static char *read_token_file(const char *path, intune_scep_error *err) {
     if (why) {
         isc_wipe(buf, ISC_MAX_TOKEN_FILE + 1);
         free(buf);
-        isc_error_set(err, INTUNE_SCEP_E_CONFIG, "configuration key AAD_FEDERATED_TOKEN_FILE: the token file %s is %s",
+        isc_error_set(err, INTUNE_SCEP_E_AUTH, "configuration key AAD_FEDERATED_TOKEN_FILE: the token file %s is %s",
                       path, why);
         return NULL;
     }
