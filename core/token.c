@@ -413,9 +413,10 @@ void isc_auth_target_init(isc_auth_target *t, const char *url, int resource) {
 int isc_client_token_roles(intune_scep_client *c, int resource, char **roles, intune_scep_error *err) {
     *roles = NULL;
     isc_call call;
-    isc_call_begin(&call, c, "token", NULL);
+    isc_call_begin(&call, c, "fetchToken", NULL);
     char *header = NULL;
     int rc = isc_token_header(c, resource, &call, 1, &header, NULL, err);
+    if (rc) isc_call_stamp(&call, err);
     isc_call_end(&call);
     if (rc != INTUNE_SCEP_OK) return rc;
     /* "Authorization: Bearer <header>.<payload>.<signature>": only the payload is decoded, never verified. */

@@ -337,6 +337,61 @@ def test_check_intune_token_failure_reported_at_step_3(run, emulator, config_fil
     assert [s["result"] for s in j["steps"]] == ["ok", "ok", "failed"]
 
 
+def test_check_reports_roles_and_credential(run, emulator, config_file):
+    j = run("-c", config_file, "--json", "check").json()
+    assert j["ok"] is True and j["credential"].startswith("client secret"), j
+    assert j["certificate_expires"] is None
+    assert j["steps"][0]["roles"] == ["Application.Read.All"]
+    assert j["steps"][2]["roles"] == ["scep_challenge_provider"]
+    r = run("-c", config_file, "check")
+    assert r.code == 0 and "Credential: client secret (AAD_APP_KEY)" in r.out, r
+    assert "roles: scep_challenge_provider" in r.out, r
+
+
+def test_check_names_missing_intune_permission(run, emulator, config_file):
+    emulator.call("POST", "settings", {"roles": {"intune": []}})
+    try:
+        r = run("-c", config_file, "check")
+        assert r.code == 4, r
+        assert re.search(r"^  FAIL  Intune token", r.out, re.M), r
+        assert "scep_challenge_provider" in r.out and "admin consent" in flat(r.out), r
+        j = run("-c", config_file, "--json", "check").json()
+        assert j["ok"] is False and j["failed_step"] == "intune_token" and j["exit_code"] == 4, j
+        assert j["missing_permission"] == "scep_challenge_provider" and "admin consent" in j["fix"], j
+        assert j["status"] == "INTUNE_SCEP_E_AUTH"
+        kinds = [q["endpoint"] for q in emulator.requests()]
+        assert "validateRequest" not in kinds, kinds
+    finally:
+        emulator.call("POST", "settings", {"roles": {"intune": ["scep_challenge_provider"]}})
+
+
+def test_check_names_missing_graph_permission_before_discovery(run, emulator, config_file):
+    emulator.call("POST", "settings", {"roles": {"graph": ["User.Read.All"]}})
+    try:
+        j = run("-c", config_file, "--json", "check").json()
+        assert j["failed_step"] == "graph_token" and j["missing_permission"] == "Application.Read.All", j
+        assert "User.Read.All" in j["message"] and "admin consent" in j["fix"], j
+        assert [s["result"] for s in j["steps"]] == ["failed", "skipped", "skipped"]
+        assert emulator.requests("discovery") == []
+    finally:
+        emulator.call("POST", "settings", {"roles": {"graph": ["Application.Read.All"]}})
+
+
+def test_check_candidate_credential(run, emulator, config_file, tmp_path):
+    bad = write_config(str(tmp_path / "bad.properties"), {"AAD_APP_KEY": WRONG_APP_KEY})
+    r = run("-c", config_file, "check", "--candidate", bad)
+    assert r.code == 4 and "AADSTS7000215" in r.out, r
+    assert "from candidate" in r.out, r
+    both = write_config(str(tmp_path / "both.properties"), {"AAD_APP_KEY": "x", "AAD_MANAGED_IDENTITY": "system"})
+    r = run("-c", config_file, "check", "--candidate", both)
+    assert r.code == 2 and "both set" in r.err, r
+    good = write_config(str(tmp_path / "good.properties"), {"AAD_APP_KEY": emulator.config["AAD_APP_KEY"]})
+    j = run("-c", config_file, "--json", "check", "--candidate", good).json()
+    assert j["ok"] is True and j["candidate"] == good, j
+    r = run("-c", config_file, "validate", "--candidate", good, "--transaction-id", "t", "--csr", good)
+    assert r.code == 2 and "--candidate" in (r.err + r.out), r
+
+
 def test_check_transport_nothing_listening_exit_6(run, emulator, tmp_path):
     port = free_port()
     path = write_config(str(tmp_path / "c.properties"), emulator.config,
