@@ -395,6 +395,61 @@ public class IntuneScepServiceClient implements AutoCloseable {
         }
     }
 
+    /** The configuration keys of a credential: UpdateCredentials replaces exactly these. */
+    private static final String[] CREDENTIAL_KEYS = {"AAD_APP_KEY", "AAD_CLIENT_CERT_FILE", "AAD_CLIENT_KEY_FILE",
+        "AAD_CLIENT_KEY_PASSWORD", "AAD_FEDERATED_TOKEN_FILE", "AAD_MANAGED_IDENTITY",
+        "AAD_MANAGED_IDENTITY_ENDPOINT", "IDENTITY_ENDPOINT", "IDENTITY_HEADER"};
+
+    /**
+     * Swaps the whole credential of this live client, atomically: a client
+     * secret (AAD_APP_KEY), a certificate (AAD_CLIENT_CERT_FILE with
+     * AAD_CLIENT_KEY_FILE, AAD_CLIENT_KEY_PASSWORD), a federated token file
+     * (AAD_FEDERATED_TOKEN_FILE) or a managed identity (AAD_MANAGED_IDENTITY
+     * with its endpoint keys); exactly one kind, which may differ from the
+     * current one. Other properties are ignored. The new credential is checked
+     * first (nothing changes when it is refused); then cached tokens are
+     * dropped. Calls in flight on other threads finish with the credential
+     * they started with. Safe while other threads make calls.
+     *
+     * @param credentialProperties the credential keys
+     * @throws IllegalArgumentException when it is null, holds no credential or two kinds, or a file
+     *         cannot be used (the message names the key; never a secret)
+     */
+    public void UpdateCredentials(Properties credentialProperties) throws IllegalArgumentException {
+        if (credentialProperties == null) {
+            throw new IllegalArgumentException("The argument 'credentialProperties' is missing");
+        }
+        SWIGTYPE_p_intune_scep_config candidate = IntuneScepNative.intune_scep_config_new();
+        if (candidate == null) {
+            throw new OutOfMemoryError("intune-scep: out of native memory for the credential");
+        }
+        try {
+            for (String key : CREDENTIAL_KEYS) {
+                String value = credentialProperties.getProperty(key);
+                if (value != null) {
+                    setConfig(candidate, key, value);
+                }
+            }
+            synchronized (configLock) { // no network call in here: loading a credential sends nothing
+                NativeState.Handle h = state.acquire();
+                try {
+                    invokeOn(h, null, (c, e) -> IntuneScepNative.intune_scep_client_update_credentials(c, candidate, e));
+                    // The shared configuration follows, for clients rebuilt later (SetTrustStore).
+                    for (String key : CREDENTIAL_KEYS) {
+                        IntuneScepNative.intune_scep_config_set(h.shared.config, key,
+                                credentialProperties.getProperty(key));
+                    }
+                } catch (IntuneClientException e) {
+                    throw new IllegalStateException("intune-scep: cannot replace the credential: " + e.getMessage(), e);
+                } finally {
+                    h.release();
+                }
+            }
+        } finally {
+            IntuneScepNative.intune_scep_config_free(candidate);
+        }
+    }
+
     /**
      * Not supported: this client's HTTPS is native (libcurl and OpenSSL), and a
      * Java socket factory cannot be handed to it. Always throws
