@@ -234,11 +234,11 @@ def test_managed_identity_app_service_style(emu, config, caplog):
     assert [r["headers"]["x-identity-header"] for r in reqs] == [header, header]
     assert all("api-version=2019-08-01" in r["query"] for r in reqs)
     assert header not in _logged(caplog)
-    cfg["IDENTITY_HEADER"] = "wrong-header"
+    cfg["IDENTITY_HEADER"] = "Wrong~Header"
     with IntuneScepServiceClient(cfg) as client:
         with pytest.raises(IntuneClientAuthException) as ei:
             client.fetch_token("intune")
-    assert "HTTP 401" in str(ei.value) and "wrong-header" not in str(ei.value)
+    assert "HTTP 401" in str(ei.value) and "Wrong~Header" not in str(ei.value)
 
 
 @pytest.mark.parametrize("url, ok", [
