@@ -178,6 +178,7 @@ static int fetch_mi_token(intune_scep_client *c, const isc_auth *a, int resource
     const char *who = a->identity ? a->identity : "system";
     for (long attempt = 0;; attempt++) {
         mi_sink sink = {0};
+        if (err) isc_error_reset(err); /* only the last attempt's failure is reported */
         uint64_t now = isc_now_ms();
         if (now >= sub->deadline_ms) {
             rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "managed identity (AAD_MANAGED_IDENTITY=%s): the identity "
@@ -332,6 +333,7 @@ failed:
     isc_error_move(err, &local);
     return rc;
 acquired: {
+    isc_error_reset(&local); /* a failed attempt before the good one */
     char *header = isc_asprintf("Authorization: Bearer %s", ans.access_token);
     isc_free_secret(ans.access_token);
     if (!header) {

@@ -343,6 +343,33 @@ static void test_managed_identity_app_service(void) {
     th_log_destroy(&log);
 }
 
+static void test_managed_identity_retried_and_refused(void) {
+    reset();
+    th_emu_fault(emu, "{\"endpoint\":\"managed_identity\",\"status\":503,\"times\":1}");
+    const char *const ov[] = {"AAD_APP_KEY", NULL, "AAD_MANAGED_IDENTITY", "system", "AAD_MANAGED_IDENTITY_ENDPOINT",
+                              imds, NULL};
+    intune_scep_client *c = th_emu_client(emu, NULL, ov);
+    intune_scep_error *err = intune_scep_error_new();
+    CHECK_STATUS(intune_scep_client_fetch_token(c, INTUNE_SCEP_RESOURCE_INTUNE, err), INTUNE_SCEP_OK, err);
+    CHECK_INT(th_emu_request_count(emu, "managed_identity"), 2);
+    /* A system identity the platform does not have; an endpoint where nothing listens. */
+    th_emu_settings(emu, "{\"system_identity\":false}");
+    CHECK_STATUS(intune_scep_client_fetch_token(c, INTUNE_SCEP_RESOURCE_GRAPH, err), INTUNE_SCEP_E_AUTH, err);
+    CHECK_CONTAINS(intune_scep_error_message(err), "AAD_MANAGED_IDENTITY=system");
+    intune_scep_client_free(c);
+    th_listener *l = th_listener_start(TH_LISTEN_RESET);
+    char *dead = th_strdupf("http://127.0.0.1:%d/metadata/identity/oauth2/token", th_listener_port(l));
+    th_listener_stop(l);
+    const char *const ov2[] = {"AAD_APP_KEY", NULL, "AAD_MANAGED_IDENTITY", "system", "AAD_MANAGED_IDENTITY_ENDPOINT",
+                               dead, "MAX_RETRIES", "0", NULL};
+    c = th_emu_client(emu, NULL, ov2);
+    CHECK_STATUS(intune_scep_client_fetch_token(c, INTUNE_SCEP_RESOURCE_GRAPH, err), INTUNE_SCEP_E_TRANSPORT, err);
+    CHECK_CONTAINS(intune_scep_error_message(err), "could not be reached");
+    intune_scep_client_free(c);
+    free(dead);
+    intune_scep_error_free(err);
+}
+
 /* ---- roles ---- */
 
 static void test_token_roles(void) {
@@ -525,6 +552,7 @@ static const th_test tests[] = {
     {"managed_identity_imds", test_managed_identity_imds},
     {"managed_identity_user_assigned_and_unknown", test_managed_identity_user_assigned_and_unknown},
     {"managed_identity_app_service", test_managed_identity_app_service},
+    {"managed_identity_retried_and_refused", test_managed_identity_retried_and_refused},
     {"token_roles", test_token_roles},
     {"rotation_under_8_threads", test_rotation_under_8_threads},
     {"certificate_expiry_warning", test_certificate_expiry_warning},
