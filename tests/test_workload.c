@@ -8,6 +8,7 @@
 #include "harness.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -396,14 +397,14 @@ static void test_token_roles(void) {
 
 typedef struct {
     intune_scep_client *c;
-    volatile int *stop;
+    atomic_int *stop;
     int failures, calls, index;
 } worker_arg;
 
 static void *worker(void *p) {
     worker_arg *w = p;
     intune_scep_error *err = intune_scep_error_new();
-    while (!*w->stop) {
+    while (!atomic_load(w->stop)) {
         char tx[64];
         snprintf(tx, sizeof tx, "tx-rot-%d-%d", w->index, w->calls);
         if (intune_scep_validate_request(w->c, tx, csr->b64, err) != INTUNE_SCEP_OK) {
@@ -432,7 +433,7 @@ static void test_rotation_under_8_threads(void) {
     th_log log;
     th_log_init(&log);
     intune_scep_client *c = th_emu_client(emu, &log, NULL);
-    volatile int stop = 0;
+    atomic_int stop = 0;
     pthread_t t[8];
     worker_arg w[8];
     for (int i = 0; i < 8; i++) {
@@ -448,7 +449,7 @@ static void test_rotation_under_8_threads(void) {
     th_sleep_ms(300);
     rotate(c, "AAD_FEDERATED_TOKEN_FILE", token_file, NULL, NULL);
     th_sleep_ms(300);
-    stop = 1;
+    atomic_store(&stop, 1);
     int failures = 0, calls = 0;
     for (int i = 0; i < 8; i++) {
         pthread_join(t[i], NULL);
