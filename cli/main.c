@@ -51,7 +51,8 @@ static const char *const CONFIG_KEYS[] = {
     "PROVIDER_NAME_AND_VERSION", "PROXY_HOST", "PROXY_PORT", "PROXY_USER", "PROXY_PASS", "AUTH_AUTHORITY",
     "INTUNE_APP_ID", "INTUNE_RESOURCE_URL", "MS_GRAPH_RESOURCE_URL", "MS_GRAPH_API_VERSION", "GRAPH_RESOURCE_URL",
     "GRAPH_API_VERSION", "ScepRequestValidationFEServiceVersion", "PkiConnectorFEServiceVersion", "TLS_CA_FILE",
-    "TIMEOUT_MS", "CONNECT_TIMEOUT_MS", "MAX_RETRIES",
+    "TIMEOUT_MS", "CONNECT_TIMEOUT_MS", "MAX_RETRIES", "AAD_FEDERATED_TOKEN_FILE", "AAD_MANAGED_IDENTITY",
+    "AAD_MANAGED_IDENTITY_ENDPOINT", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "CLOUD",
 };
 
 static int is_config_key(const char *key) {
@@ -101,7 +102,7 @@ struct cli {
     const char *help_topic;
     const char *candidate_path; /* check --candidate FILE: the credential to try instead */
     /* Secret values of the configuration, to scrub from anything printed. */
-    char *secrets[3];
+    char *secrets[4];
 };
 
 static struct cli g;
@@ -797,7 +798,7 @@ static int load_config(intune_scep_config *cfg, intune_scep_error *err) {
         free(key);
     }
     /* Remember the secrets, to scrub them from anything printed. */
-    static const char *const secret_keys[] = {"AAD_APP_KEY", "PROXY_PASS", "AAD_CLIENT_KEY_PASSWORD"};
+    static const char *const secret_keys[] = {"AAD_APP_KEY", "PROXY_PASS", "AAD_CLIENT_KEY_PASSWORD", "IDENTITY_HEADER"};
     for (size_t i = 0; i < sizeof secret_keys / sizeof secret_keys[0]; i++) {
         const char *v = intune_scep_config_get(cfg, secret_keys[i]);
         g.secrets[i] = v ? xstrdup(v) : NULL;

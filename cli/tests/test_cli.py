@@ -18,7 +18,7 @@ import socket
 import uuid
 
 import pytest
-from conftest import TRANSCRIPT, write_config
+from conftest import TRANSCRIPT, clean_env, write_config
 from cryptography.hazmat.primitives import serialization
 from device import DemoCA, make_csr
 
@@ -390,6 +390,18 @@ def test_check_candidate_credential(run, emulator, config_file, tmp_path):
     assert j["ok"] is True and j["candidate"] == good, j
     r = run("-c", config_file, "validate", "--candidate", good, "--transaction-id", "t", "--csr", good)
     assert r.code == 2 and "--candidate" in (r.err + r.out), r
+
+
+def test_check_managed_identity_app_service_style(run, emulator, tmp_path):
+    cfg = {k: v for k, v in emulator.config.items() if k != "AAD_APP_KEY"}
+    path = write_config(str(tmp_path / "mi.properties"), cfg, AAD_MANAGED_IDENTITY="system",
+                        IDENTITY_ENDPOINT=emulator.managed_identity_url + "msi/token")
+    env = clean_env({"INTUNE_SCEP_IDENTITY_HEADER": emulator.identity_header})
+    r = run("-c", path, "-v", "check", env=env)
+    assert r.code == 0, r
+    assert "Credential: managed identity (AAD_MANAGED_IDENTITY)" in r.out, r
+    assert emulator.identity_header not in r.out + r.err
+    assert emulator.requests("token") == [] and len(emulator.requests("managed_identity")) == 2
 
 
 def test_check_transport_nothing_listening_exit_6(run, emulator, tmp_path):
