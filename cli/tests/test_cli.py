@@ -14,6 +14,7 @@ import base64
 import hashlib
 import os
 import re
+import subprocess
 import socket
 import uuid
 
@@ -402,6 +403,22 @@ def test_check_managed_identity_app_service_style(run, emulator, tmp_path):
     assert "Credential: managed identity (AAD_MANAGED_IDENTITY)" in r.out, r
     assert emulator.identity_header not in r.out + r.err
     assert emulator.requests("token") == [] and len(emulator.requests("managed_identity")) == 2
+
+
+def test_check_reports_certificate_expiry_and_warns_within_30_days(run, emulator, tmp_path):
+    key, cert = str(tmp_path / "app.key"), str(tmp_path / "app.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-subj", "/CN=expiring connector", "-days", "10"], check=True, capture_output=True)
+    os.chmod(key, 0o600)
+    cfg = {k: v for k, v in emulator.config.items() if k != "AAD_APP_KEY"}
+    path = write_config(str(tmp_path / "cert.properties"), cfg, AAD_CLIENT_CERT_FILE=cert, AAD_CLIENT_KEY_FILE=key)
+    r = run("-c", path, "check")
+    assert r.code == 4, r  # the emulator does not know this certificate
+    assert re.search(r"^Credential: certificate \(AAD_CLIENT_CERT_FILE\), certificate expires \S+Z \(in (?:9|10) days\)$",
+                     r.out, re.M), r
+    assert "expires within 30 days" in r.err, r
+    j = run("-c", path, "--json", "check").json()
+    assert j["credential"].startswith("certificate") and j["certificate_expires"].endswith("Z"), j
 
 
 def test_check_transport_nothing_listening_exit_6(run, emulator, tmp_path):
