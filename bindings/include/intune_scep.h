@@ -295,7 +295,8 @@ INTUNE_SCEP_API void intune_scep_client_set_log_callback(intune_scep_client *cli
  * Replace the client secret (AAD_APP_KEY) of a live client, as administrators
  * rotate it; cached tokens are dropped so the next call uses the new key.
  * Safe while other threads make calls. INTUNE_SCEP_E_INVALID_ARGUMENT when empty,
- * or when the client authenticates with a certificate (AAD_CLIENT_CERT_FILE).
+ * or when the client authenticates otherwise (a certificate, a federated token
+ * or a managed identity: use intune_scep_client_update_credentials).
  */
 INTUNE_SCEP_API int intune_scep_client_set_app_key(intune_scep_client *client, const char *app_key,
                                                    intune_scep_error *err);
