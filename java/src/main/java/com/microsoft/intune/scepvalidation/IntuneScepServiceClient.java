@@ -30,6 +30,8 @@ import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_clien
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_config;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_error;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_java_sink;
+import com.microsoft.intune.scepvalidation.internal.intune_scep_credential_kind;
+import com.microsoft.intune.scepvalidation.internal.intune_scep_resource;
 import com.microsoft.intune.scepvalidation.internal.intune_scep_status;
 
 /**
@@ -447,6 +449,68 @@ public class IntuneScepServiceClient implements AutoCloseable {
             }
         } finally {
             IntuneScepNative.intune_scep_config_free(candidate);
+        }
+    }
+
+    /**
+     * The kind of credential this client uses now: {@code "secret"}, {@code "certificate"},
+     * {@code "federated"} or {@code "managed_identity"}.
+     */
+    public String getCredentialKind() {
+        NativeState.Handle h = state.acquire();
+        try {
+            int kind = IntuneScepNative.intune_scep_client_credential_kind(h.client);
+            if (kind == intune_scep_credential_kind.INTUNE_SCEP_CREDENTIAL_SECRET) {
+                return "secret";
+            }
+            if (kind == intune_scep_credential_kind.INTUNE_SCEP_CREDENTIAL_CERTIFICATE) {
+                return "certificate";
+            }
+            if (kind == intune_scep_credential_kind.INTUNE_SCEP_CREDENTIAL_FEDERATED) {
+                return "federated";
+            }
+            return kind == intune_scep_credential_kind.INTUNE_SCEP_CREDENTIAL_MANAGED_IDENTITY ? "managed_identity"
+                    : "none";
+        } finally {
+            h.release();
+        }
+    }
+
+    /**
+     * Fetches a fresh token for {@code "intune"} or {@code "graph"} and returns its
+     * {@code roles} claim, decoded WITHOUT verifying the token: the application
+     * permissions granted, for diagnostics. The token itself is never given out.
+     *
+     * @param resource {@code "intune"} or {@code "graph"}
+     * @return the roles (empty when none)
+     * @throws IntuneClientException when the token cannot be had (IntuneClientAuthException: refused)
+     */
+    public List<String> getTokenRoles(String resource) throws IntuneClientException {
+        int res;
+        if ("graph".equals(resource)) {
+            res = intune_scep_resource.INTUNE_SCEP_RESOURCE_GRAPH;
+        } else if ("intune".equals(resource)) {
+            res = intune_scep_resource.INTUNE_SCEP_RESOURCE_INTUNE;
+        } else {
+            throw new IllegalArgumentException("The argument 'resource' must be \"intune\" or \"graph\"");
+        }
+        NativeState.Handle h = state.acquire();
+        SWIGTYPE_p_intune_scep_error err = NativeErrors.newError();
+        try {
+            String roles = IntuneScepNative.intune_scep_client_token_roles_list(h.client, res, err);
+            if (roles == null) {
+                throwMapped(NativeErrors.toException(IntuneScepNative.intune_scep_error_status(err), err, null));
+            }
+            List<String> out = new ArrayList<>();
+            for (String r : roles.split(",")) {
+                if (!r.isEmpty()) {
+                    out.add(r);
+                }
+            }
+            return out;
+        } finally {
+            IntuneScepNative.intune_scep_error_free(err);
+            h.release();
         }
     }
 

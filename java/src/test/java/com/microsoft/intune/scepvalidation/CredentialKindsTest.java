@@ -174,6 +174,23 @@ class CredentialKindsTest {
     }
 
     @Test
+    void credentialKindAndTokenRoles() throws Exception {
+        try (IntuneScepServiceClient client = new IntuneScepServiceClient(emu.properties())) {
+            assertEquals("secret", client.getCredentialKind());
+            assertEquals(List.of("scep_challenge_provider"), client.getTokenRoles("intune"));
+            assertEquals(List.of("Application.Read.All"), client.getTokenRoles("graph"));
+            emu.settings("roles", Map.of("intune", List.of()));
+            assertEquals(List.of(), client.getTokenRoles("intune"));
+            assertThrows(IllegalArgumentException.class, () -> client.getTokenRoles("other"));
+            Properties mi = new Properties();
+            mi.setProperty("AAD_MANAGED_IDENTITY", "system");
+            mi.setProperty("AAD_MANAGED_IDENTITY_ENDPOINT", imds());
+            client.UpdateCredentials(mi);
+            assertEquals("managed_identity", client.getCredentialKind());
+        }
+    }
+
+    @Test
     void twoCredentialKindsAreRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new IntuneScepServiceClient(emu.properties("AAD_MANAGED_IDENTITY", "system")));
