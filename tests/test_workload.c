@@ -263,6 +263,44 @@ static void test_one_credential_kind(void) {
     }
 }
 
+/* ---- cloud presets ---- */
+
+static void test_cloud_presets(void) {
+    struct {
+        const char *cloud, *authority, *graph;
+    } rows[] = {
+        {"public", "authority=https://login.microsoftonline.com/", "graph=https://graph.microsoft.com/"},
+        {"usgov", "authority=https://login.microsoftonline.us/", "graph=https://graph.microsoft.us/"},
+        {"usgovdod", "authority=https://login.microsoftonline.us/", "graph=https://dod-graph.microsoft.us/"},
+        {"china", "authority=https://login.chinacloudapi.cn/", "graph=https://microsoftgraph.chinacloudapi.cn/"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        th_note("row %zu", i);
+        th_log log;
+        th_log_init(&log);
+        /* Creating a client sends nothing: the log line tells the URLs it will use. */
+        const char *const ov[] = {"CLOUD", rows[i].cloud, "AUTH_AUTHORITY", NULL, "MS_GRAPH_RESOURCE_URL", NULL,
+                                  "INTUNE_RESOURCE_URL", NULL, NULL};
+        intune_scep_client *c = th_emu_client(emu, &log, ov);
+        CHECK(th_log_count(&log, INTUNE_SCEP_LOG_DEBUG, "client created", rows[i].authority, rows[i].graph, NULL) == 1);
+        intune_scep_client_free(c);
+        th_log_destroy(&log);
+    }
+    /* Keys set explicitly win over the preset. */
+    th_log log;
+    th_log_init(&log);
+    const char *const ov[] = {"CLOUD", "china", NULL};
+    intune_scep_client *c = th_emu_client(emu, &log, ov);
+    char *want = th_strdupf("authority=%s", emu->base_url);
+    CHECK(th_log_count(&log, INTUNE_SCEP_LOG_DEBUG, "client created", want, NULL) == 1);
+    intune_scep_error *err = intune_scep_error_new();
+    CHECK_STATUS(intune_scep_client_fetch_token(c, INTUNE_SCEP_RESOURCE_INTUNE, err), INTUNE_SCEP_OK, err);
+    intune_scep_error_free(err);
+    free(want);
+    intune_scep_client_free(c);
+    th_log_destroy(&log);
+}
+
 /* ---- managed identity ---- */
 
 static void test_managed_identity_imds(void) {
@@ -550,6 +588,7 @@ static const th_test tests[] = {
     {"federated_refused", test_federated_refused},
     {"federated_file_missing_or_empty", test_federated_file_missing_or_empty},
     {"one_credential_kind", test_one_credential_kind},
+    {"cloud_presets", test_cloud_presets},
     {"managed_identity_imds", test_managed_identity_imds},
     {"managed_identity_user_assigned_and_unknown", test_managed_identity_user_assigned_and_unknown},
     {"managed_identity_app_service", test_managed_identity_app_service},
