@@ -443,7 +443,9 @@ int isc_client_token_roles(intune_scep_client *c, int resource, char **roles, in
                 const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "roles");
                 const cJSON *it;
                 cJSON_ArrayForEach(it, arr) {
-                    if (!cJSON_IsString(it) || isc_has_control(it->valuestring)) continue;
+                    /* A role holding the separator could pose as two: left out, like one with a control character. */
+                    if (!cJSON_IsString(it) || isc_has_control(it->valuestring) || strchr(it->valuestring, ','))
+                        continue;
                     if (out.len) isc_buf_append(&out, ",", 1);
                     isc_buf_append(&out, it->valuestring, strlen(it->valuestring));
                 }

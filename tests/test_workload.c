@@ -426,6 +426,11 @@ static void test_token_roles(void) {
     CHECK_STATUS(intune_scep_client_token_roles(c, INTUNE_SCEP_RESOURCE_INTUNE, &roles, err), INTUNE_SCEP_OK, err);
     CHECK_STR(roles, "other,more");
     intune_scep_string_free(roles);
+    /* A role that holds the separator cannot pose as the permission it names. */
+    th_emu_settings(emu, "{\"roles\":{\"intune\":[\"x,scep_challenge_provider\",\"bad\\nrole\"]}}");
+    CHECK_STATUS(intune_scep_client_token_roles(c, INTUNE_SCEP_RESOURCE_INTUNE, &roles, err), INTUNE_SCEP_OK, err);
+    CHECK_STR(roles, "");
+    intune_scep_string_free(roles);
     CHECK_STATUS(intune_scep_client_token_roles(c, 7, &roles, err), INTUNE_SCEP_E_INVALID_ARGUMENT, err);
     intune_scep_client_free(c);
     intune_scep_error_free(err);
