@@ -253,6 +253,44 @@ API int intune_scep_client_set_app_key(intune_scep_client *client, const char *a
     return END_ERR(isc_client_set_app_key(client, app_key, e));
 }
 
+API int intune_scep_client_update_credentials(intune_scep_client *client, const intune_scep_config *config,
+                                              intune_scep_error *err) {
+    BEGIN_ERR(err);
+    int rc = check_client(e, client);
+    if (!rc && !config) rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument config is required (got NULL)");
+    if (rc) return END_ERR(rc);
+    return END_ERR(isc_client_update_credentials(client, config, e));
+}
+
+API int intune_scep_client_credential_kind(intune_scep_client *client) {
+    if (!client) return 0;
+    isc_auth *a = isc_auth_acquire(client);
+    int kind = a->kind;
+    isc_auth_release(client, a);
+    return kind;
+}
+
+API int64_t intune_scep_client_certificate_expiry(intune_scep_client *client) {
+    if (!client) return 0;
+    isc_auth *a = isc_auth_acquire(client);
+    int64_t t = a->kind == INTUNE_SCEP_CREDENTIAL_CERTIFICATE ? a->cert.not_after : 0;
+    isc_auth_release(client, a);
+    return t;
+}
+
+API int intune_scep_client_token_roles(intune_scep_client *client, int resource, char **roles_out,
+                                       intune_scep_error *err) {
+    BEGIN_ERR(err);
+    if (roles_out) *roles_out = NULL;
+    int rc = check_client(e, client);
+    if (!rc && resource != INTUNE_SCEP_RESOURCE_GRAPH && resource != INTUNE_SCEP_RESOURCE_INTUNE)
+        rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument resource must be INTUNE_SCEP_RESOURCE_GRAPH or "
+                           "INTUNE_SCEP_RESOURCE_INTUNE (got %d)", resource);
+    if (!rc && !roles_out) rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument roles_out is required (got NULL)");
+    if (rc) return END_ERR(rc);
+    return END_ERR(isc_client_token_roles(client, resource, roles_out, e));
+}
+
 API int intune_scep_client_fetch_token(intune_scep_client *client, int resource, intune_scep_error *err) {
     BEGIN_ERR(err);
     int rc = check_client(e, client);

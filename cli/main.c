@@ -53,7 +53,8 @@ static const char *const CONFIG_KEYS[] = {
     "PROVIDER_NAME_AND_VERSION", "PROXY_HOST", "PROXY_PORT", "PROXY_USER", "PROXY_PASS", "AUTH_AUTHORITY",
     "INTUNE_APP_ID", "INTUNE_RESOURCE_URL", "MS_GRAPH_RESOURCE_URL", "MS_GRAPH_API_VERSION", "GRAPH_RESOURCE_URL",
     "GRAPH_API_VERSION", "ScepRequestValidationFEServiceVersion", "PkiConnectorFEServiceVersion", "TLS_CA_FILE",
-    "TIMEOUT_MS", "CONNECT_TIMEOUT_MS", "MAX_RETRIES",
+    "TIMEOUT_MS", "CONNECT_TIMEOUT_MS", "MAX_RETRIES", "AAD_FEDERATED_TOKEN_FILE", "AAD_MANAGED_IDENTITY",
+    "AAD_MANAGED_IDENTITY_ENDPOINT", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "CLOUD",
 };
 
 static int is_config_key(const char *key) {
@@ -108,8 +109,9 @@ struct cli {
     struct cli_revocations_args revocations; /* revocations: subcommand, file; --max and --issuer below */
     const char *max_text;
     const char *issuer;
+    const char *candidate_path; /* check --candidate FILE: the credential to try instead */
     /* Secret values of the configuration, to scrub from anything printed. */
-    char *secrets[3];
+    char *secrets[4];
 };
 
 static struct cli g;
@@ -122,6 +124,15 @@ static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void *xmalloc(size_t n) {
+    void *p = malloc(n);
+    if (p == NULL) {
+        fputs("intune-scep: out of memory\n", stderr);
+        exit(EXIT_INTERNAL);
+    }
+    return p;
 }
 
 static char *xstrdup(const char *s) {
@@ -325,15 +336,22 @@ static void print_main_help(FILE *out) {
 static void print_command_help(FILE *out, enum command cmd) {
     switch (cmd) {
     case CMD_CHECK:
-        fprintf(out, "Usage: intune-scep -c FILE check [--json] [-v]\n"
+        fprintf(out, "Usage: intune-scep -c FILE check [--candidate FILE] [--json] [-v]\n"
                      "\n"
                      "Check a configuration against Entra ID, Microsoft Graph and Intune, step by step:\n"
-                     "  1. acquire a token for Microsoft Graph (MS_GRAPH_RESOURCE_URL)\n"
+                     "  1. acquire a token for Microsoft Graph (MS_GRAPH_RESOURCE_URL) and read its roles:\n"
+                     "     the application permission Application.Read.All must have been granted\n"
                      "  2. discover ScepRequestValidationFEService through Graph (needs Application.Read.All)\n"
-                     "  3. acquire a token for Intune (INTUNE_RESOURCE_URL)\n"
+                     "  3. acquire a token for Intune (INTUNE_RESOURCE_URL) and read its roles:\n"
+                     "     the Intune application permission scep_challenge_provider must have been granted\n"
+                     "The roles are read from the tokens without verifying them (diagnostics only).\n"
                      "Each step is reported with its time. On failure: the step, the AADSTS code or the\n"
                      "HTTP status, the activity id, and the likely fix. Nothing is sent to the SCEP\n"
-                     "service itself.\n");
+                     "service itself. The credential kind is reported, and a certificate's expiry.\n"
+                     "\n"
+                     "  --candidate FILE  check with the credential keys of FILE (a properties file:\n"
+                     "                    AAD_APP_KEY, AAD_CLIENT_CERT_FILE..., AAD_FEDERATED_TOKEN_FILE or\n"
+                     "                    AAD_MANAGED_IDENTITY) instead of those of -c FILE, before rotating\n");
         break;
     case CMD_VALIDATE:
         fprintf(out, "Usage: intune-scep -c FILE validate --transaction-id ID --csr FILE\n"
@@ -636,6 +654,13 @@ static int parse_args(int argc, char **argv) {
                 g.config_path = argv[++i];
                 continue;
             }
+            r = take_value("--candidate", argc, argv, &i, &value);
+            if (r < 0)
+                return usage_error("option %s needs a FILE", "--candidate");
+            if (r > 0) {
+                g.candidate_path = value;
+                continue;
+            }
             r = take_value("--config", argc, argv, &i, &value);
             if (r < 0)
                 return usage_error("option %s needs a FILE", "--config");
@@ -693,6 +718,8 @@ static int parse_args(int argc, char **argv) {
 
 /* Check the options given fit the command. Returns -1 when fine, else the exit code. */
 static int check_command_options(void) {
+    if (g.candidate_path && g.command != CMD_CHECK)
+        return fail_early(EXIT_USAGE, "USAGE", "option --candidate applies to 'check' only");
     for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
         if (commands[k].cmd != g.command)
             continue;
@@ -785,7 +812,7 @@ static int load_config(intune_scep_config *cfg, intune_scep_error *err) {
         }
     }
     /* Remember the secrets, to scrub them from anything printed. */
-    static const char *const secret_keys[] = {"AAD_APP_KEY", "PROXY_PASS", "AAD_CLIENT_KEY_PASSWORD"};
+    static const char *const secret_keys[] = {"AAD_APP_KEY", "PROXY_PASS", "AAD_CLIENT_KEY_PASSWORD", "IDENTITY_HEADER"};
     for (size_t i = 0; i < sizeof secret_keys / sizeof secret_keys[0]; i++) {
         const char *v = intune_scep_config_get(cfg, secret_keys[i]);
         g.secrets[i] = v ? xstrdup(v) : NULL;
@@ -893,6 +920,35 @@ struct step {
     char *detail; /* the discovered URI */
 };
 
+/* 1 when the comma-separated `roles` hold one of the NULL-terminated `wanted`. */
+static int has_role(const char *roles, const char *const *wanted) {
+    for (; *wanted; wanted++) {
+        size_t n = strlen(*wanted);
+        for (const char *p = roles; p && *p;) {
+            const char *end = strchr(p, ',');
+            size_t len = end ? (size_t)(end - p) : strlen(p);
+            if (len == n && strncmp(p, *wanted, n) == 0)
+                return 1;
+            p = end ? end + 1 : NULL;
+        }
+    }
+    return 0;
+}
+
+static const char *const GRAPH_ROLES[] = {"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All",
+                                          "Directory.ReadWrite.All", NULL};
+static const char *const INTUNE_ROLES[] = {"scep_challenge_provider", NULL};
+
+static const char *credential_kind_name(int kind) {
+    switch (kind) {
+    case INTUNE_SCEP_CREDENTIAL_SECRET: return "client secret (AAD_APP_KEY)";
+    case INTUNE_SCEP_CREDENTIAL_CERTIFICATE: return "certificate (AAD_CLIENT_CERT_FILE)";
+    case INTUNE_SCEP_CREDENTIAL_FEDERATED: return "federated token (AAD_FEDERATED_TOKEN_FILE)";
+    case INTUNE_SCEP_CREDENTIAL_MANAGED_IDENTITY: return "managed identity (AAD_MANAGED_IDENTITY)";
+    default: return "unknown";
+    }
+}
+
 static int cmd_check(intune_scep_client *client, const intune_scep_config *cfg, intune_scep_error *err) {
     struct step steps[3] = {
         {"graph_token", "Graph token", HINT_STEP_GRAPH_TOKEN, 0, 0, 0, NULL},
@@ -900,19 +956,31 @@ static int cmd_check(intune_scep_client *client, const intune_scep_config *cfg, 
         {"intune_token", "Intune token", HINT_STEP_INTUNE_TOKEN, 0, 0, 0, NULL},
     };
     int failed = -1;
+    char *roles[3] = {NULL, NULL, NULL};
+    const char *missing = NULL; /* a permission the token does not carry */
     for (int i = 0; i < 3 && failed < 0; i++) {
         double t0 = now_ms();
         int rc;
-        if (i == 0) {
-            rc = intune_scep_client_fetch_token(client, INTUNE_SCEP_RESOURCE_GRAPH, err);
-        } else if (i == 1) {
+        if (i == 1) {
             char *uri = NULL;
             rc = intune_scep_client_discover(client, "ScepRequestValidationFEService", &uri, err);
             if (rc == INTUNE_SCEP_OK && uri != NULL)
                 steps[1].detail = xstrdup(uri);
             intune_scep_string_free(uri);
         } else {
-            rc = intune_scep_client_fetch_token(client, INTUNE_SCEP_RESOURCE_INTUNE, err);
+            /* A fresh token, and the permissions it carries (its roles claim, read but not verified). */
+            int resource = i == 0 ? INTUNE_SCEP_RESOURCE_GRAPH : INTUNE_SCEP_RESOURCE_INTUNE;
+            rc = intune_scep_client_token_roles(client, resource, &roles[i], err);
+            if (rc == INTUNE_SCEP_OK) {
+                const char *const *wanted = i == 0 ? GRAPH_ROLES : INTUNE_ROLES;
+                size_t n = strlen(roles[i]) + 16;
+                steps[i].detail = xmalloc(n);
+                snprintf(steps[i].detail, n, "roles: %s", *roles[i] ? roles[i] : "(none)");
+                if (!has_role(roles[i], wanted)) {
+                    missing = wanted[0];
+                    rc = INTUNE_SCEP_E_AUTH;
+                }
+            }
         }
         steps[i].elapsed_ms = now_ms() - t0;
         steps[i].done = 1;
@@ -920,10 +988,32 @@ static int cmd_check(intune_scep_client *client, const intune_scep_config *cfg, 
         if (rc != INTUNE_SCEP_OK)
             failed = i;
     }
-    const char *fix = failed >= 0 ? hint_for_error(steps[failed].hint, err) : NULL;
+    char permission_msg[512] = "", permission_fix[512] = "";
+    if (missing) {
+        int graph = strcmp(missing, "Application.Read.All") == 0;
+        snprintf(permission_msg, sizeof permission_msg,
+                 "the %s token does not carry the application permission %s (roles: %s)", graph ? "Graph" : "Intune",
+                 missing, roles[failed] && *roles[failed] ? roles[failed] : "none");
+        snprintf(permission_fix, sizeof permission_fix,
+                 "add the %s application permission %s to the app registration (Entra admin center > App "
+                 "registrations > your app > API permissions > Add a permission > %s > Application permissions), "
+                 "then 'Grant admin consent' for the tenant; a new token carries it",
+                 graph ? "Microsoft Graph" : "Intune", missing, graph ? "Microsoft Graph" : "APIs my organization uses > Microsoft Intune API");
+    }
+    const char *fix = missing ? permission_fix : failed >= 0 ? hint_for_error(steps[failed].hint, err) : NULL;
     int code = failed >= 0 ? exit_code_for_status(steps[failed].status) : EXIT_SUCCESS_;
     const char *tenant = intune_scep_config_get(cfg, "TENANT");
     const char *app_id = intune_scep_config_get(cfg, "AAD_APP_ID");
+    int kind = intune_scep_client_credential_kind(client);
+    int64_t expiry = intune_scep_client_certificate_expiry(client);
+    char expires[64] = "";
+    if (expiry > 0) {
+        time_t t = (time_t)expiry;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(expires, sizeof expires, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    long days_left = expiry > 0 ? (long)((expiry - (int64_t)time(NULL)) / 86400) : 0;
 
     if (g.json) {
         cJSON *o = cJSON_CreateObject();
@@ -932,9 +1022,18 @@ static int cmd_check(intune_scep_client *client, const intune_scep_config *cfg, 
         json_str(o, "tenant", tenant);
         json_str(o, "app_id", app_id);
         json_str(o, "transaction_id", NULL); /* no SCEP transaction: same fields as the other commands */
+        json_str(o, "credential", credential_kind_name(kind));
+        json_str(o, "certificate_expires", expiry > 0 ? expires : NULL);
+        if (g.candidate_path)
+            json_str(o, "candidate", g.candidate_path);
         if (failed >= 0) {
             json_error_fields(o, err, fix);
             json_str(o, "failed_step", steps[failed].name);
+            if (missing) {
+                cJSON_ReplaceItemInObject(o, "status", cJSON_CreateString("INTUNE_SCEP_E_AUTH"));
+                cJSON_ReplaceItemInObject(o, "message", cJSON_CreateString(permission_msg));
+                json_str(o, "missing_permission", missing);
+            }
         } else {
             json_error_fields(o, err, NULL); /* every field present, empty */
             cJSON_ReplaceItemInObject(o, "message", cJSON_CreateString("every step passed"));
@@ -951,10 +1050,29 @@ static int cmd_check(intune_scep_client *client, const intune_scep_config *cfg, 
                 json_str(s, "result", steps[i].status == INTUNE_SCEP_OK ? "ok" : "failed");
                 cJSON_AddBoolToObject(s, "ok", steps[i].status == INTUNE_SCEP_OK);
                 cJSON_AddNumberToObject(s, "elapsed_ms", (double)(long)(steps[i].elapsed_ms + 0.5));
-                if (steps[i].detail)
+                if (i == 1 && steps[i].detail)
                     json_str(s, "uri", steps[i].detail);
-                if (i == failed)
+                if (roles[i]) {
+                    cJSON *ra = cJSON_AddArrayToObject(s, "roles");
+                    for (const char *p = roles[i]; *p;) {
+                        const char *end = strchr(p, ',');
+                        size_t len = end ? (size_t)(end - p) : strlen(p);
+                        char *one = xmalloc(len + 1);
+                        memcpy(one, p, len);
+                        one[len] = '\0';
+                        cJSON_AddItemToArray(ra, cJSON_CreateString(one));
+                        free(one);
+                        p = end ? end + 1 : p + len;
+                    }
+                }
+                if (i == failed && missing) {
+                    json_str(s, "status", "INTUNE_SCEP_E_AUTH");
+                    json_str(s, "message", permission_msg);
+                    json_str(s, "missing_permission", missing);
+                    json_str(s, "fix", fix);
+                } else if (i == failed) {
                     json_error_fields(s, err, fix);
+                }
             }
             cJSON_AddItemToArray(arr, s);
         }
@@ -975,7 +1093,12 @@ static int cmd_check(intune_scep_client *client, const intune_scep_config *cfg, 
             printf("  %-5s %-18s %5ld ms%s%s\n", steps[i].status == INTUNE_SCEP_OK ? "ok" : "FAIL", steps[i].title,
                    (long)(steps[i].elapsed_ms + 0.5), *detail ? "  " : "", detail);
             free(detail);
-            if (i == failed) {
+            if (i == failed && missing) {
+                field_at(stdout, 8, "status", "INTUNE_SCEP_E_AUTH");
+                field_at(stdout, 8, "missing", missing);
+                field_at(stdout, 8, "message", permission_msg);
+                field_at(stdout, 8, "fix", fix);
+            } else if (i == failed) {
                 print_error_fields(stdout, 8, err, fix);
             }
         }
@@ -983,9 +1106,20 @@ static int cmd_check(intune_scep_client *client, const intune_scep_config *cfg, 
             printf("Result: OK - every step passed; this configuration can reach Intune.\n");
         else
             printf("Result: FAILED at step %d (%s), exit %d\n", failed + 1, steps[failed].title, code);
+        char *cand = g.candidate_path ? scrub(g.candidate_path) : NULL;
+        if (expiry > 0)
+            printf("Credential: %s%s%s, certificate expires %s (%s%ld days)\n", credential_kind_name(kind),
+                   cand ? " from candidate " : "", cand ? cand : "", expires, days_left < 0 ? "expired " : "in ",
+                   days_left < 0 ? -days_left : days_left);
+        else
+            printf("Credential: %s%s%s\n", credential_kind_name(kind), cand ? " from candidate " : "",
+                   cand ? cand : "");
+        free(cand);
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         free(steps[i].detail);
+        intune_scep_string_free(roles[i]);
+    }
     return code;
 }
 
@@ -1163,6 +1297,19 @@ static int run(void) {
        client was created; the per-call lines would only repeat what the tool reports itself. */
     if (!g.verbose)
         intune_scep_client_set_log_callback(client, NULL, NULL, INTUNE_SCEP_LOG_ERROR);
+    if (g.candidate_path) {
+        /* A candidate credential, tried on this client as a rotation would install it. */
+        intune_scep_config *cand = intune_scep_config_new();
+        rc = cand ? intune_scep_config_load_file(cand, g.candidate_path, err) : INTUNE_SCEP_E_NOMEM;
+        if (rc == INTUNE_SCEP_OK)
+            rc = intune_scep_client_update_credentials(client, cand, err);
+        intune_scep_config_free(cand);
+        if (rc != INTUNE_SCEP_OK) {
+            code = fail_early(exit_code_for_status(rc), intune_scep_status_name(rc), "--candidate %s: %s",
+                              g.candidate_path, rc == INTUNE_SCEP_E_NOMEM ? "out of memory" : intune_scep_error_message(err));
+            goto done;
+        }
+    }
     if (g.command == CMD_CHECK)
         code = cmd_check(client, cfg, err);
     else if (g.command == CMD_REVOCATIONS)

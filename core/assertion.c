@@ -76,6 +76,11 @@ int isc_credential_load(isc_credential *cred, const char *cert_file, const char 
                            "belong to the certificate");
         goto out;
     }
+    {
+        int days = 0, secs = 0; /* from now to notAfter */
+        if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(cert)) == 1)
+            cred->not_after = (int64_t)time(NULL) + (int64_t)days * 86400 + secs;
+    }
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     if (!X509_digest(cert, EVP_sha1(), md, &mdlen) || !(cred->x5t = b64url(md, mdlen))) {

@@ -3,8 +3,10 @@
  * validation of every key into a client's settings. */
 #include "internal.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -288,6 +290,8 @@ static const char *const KNOWN_KEYS[] = {
     "PkiConnectorFEServiceVersion", "TLS_CA_FILE", "TIMEOUT_MS", "CONNECT_TIMEOUT_MS", "MAX_RETRIES",
     "SERVICE_MAP_LIFETIME_MS",
     "AAD_CLIENT_CERT_FILE", "AAD_CLIENT_KEY_FILE", "AAD_CLIENT_KEY_PASSWORD",
+    "AAD_FEDERATED_TOKEN_FILE", "AAD_MANAGED_IDENTITY", "AAD_MANAGED_IDENTITY_ENDPOINT", "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER", "CLOUD",
 };
 
 /* ---- the environment ---------------------------------------------------- */
@@ -326,6 +330,77 @@ int isc_config_load_env(intune_scep_config *cfg, const char *prefix, intune_scep
     }
     free(staged.items);
     return rc;
+}
+
+/* The sovereign clouds (protocol section 6): authority, Graph, Intune resource. */
+static const struct {
+    const char *name, *authority, *graph, *intune;
+} CLOUDS[] = {
+    {"public", "https://login.microsoftonline.com/", "https://graph.microsoft.com/", "https://api.manage.microsoft.com/"},
+    {"usgov", "https://login.microsoftonline.us/", "https://graph.microsoft.us/", "https://api.manage.microsoft.us/"},
+    {"usgovdod", "https://login.microsoftonline.us/", "https://dod-graph.microsoft.us/",
+     "https://api.manage.microsoft.us/"},
+    {"china", "https://login.chinacloudapi.cn/", "https://microsoftgraph.chinacloudapi.cn/",
+     "https://api.manage.microsoftonline.cn/"},
+};
+
+#define ISC_IMDS_ENDPOINT "http://169.254.169.254/metadata/identity/oauth2/token"
+
+/* 1 for a loopback or link-local host (a literal address or "localhost"): where plain http is allowed. */
+static int local_host(const char *host) {
+    if (strcasecmp(host, "localhost") == 0) return 1;
+    unsigned char a[16];
+    char buf[64];
+    size_t n = strlen(host);
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof buf) {
+        memcpy(buf, host + 1, n - 2);
+        buf[n - 2] = '\0';
+        host = buf;
+    }
+    if (inet_pton(AF_INET, host, a) == 1) return a[0] == 127 || (a[0] == 169 && a[1] == 254);
+    if (inet_pton(AF_INET6, host, a) == 1) {
+        static const unsigned char loop6[16] = {[15] = 1};
+        return memcmp(a, loop6, 16) == 0 || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+    }
+    return 0;
+}
+
+/*
+ * A managed-identity endpoint: https anywhere, plain http only on a loopback or
+ * link-local address (where the platform serves it). 0 when acceptable, else a reason.
+ */
+static const char *identity_endpoint_problem(const char *url) {
+    if (strpbrk(url, " \"#") || isc_has_control(url)) return "is not a URL";
+    CURLU *u = curl_url();
+    if (!u) return "could not be read (out of memory)";
+    char *scheme = NULL, *host = NULL;
+    const char *why = NULL;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK || curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        why = "is not a URL";
+    else if (strcasecmp(scheme, "https") != 0 && strcasecmp(scheme, "http") != 0)
+        why = "must be an http:// or https:// URL";
+    else if (strcasecmp(scheme, "http") == 0 && !local_host(host))
+        why = "may use plain http only on a loopback or link-local address; use https";
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return why;
+}
+
+/* A managed identity is "system" or a user-assigned identity's client id (a GUID). */
+static int guid_like(const char *s) {
+    size_t n = strlen(s);
+    if (n != 36) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') return 0;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* An optional key with an empty value counts as not set. */
@@ -414,17 +489,35 @@ int isc_settings_from_config(const intune_scep_config *cfg, isc_settings *s, isc
     }
     const char *cert_file = opt(cfg, "AAD_CLIENT_CERT_FILE", NULL);
     const char *app_key = isc_config_get(cfg, "AAD_APP_KEY");
-    if (!cert_file && (!app_key || !*app_key))
-        FAIL("configuration key AAD_APP_KEY is required (unless AAD_CLIENT_CERT_FILE is set) and %s",
-             app_key ? "is empty" : "is not set");
-    if (cert_file && app_key && *app_key)
-        FAIL("configuration keys AAD_APP_KEY and AAD_CLIENT_CERT_FILE are both set; give one credential");
+    const char *token_file = opt(cfg, "AAD_FEDERATED_TOKEN_FILE", NULL);
+    const char *identity = opt(cfg, "AAD_MANAGED_IDENTITY", NULL);
+    {
+        /* Exactly one credential kind. */
+        const char *kinds[4] = {0};
+        size_t nk = 0;
+        if (app_key && *app_key) kinds[nk++] = "AAD_APP_KEY";
+        if (cert_file) kinds[nk++] = "AAD_CLIENT_CERT_FILE";
+        if (token_file) kinds[nk++] = "AAD_FEDERATED_TOKEN_FILE";
+        if (identity) kinds[nk++] = "AAD_MANAGED_IDENTITY";
+        if (nk > 1)
+            FAIL("configuration keys %s and %s are both set; give one credential (a client secret, a certificate, "
+                 "a federated token file or a managed identity)",
+                 kinds[0], kinds[1]);
+        if (nk == 0)
+            FAIL("configuration key AAD_APP_KEY is required (unless AAD_CLIENT_CERT_FILE, AAD_FEDERATED_TOKEN_FILE or "
+                 "AAD_MANAGED_IDENTITY is set) and %s",
+                 app_key ? "is empty" : "is not set");
+    }
     if (!cert_file && (opt(cfg, "AAD_CLIENT_KEY_FILE", NULL) || opt(cfg, "AAD_CLIENT_KEY_PASSWORD", NULL)))
         FAIL("configuration key AAD_CLIENT_CERT_FILE is required when AAD_CLIENT_KEY_FILE or AAD_CLIENT_KEY_PASSWORD is set");
+    if (!identity && (opt(cfg, "AAD_MANAGED_IDENTITY_ENDPOINT", NULL) || opt(cfg, "IDENTITY_ENDPOINT", NULL) ||
+                      opt(cfg, "IDENTITY_HEADER", NULL)))
+        FAIL("configuration key AAD_MANAGED_IDENTITY is required when AAD_MANAGED_IDENTITY_ENDPOINT, IDENTITY_ENDPOINT "
+             "or IDENTITY_HEADER is set");
     for (size_t i = 0; i < cfg->count; i++) {
         const isc_kv *it = &cfg->items[i];
         if (isc_has_control(it->value) && strcmp(it->key, "AAD_APP_KEY") != 0 && strcmp(it->key, "PROXY_PASS") != 0 &&
-            strcmp(it->key, "AAD_CLIENT_KEY_PASSWORD") != 0)
+            strcmp(it->key, "AAD_CLIENT_KEY_PASSWORD") != 0 && strcmp(it->key, "IDENTITY_HEADER") != 0)
         {
             char *shown = named_key(it);
             rc = isc_error_set(err, INTUNE_SCEP_E_CONFIG, "%s holds a control character",
@@ -446,20 +539,60 @@ int isc_settings_from_config(const intune_scep_config *cfg, isc_settings *s, isc
         const char *kf = opt(cfg, "AAD_CLIENT_KEY_FILE", NULL), *kp = opt(cfg, "AAD_CLIENT_KEY_PASSWORD", NULL);
         if (kf) DUP(s->client_key_file, kf);
         if (kp) DUP(s->client_key_password, kp);
+        s->credential_kind = INTUNE_SCEP_CREDENTIAL_CERTIFICATE;
+    } else if (token_file) {
+        DUP(s->federated_token_file, token_file);
+        s->credential_kind = INTUNE_SCEP_CREDENTIAL_FEDERATED;
+    } else if (identity) {
+        s->credential_kind = INTUNE_SCEP_CREDENTIAL_MANAGED_IDENTITY;
+        if (strcasecmp(identity, "system") != 0) {
+            if (!guid_like(identity))
+                FAIL("configuration key AAD_MANAGED_IDENTITY must be \"system\" or a user-assigned identity's client "
+                     "id (a GUID)");
+            DUP(s->managed_identity, identity);
+        }
+        /* App Service / Functions give IDENTITY_ENDPOINT and IDENTITY_HEADER in the environment. */
+        const char *ie = opt(cfg, "IDENTITY_ENDPOINT", NULL), *ih = opt(cfg, "IDENTITY_HEADER", NULL);
+        const char *override = opt(cfg, "AAD_MANAGED_IDENTITY_ENDPOINT", NULL);
+        if (!ie && !override) {
+            const char *env_ep = getenv("IDENTITY_ENDPOINT"), *env_h = getenv("IDENTITY_HEADER");
+            if (env_ep && *env_ep && env_h && *env_h) {
+                ie = env_ep;
+                if (!ih) ih = env_h;
+            }
+        }
+        if (ie && !ih) FAIL("configuration key IDENTITY_HEADER is required when IDENTITY_ENDPOINT is set");
+        if (ih && !ie && !override)
+            FAIL("configuration key IDENTITY_ENDPOINT is required when IDENTITY_HEADER is set");
+        const char *key = override ? "AAD_MANAGED_IDENTITY_ENDPOINT" : "IDENTITY_ENDPOINT";
+        const char *ep = override ? override : ie ? ie : ISC_IMDS_ENDPOINT;
+        const char *why = identity_endpoint_problem(ep);
+        if (why) FAIL("configuration key %s %s", key, why);
+        DUP(s->identity_endpoint, ep);
+        if (ih) {
+            DUP(s->identity_header, ih);
+            s->identity_app_service = 1;
+        }
     } else {
         DUP(s->app_key, app_key);
+        s->credential_kind = INTUNE_SCEP_CREDENTIAL_SECRET;
     }
     DUP(s->tenant, tenant);
     DUP(s->provider, isc_config_get(cfg, "PROVIDER_NAME_AND_VERSION"));
     DUP(s->intune_app_id, intune_app_id);
 
-    const char *authority = opt(cfg, "AUTH_AUTHORITY", "https://login.microsoftonline.com/");
+    const char *cloud = opt(cfg, "CLOUD", "public");
+    size_t ci = 0;
+    while (ci < sizeof CLOUDS / sizeof *CLOUDS && strcasecmp(CLOUDS[ci].name, cloud) != 0) ci++;
+    if (ci == sizeof CLOUDS / sizeof *CLOUDS)
+        FAIL("configuration key CLOUD must be public, usgov, usgovdod or china");
+    const char *authority = opt(cfg, "AUTH_AUTHORITY", CLOUDS[ci].authority);
     if (!(s->authority = https_base(authority)))
         FAIL("configuration key AUTH_AUTHORITY must be an https:// URL (got a value of %zu characters)",
              strlen(authority));
-    const char *graph = opt(cfg, "MS_GRAPH_RESOURCE_URL", "https://graph.microsoft.com/");
+    const char *graph = opt(cfg, "MS_GRAPH_RESOURCE_URL", CLOUDS[ci].graph);
     if (!(s->graph_resource = https_base(graph))) FAIL("configuration key MS_GRAPH_RESOURCE_URL must be an https:// URL");
-    const char *intune = opt(cfg, "INTUNE_RESOURCE_URL", "https://api.manage.microsoft.com/");
+    const char *intune = opt(cfg, "INTUNE_RESOURCE_URL", CLOUDS[ci].intune);
     if (!isc_has_prefix_ci(intune, "https://") || strpbrk(intune, " ?#"))
         FAIL("configuration key INTUNE_RESOURCE_URL must be an https:// URL");
     DUP(s->intune_resource, intune);
@@ -569,6 +702,10 @@ void isc_settings_free(isc_settings *s) {
     free(s->client_cert_file);
     free(s->client_key_file);
     isc_free_secret(s->client_key_password);
+    free(s->federated_token_file);
+    free(s->managed_identity);
+    free(s->identity_endpoint);
+    isc_free_secret(s->identity_header);
     free(s->token_url);
     free(s->discovery_url);
     free(s->graph_scope);

@@ -139,6 +139,12 @@ typedef struct {
     char *client_cert_file; /* certificate credential, instead of app_key */
     char *client_key_file;
     char *client_key_password; /* secret */
+    char *federated_token_file; /* workload identity federation: a JWT re-read for each token request */
+    char *managed_identity;     /* user-assigned identity's client id; NULL for the system-assigned identity */
+    char *identity_endpoint;    /* managed identity: the platform's token endpoint */
+    char *identity_header;      /* App Service style X-IDENTITY-HEADER value (a secret); NULL for IMDS style */
+    int identity_app_service;   /* 1: App Service / Functions style, 0: instance metadata service style */
+    int credential_kind;        /* an intune_scep_credential_kind */
     long timeout_ms;
     long connect_timeout_ms;
     long max_retries;
@@ -216,6 +222,14 @@ int isc_parse_token_answer(const char *body, size_t len, isc_token_answer *out, 
  * for a body that cannot be trusted, else INTUNE_SCEP_OK.
  */
 int isc_parse_token_error(const char *body, size_t len, intune_scep_error *err, char *why, size_t why_len);
+/* A managed-identity endpoint's 200 answer: access_token with expires_in (IMDS) or expires_on
+ * (App Service, Unix seconds, read against `now_unix`). PROTOCOL for an answer with a NUL or a
+ * member name twice; AUTH when no usable token is in it. The parse tree is wiped. */
+int isc_parse_mi_token_answer(const char *body, size_t len, long long now_unix, isc_token_answer *out,
+                              intune_scep_error *err);
+/* The "message" member of an error answer (App Service's {"statusCode":..,"message":..}), one
+ * line (malloc'd) or NULL; PROTOCOL (with `why`) for an answer that cannot be trusted. */
+int isc_parse_message_field(const char *body, size_t len, char **message, char *why, size_t why_len);
 
 typedef struct {
     char *name; /* providerName or serviceName */
@@ -262,6 +276,7 @@ typedef struct evp_pkey_st EVP_PKEY;
 typedef struct {
     EVP_PKEY *key; /* RSA private key, or NULL when the client uses a secret */
     char *x5t;     /* base64url SHA-1 thumbprint of the certificate */
+    int64_t not_after; /* the certificate's expiry, Unix seconds */
 } isc_credential;
 
 /** Load the certificate and its private key; the message names the configuration key at fault. */
@@ -345,10 +360,35 @@ typedef struct isc_handle {
     char errbuf[CURL_ERROR_SIZE];
 } isc_handle;
 
+/**
+ * The credential of a client: one kind, swapped whole by a rotation. Token
+ * requests hold a reference, so a request in flight finishes with the
+ * credential it started with.
+ */
+typedef struct isc_auth {
+    int refs; /* guarded by the client's key_lock */
+    int kind; /* an intune_scep_credential_kind */
+    char *app_key;    /* secret */
+    isc_credential cert;
+    char *token_file;
+    char *identity;   /* NULL: system-assigned */
+    char *identity_endpoint;
+    char *identity_header; /* secret */
+    int identity_app_service;
+} isc_auth;
+
+/** Build a credential from validated settings (taking over its secrets); the message names the key at fault. */
+int isc_auth_from_settings(isc_settings *s, isc_auth **out, isc_logger *log, intune_scep_error *err);
+/** The client's current credential, with a reference (release with isc_auth_release). */
+isc_auth *isc_auth_acquire(intune_scep_client *c);
+void isc_auth_release(intune_scep_client *c, isc_auth *a);
+/** A human name of a credential kind ("client secret", ...). */
+const char *isc_credential_kind_name(int kind);
+
 struct intune_scep_client {
     isc_settings settings;
-    pthread_mutex_t key_lock; /* guards settings.app_key */
-    isc_credential credential;
+    pthread_mutex_t key_lock; /* guards auth and its reference counts */
+    isc_auth *auth;
     isc_logger log;
     CURLSH *share;
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
@@ -554,8 +594,10 @@ int isc_scep_call(intune_scep_client *c, const char *action, const char *transac
 int isc_client_new(const intune_scep_config *cfg, intune_scep_client **out, intune_scep_error *err);
 void isc_client_free(intune_scep_client *c);
 int isc_client_set_app_key(intune_scep_client *c, const char *key, intune_scep_error *err);
-/** A copy of the current app key (wipe with isc_free_secret). */
-char *isc_client_app_key(intune_scep_client *c);
+/** Swap the whole credential for the one `cfg` describes; cached tokens are dropped. */
+int isc_client_update_credentials(intune_scep_client *c, const intune_scep_config *cfg, intune_scep_error *err);
+/** The `roles` claim of the token for `resource` (decoded, not verified), comma-separated. */
+int isc_client_token_roles(intune_scep_client *c, int resource, char **roles, intune_scep_error *err);
 
 /* certinfo.c */
 struct intune_scep_cert_details {

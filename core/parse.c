@@ -210,6 +210,56 @@ int isc_parse_token_answer(const char *body, size_t len, isc_token_answer *out, 
     return rc;
 }
 
+int isc_parse_mi_token_answer(const char *body, size_t len, long long now_unix, isc_token_answer *out,
+                              intune_scep_error *err) {
+    memset(out, 0, sizeof *out);
+    cJSON *j;
+    char why[WHY_LEN];
+    int parsed = parse_answer(body, len, &j, why, sizeof why, 1);
+    if (parsed == ANSWER_UNTRUSTED)
+        return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "the identity endpoint's answer cannot be trusted: %s", why);
+    if (!j) return isc_error_set(err, INTUNE_SCEP_E_AUTH, "the identity endpoint's answer is not a JSON object");
+    const char *t = string_field(j, "access_token");
+    const char *type = string_field(j, "token_type");
+    long lifetime = -1;
+    const char *names[] = {"expires_in", "expires_on"};
+    for (int i = 0; i < 2 && lifetime < 0; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, names[i]);
+        double d = -1;
+        if (cJSON_IsNumber(v)) d = v->valuedouble;
+        else if (cJSON_IsString(v) && v->valuestring[0] && strlen(v->valuestring) <= 12 &&
+                 strspn(v->valuestring, "0123456789") == strlen(v->valuestring))
+            d = strtod(v->valuestring, NULL);
+        if (d >= 0 && i == 1) d -= (double)now_unix; /* expires_on: Unix seconds */
+        if (d >= 1 && d <= 31536000.0) lifetime = (long)d;
+    }
+    int rc = INTUNE_SCEP_OK;
+    if (!t || !*t) rc = isc_error_set(err, INTUNE_SCEP_E_AUTH, "the identity endpoint's answer has no access_token");
+    else if (isc_has_control(t) || strchr(t, ' '))
+        rc = isc_error_set(err, INTUNE_SCEP_E_AUTH, "the identity endpoint's access_token is not a usable bearer token");
+    else if (type && !isc_strcaseeq(type, "Bearer"))
+        rc = isc_error_set(err, INTUNE_SCEP_E_AUTH, "the identity endpoint's token_type is not Bearer");
+    else if (lifetime < 0)
+        rc = isc_error_set(err, INTUNE_SCEP_E_AUTH, "the identity endpoint's answer has no usable expires_in or expires_on");
+    else if (!(out->access_token = isc_strdup(t)))
+        rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+    else out->expires_in = lifetime;
+    /* The parse tree holds the token: wipe it before freeing. */
+    wipe_tree(j);
+    cJSON_Delete(j);
+    return rc;
+}
+
+int isc_parse_message_field(const char *body, size_t len, char **message, char *why, size_t why_len) {
+    *message = NULL;
+    cJSON *j;
+    if (parse_answer(body, len, &j, why, why_len, 0) == ANSWER_UNTRUSTED) return INTUNE_SCEP_E_PROTOCOL;
+    const char *m = j ? string_field(j, "message") : NULL;
+    if (m) *message = isc_one_line(m, 600);
+    cJSON_Delete(j);
+    return INTUNE_SCEP_OK;
+}
+
 int isc_parse_token_error(const char *body, size_t len, intune_scep_error *err, char *why, size_t why_len) {
     cJSON *j;
     if (parse_answer(body, len, &j, why, why_len, 0) == ANSWER_UNTRUSTED) return INTUNE_SCEP_E_PROTOCOL;

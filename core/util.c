@@ -225,7 +225,9 @@ int isc_buf_append(isc_buf *b, const void *p, size_t n) {
         while (cap < b->len + n + 1) cap *= 2;
         /* Not realloc: the old block may hold a secret (a token answer, a properties file's
          * app key) and realloc would free it unwiped. Allocate, copy, wipe, free. */
-        char *d = malloc(cap);
+        /* calloc: a recycled block may still hold what other code (libcurl's request buffer
+         * with an Authorization line) left in it; the buffer starts from zeros, not from that. */
+        char *d = calloc(1, cap);
         if (!d) return INTUNE_SCEP_E_NOMEM;
         if (b->data) {
             memcpy(d, b->data, b->len + 1);

@@ -33,6 +33,7 @@ cat >"$work/patterns" <<'PAT'
 Emu~[A-Za-z0-9_-]{24}\+/=\.
 Emu%7[Ee][A-Za-z0-9_-]{24}%2[Bb]%2[Ff]%3[Dd]\.
 EmuTok-[A-Za-z0-9_-]{20,}
+EmuIdh-[A-Za-z0-9_-]{20,}
 PropKey-[A-Za-z0-9]{20,}
 PAT
 [ -n "${SECRET_SCAN_PATTERNS:-}" ] && cat "$SECRET_SCAN_PATTERNS" >>"$work/patterns"
@@ -51,6 +52,7 @@ r0tated~Secret+With/Form=Chars&x
 wr0ng~Pass
 definitely-not-the-key~+/=
 FreeScan~
+Wrong~Header
 VAL
 [ -n "${SECRET_SCAN_VALUES:-}" ] && cat "$SECRET_SCAN_VALUES" >>"$work/values"
 # The form-encoded spelling of each value too (as a token request body carries it).

@@ -25,6 +25,7 @@
 /* Out-parameter forms are replaced by the helpers below. */
 %ignore intune_scep_client_new;
 %ignore intune_scep_client_discover;
+%ignore intune_scep_client_token_roles;
 %ignore intune_scep_cert_details_from_cert;
 %ignore intune_scep_csr_to_base64_der;
 %ignore intune_scep_string_free;
@@ -45,6 +46,7 @@
 #endif
 
 %newobject intune_scep_client_discover_uri;
+%newobject intune_scep_client_token_roles_list;
 %newobject intune_scep_csr_normalize;
 %newobject intune_scep_csr_inspect_json;
 %typemap(newfree) char * "intune_scep_string_free($1);";
@@ -72,6 +74,12 @@ char *intune_scep_client_discover_uri(intune_scep_client *client, const char *se
     char *uri = NULL;
     (void)intune_scep_client_discover(client, service_name, &uri, err);
     return uri;
+}
+/* intune_scep_client_token_roles returning the comma-separated roles (NULL on failure: see err). */
+char *intune_scep_client_token_roles_list(intune_scep_client *client, int resource, intune_scep_error *err) {
+    char *roles = NULL;
+    (void)intune_scep_client_token_roles(client, resource, &roles, err);
+    return roles;
 }
 /* intune_scep_cert_details_from_cert returning the details (NULL on failure: see err). */
 intune_scep_cert_details *intune_scep_cert_details_parse(const char *cert, size_t cert_len, intune_scep_error *err) {

@@ -97,6 +97,14 @@ typedef enum {
     INTUNE_SCEP_RESOURCE_INTUNE = 1   /**< Intune (INTUNE_RESOURCE_URL), used by the SCEP calls */
 } intune_scep_resource;
 
+/** The kind of credential a client authenticates with. */
+typedef enum {
+    INTUNE_SCEP_CREDENTIAL_SECRET = 1,           /**< AAD_APP_KEY */
+    INTUNE_SCEP_CREDENTIAL_CERTIFICATE = 2,      /**< AAD_CLIENT_CERT_FILE (+ AAD_CLIENT_KEY_FILE) */
+    INTUNE_SCEP_CREDENTIAL_FEDERATED = 3,        /**< AAD_FEDERATED_TOKEN_FILE */
+    INTUNE_SCEP_CREDENTIAL_MANAGED_IDENTITY = 4  /**< AAD_MANAGED_IDENTITY */
+} intune_scep_credential_kind;
+
 /**
  * A log sink. Called from whichever thread produced the line, possibly several
  * threads at once; `message` is one line without a trailing newline, valid only
@@ -131,7 +139,20 @@ INTUNE_SCEP_API const char *intune_scep_status_name(int status);
  *   credential is given instead: AAD_CLIENT_CERT_FILE (PEM certificate registered
  *   on the app; its RSA private key in the same file or in AAD_CLIENT_KEY_FILE,
  *   encrypted with AAD_CLIENT_KEY_PASSWORD, a secret). Tokens are then requested
- *   with a signed client assertion (RS256, x5t). Exactly one credential may be set.
+ *   with a signed client assertion (RS256, x5t). Or, with no stored secret:
+ *   AAD_FEDERATED_TOKEN_FILE (workload identity federation: a file holding a JWT
+ *   from an external issuer, e.g. a Kubernetes projected service-account token;
+ *   read afresh for every token request and sent as the client assertion), or
+ *   AAD_MANAGED_IDENTITY ("system" or a user-assigned identity's client id: tokens
+ *   come from the platform's identity endpoint: App Service / Functions style when
+ *   IDENTITY_ENDPOINT and IDENTITY_HEADER are set, in the configuration or the
+ *   environment, else the instance metadata service at 169.254.169.254 with
+ *   "Metadata: true"; AAD_MANAGED_IDENTITY_ENDPOINT overrides the endpoint; plain
+ *   http is allowed only on a loopback or link-local address).
+ *   Exactly one credential kind may be set.
+ *   CLOUD (public, usgov, usgovdod, china; default public): presets of
+ *   AUTH_AUTHORITY, MS_GRAPH_RESOURCE_URL and INTUNE_RESOURCE_URL for a sovereign
+ *   cloud; those keys, when set, win.
  *   PROXY_HOST, PROXY_PORT (1-65535, required with PROXY_HOST), PROXY_USER,
  *   PROXY_PASS (required with PROXY_USER; a secret),
  *   AUTH_AUTHORITY (default https://login.microsoftonline.com/),
@@ -309,9 +330,47 @@ INTUNE_SCEP_API void intune_scep_client_set_log_callback(intune_scep_client *cli
  * Replace the client secret (AAD_APP_KEY) of a live client, as administrators
  * rotate it; cached tokens are dropped so the next call uses the new key.
  * Safe while other threads make calls. INTUNE_SCEP_E_INVALID_ARGUMENT when empty,
- * or when the client authenticates with a certificate (AAD_CLIENT_CERT_FILE).
+ * or when the client authenticates otherwise (a certificate, a federated token
+ * or a managed identity: use intune_scep_client_update_credentials).
  */
 INTUNE_SCEP_API int intune_scep_client_set_app_key(intune_scep_client *client, const char *app_key,
+                                                   intune_scep_error *err);
+
+/**
+ * Swap the whole credential of a live client for the one `config` describes
+ * (its AAD_APP_KEY, AAD_CLIENT_CERT_FILE/AAD_CLIENT_KEY_FILE/AAD_CLIENT_KEY_PASSWORD,
+ * AAD_FEDERATED_TOKEN_FILE or AAD_MANAGED_IDENTITY with its endpoint keys; the
+ * kind may change; exactly one must be set; other keys of `config` are ignored).
+ * Atomic: the new credential is loaded and checked first (INTUNE_SCEP_E_CONFIG
+ * naming the key at fault, the client unchanged), then swapped in and cached
+ * tokens dropped. Calls in flight finish with the credential they started with.
+ * Safe while other threads make calls. Available since 1.1.
+ */
+INTUNE_SCEP_API int intune_scep_client_update_credentials(intune_scep_client *client,
+                                                          const intune_scep_config *config, intune_scep_error *err);
+
+/**
+ * The kind of credential the client uses now (an intune_scep_credential_kind),
+ * or 0 for a NULL client. Available since 1.1.
+ */
+INTUNE_SCEP_API int intune_scep_client_credential_kind(intune_scep_client *client);
+
+/**
+ * For a certificate credential, its expiry (notAfter) in Unix seconds; 0 for
+ * other kinds or a NULL client. A client logs a warning when it is created or
+ * rotated with a certificate that expires within 30 days. Available since 1.1.
+ */
+INTUNE_SCEP_API int64_t intune_scep_client_certificate_expiry(intune_scep_client *client);
+
+/**
+ * Fetch a fresh token for `resource` (an intune_scep_resource) and give the
+ * `roles` claim of its payload, decoded WITHOUT verifying the signature (for
+ * diagnostics: which application permissions were granted), comma-separated
+ * in *roles_out ("" when the token has none or is not a JWT), to be freed with
+ * intune_scep_string_free. The token itself is never given out.
+ * Available since 1.1.
+ */
+INTUNE_SCEP_API int intune_scep_client_token_roles(intune_scep_client *client, int resource, char **roles_out,
                                                    intune_scep_error *err);
 
 /**

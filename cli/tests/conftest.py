@@ -70,6 +70,8 @@ class Emulator:
         self.control_url: str = info["control_url"]
         self.ca_file: str = info["ca_file"]
         self.config: Dict[str, str] = dict(info["config"])
+        self.managed_identity_url: str = info["managed_identity_url"]
+        self.identity_header: str = info["identity_header"]
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         # verify= per call: REQUESTS_CA_BUNDLE in the environment overrides Session.verify.

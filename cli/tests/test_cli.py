@@ -15,11 +15,12 @@ import base64
 import hashlib
 import os
 import re
+import subprocess
 import socket
 import uuid
 
 import pytest
-from conftest import TRANSCRIPT, write_config
+from conftest import TRANSCRIPT, clean_env, write_config
 from cryptography.hazmat.primitives import serialization
 from device import DemoCA, make_csr
 
@@ -336,6 +337,89 @@ def test_check_intune_token_failure_reported_at_step_3(run, emulator, config_fil
     j = run("-c", path, "--json", "check").json()
     assert j["failed_step"] == "intune_token" and j["exit_code"] == 4 and j["aadsts_code"] == 70011
     assert [s["result"] for s in j["steps"]] == ["ok", "ok", "failed"]
+
+
+def test_check_reports_roles_and_credential(run, emulator, config_file):
+    j = run("-c", config_file, "--json", "check").json()
+    assert j["ok"] is True and j["credential"].startswith("client secret"), j
+    assert j["certificate_expires"] is None
+    assert j["steps"][0]["roles"] == ["Application.Read.All"]
+    assert j["steps"][2]["roles"] == ["scep_challenge_provider"]
+    r = run("-c", config_file, "check")
+    assert r.code == 0 and "Credential: client secret (AAD_APP_KEY)" in r.out, r
+    assert "roles: scep_challenge_provider" in r.out, r
+
+
+def test_check_names_missing_intune_permission(run, emulator, config_file):
+    emulator.call("POST", "settings", {"roles": {"intune": []}})
+    try:
+        r = run("-c", config_file, "check")
+        assert r.code == 4, r
+        assert re.search(r"^  FAIL  Intune token", r.out, re.M), r
+        assert "scep_challenge_provider" in r.out and "admin consent" in flat(r.out), r
+        j = run("-c", config_file, "--json", "check").json()
+        assert j["ok"] is False and j["failed_step"] == "intune_token" and j["exit_code"] == 4, j
+        assert j["missing_permission"] == "scep_challenge_provider" and "admin consent" in j["fix"], j
+        assert j["status"] == "INTUNE_SCEP_E_AUTH"
+        kinds = [q["endpoint"] for q in emulator.requests()]
+        assert "validateRequest" not in kinds, kinds
+    finally:
+        emulator.call("POST", "settings", {"roles": {"intune": ["scep_challenge_provider"]}})
+
+
+def test_check_names_missing_graph_permission_before_discovery(run, emulator, config_file):
+    emulator.call("POST", "settings", {"roles": {"graph": ["User.Read.All"]}})
+    try:
+        j = run("-c", config_file, "--json", "check").json()
+        assert j["failed_step"] == "graph_token" and j["missing_permission"] == "Application.Read.All", j
+        assert "User.Read.All" in j["message"] and "admin consent" in j["fix"], j
+        assert [s["result"] for s in j["steps"]] == ["failed", "skipped", "skipped"]
+        assert emulator.requests("discovery") == []
+    finally:
+        emulator.call("POST", "settings", {"roles": {"graph": ["Application.Read.All"]}})
+
+
+def test_check_candidate_credential(run, emulator, config_file, tmp_path):
+    bad = write_config(str(tmp_path / "bad.properties"), {"AAD_APP_KEY": WRONG_APP_KEY})
+    r = run("-c", config_file, "check", "--candidate", bad)
+    assert r.code == 4 and "AADSTS7000215" in r.out, r
+    assert "from candidate" in r.out, r
+    both = write_config(str(tmp_path / "both.properties"), {"AAD_APP_KEY": "x", "AAD_MANAGED_IDENTITY": "system"})
+    r = run("-c", config_file, "check", "--candidate", both)
+    assert r.code == 2 and "both set" in r.err, r
+    good = write_config(str(tmp_path / "good.properties"), {"AAD_APP_KEY": emulator.config["AAD_APP_KEY"]})
+    j = run("-c", config_file, "--json", "check", "--candidate", good).json()
+    assert j["ok"] is True and j["candidate"] == good, j
+    r = run("-c", config_file, "validate", "--candidate", good, "--transaction-id", "t", "--csr", good)
+    assert r.code == 2 and "--candidate" in (r.err + r.out), r
+
+
+def test_check_managed_identity_app_service_style(run, emulator, tmp_path):
+    cfg = {k: v for k, v in emulator.config.items() if k != "AAD_APP_KEY"}
+    path = write_config(str(tmp_path / "mi.properties"), cfg, AAD_MANAGED_IDENTITY="system",
+                        IDENTITY_ENDPOINT=emulator.managed_identity_url + "msi/token")
+    env = clean_env({"INTUNE_SCEP_IDENTITY_HEADER": emulator.identity_header})
+    r = run("-c", path, "-v", "check", env=env)
+    assert r.code == 0, r
+    assert "Credential: managed identity (AAD_MANAGED_IDENTITY)" in r.out, r
+    assert emulator.identity_header not in r.out + r.err
+    assert emulator.requests("token") == [] and len(emulator.requests("managed_identity")) == 2
+
+
+def test_check_reports_certificate_expiry_and_warns_within_30_days(run, emulator, tmp_path):
+    key, cert = str(tmp_path / "app.key"), str(tmp_path / "app.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-subj", "/CN=expiring connector", "-days", "10"], check=True, capture_output=True)
+    os.chmod(key, 0o600)
+    cfg = {k: v for k, v in emulator.config.items() if k != "AAD_APP_KEY"}
+    path = write_config(str(tmp_path / "cert.properties"), cfg, AAD_CLIENT_CERT_FILE=cert, AAD_CLIENT_KEY_FILE=key)
+    r = run("-c", path, "check")
+    assert r.code == 4, r  # the emulator does not know this certificate
+    assert re.search(r"^Credential: certificate \(AAD_CLIENT_CERT_FILE\), certificate expires \S+Z \(in (?:9|10) days\)$",
+                     r.out, re.M), r
+    assert "expires within 30 days" in r.err, r
+    j = run("-c", path, "--json", "check").json()
+    assert j["credential"].startswith("certificate") and j["certificate_expires"].endswith("Z"), j
 
 
 def test_check_transport_nothing_listening_exit_6(run, emulator, tmp_path):

@@ -446,6 +446,67 @@ class _NativeClient:
         _require_str("app_key", app_key)
         self._run(_native.intune_scep_client_set_app_key, app_key)
 
+    def update_credentials(self, config: Mapping[str, Any]) -> None:
+        """Swap the whole credential of this live client, atomically.
+
+        ``config`` holds exactly one credential kind: ``AAD_APP_KEY``;
+        ``AAD_CLIENT_CERT_FILE`` (with ``AAD_CLIENT_KEY_FILE``,
+        ``AAD_CLIENT_KEY_PASSWORD``); ``AAD_FEDERATED_TOKEN_FILE``; or
+        ``AAD_MANAGED_IDENTITY`` (with its endpoint keys). Other keys are
+        ignored. The new credential is checked first (the client is unchanged
+        when it is refused); then cached tokens are dropped. Calls running on
+        other threads finish with the credential they started with.
+
+        Raises:
+            ValueError: the credential keys are missing, two kinds are set, or a
+                file cannot be used (the message names the key, never a secret).
+        """
+        if not isinstance(config, Mapping):
+            raise TypeError(f"config: expected a mapping of str to str, got {type(config).__name__}")
+        cfg = _new_config(config)
+        try:
+            self._run(_native.intune_scep_client_update_credentials, cfg)
+        finally:
+            _native.intune_scep_config_free(cfg)
+
+    @property
+    def credential_kind(self) -> str:
+        """``"secret"``, ``"certificate"``, ``"federated"`` or ``"managed_identity"``."""
+        client = self._acquire()
+        try:
+            kind = _native.intune_scep_client_credential_kind(client)
+        finally:
+            self._release()
+        return {1: "secret", 2: "certificate", 3: "federated", 4: "managed_identity"}.get(kind, "none")
+
+    @property
+    def certificate_expiry(self) -> Optional[int]:
+        """For a certificate credential, its expiry in Unix seconds; else None."""
+        client = self._acquire()
+        try:
+            t = int(_native.intune_scep_client_certificate_expiry(client))
+        finally:
+            self._release()
+        return t or None
+
+    def token_roles(self, resource: str = "intune") -> List[str]:
+        """Fetch a fresh token and return its ``roles`` claim (decoded, NOT verified):
+        the application permissions granted, for diagnostics.
+
+        Raises:
+            IntuneClientAuthException: the identity platform refused.
+            ValueError: an unknown ``resource``.
+        """
+        resources = {"graph": _native.INTUNE_SCEP_RESOURCE_GRAPH, "intune": _native.INTUNE_SCEP_RESOURCE_INTUNE}
+        if resource not in resources:
+            raise ValueError(f"resource: expected 'intune' or 'graph', got {resource!r}")
+        client = self._acquire()
+        try:
+            text = str(_call(_native.intune_scep_client_token_roles_list, client, resources[resource]))
+        finally:
+            self._release()
+        return [r for r in text.split(",") if r]
+
     def set_log_level(self, level: Optional[int] = None) -> None:
         """Set the lowest level of the lines the library formats and passes on.
 

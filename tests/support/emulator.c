@@ -168,8 +168,11 @@ th_emu *th_emu_start(const char *const *extra_args) {
         emu_fatal("its JSON line lacks base_url, control_url, ca_file or config", emu);
     }
     emu->config = cJSON_Duplicate(cfg, 1);
+    emu->managed_identity_url = dup_str(j, "managed_identity_url");
+    emu->identity_header = dup_str(j, "identity_header");
     cJSON_Delete(j);
     th_register_secret(th_json_str(emu->config, "AAD_APP_KEY"));
+    if (emu->identity_header) th_register_secret(emu->identity_header);
 
     if (emu->tls_name) {
         /* The server certificate names only tls_name: reach the control API by that name. */
@@ -206,6 +209,8 @@ void th_emu_stop(th_emu *emu) {
     }
     free(emu->base_url);
     free(emu->control_url);
+    free(emu->managed_identity_url);
+    free(emu->identity_header);
     free(emu->ca_file);
     free(emu->log_path);
     free(emu->tls_name);

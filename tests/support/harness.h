@@ -111,6 +111,8 @@ typedef struct th_emu {
     char *ca_file;         /* the emulator's CA (PEM) */
     char *log_path;        /* the emulator's stderr */
     cJSON *config;         /* the complete client configuration it printed */
+    char *managed_identity_url; /* "http://127.0.0.1:PORT/": the plain-http managed-identity endpoints */
+    char *identity_header; /* the App Service style X-IDENTITY-HEADER value (a secret) */
     void *curl;            /* control-API handle */
     char *tls_name;        /* --server-cert-hostname: the control API is reached by this name */
     char *resolve;         /* "name:port:127.0.0.1" for CURLOPT_RESOLVE, or NULL */

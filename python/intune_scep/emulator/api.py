@@ -54,6 +54,9 @@ class Emulator(ControlMethods):
             self.state.reset()
         self._server = None
         self._thread = None
+        self._mi_server = None
+        self._mi_thread = None
+        self.managed_identity_url = None
         self._tmpdir = None
         self._control = None
         self.base_url = self.control_url = self.ca_file = None
@@ -89,6 +92,13 @@ class Emulator(ControlMethods):
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="intune-emulator", daemon=True)
         self._thread.start()
+        # The managed-identity endpoints: plain http, like the platform's on its local address.
+        self._mi_server = EmulatorHTTPServer((o["host"], 0), self.state, None, debug=o["debug"])
+        mi_port = self._mi_server.server_address[1]
+        self.managed_identity_url = "http://%s:%d/" % (url_host, mi_port)
+        self._mi_thread = threading.Thread(target=self._mi_server.serve_forever, kwargs={"poll_interval": 0.2},
+                                           name="intune-emulator-mi", daemon=True)
+        self._mi_thread.start()
         log.info("Intune emulator listening on %s", self.base_url)
         return self
 
@@ -98,6 +108,10 @@ class Emulator(ControlMethods):
         self._server.stop()
         self._thread.join(10)
         self._server = None
+        if self._mi_server is not None:
+            self._mi_server.stop()
+            self._mi_thread.join(10)
+            self._mi_server = None
         self._control = None
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
@@ -150,7 +164,24 @@ class Emulator(ControlMethods):
     def info(self):
         """What ``python -m intune_scep.emulator`` prints."""
         return {"base_url": self.base_url, "control_url": self.control_url, "ca_file": self.ca_file,
-                "pid": os.getpid(), "config": self.config}
+                "pid": os.getpid(), "config": self.config, "managed_identity_url": self.managed_identity_url,
+                "identity_header": self.identity_header}
+
+    @property
+    def identity_header(self):
+        """The X-IDENTITY-HEADER value of the App Service style managed-identity endpoint (a secret)."""
+        with self.state.lock:
+            return self.state.settings["identity_header"]
+
+    @property
+    def imds_endpoint(self):
+        """The instance-metadata-service style managed-identity endpoint on loopback."""
+        return self.managed_identity_url.rstrip("/") + "/metadata/identity/oauth2/token"
+
+    @property
+    def app_service_endpoint(self):
+        """The App Service / Functions style managed-identity endpoint (IDENTITY_ENDPOINT) on loopback."""
+        return self.managed_identity_url.rstrip("/") + "/msi/token"
 
     def register_client_certificate(self, cert):
         """Accept client assertions signed by the key of `cert` (PEM, path or Certificate)."""

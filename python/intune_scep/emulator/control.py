@@ -15,6 +15,8 @@ SETTINGS_TYPES = {
     "expires_in_as_string": bool, "scep_api_version": str, "pki_api_version": str,
     "mixed_case_names": bool, "client_certificates": list, "max_body": int, "max_recorded": int,
     "single_use_challenges": bool,
+    "federated_credentials": list, "managed_identities": list, "system_identity": bool, "identity_header": str,
+    "roles": dict,
 }
 
 
@@ -79,6 +81,7 @@ def _route(state, req, sub):
             with state.lock:
                 out = copy.deepcopy(state.settings)
             out.pop("app_secret", None)
+            out.pop("identity_header", None)
             return json_response(200, out)
     if s == "requests" and m == "GET":
         want = dict(parse_qsl(req.query)).get("endpoint")
@@ -149,6 +152,19 @@ def _settings(state, body):
                     cert_thumbprints(pem)
                 except Exception:  # noqa: BLE001
                     return _err(400, "client_certificates must be PEM certificates")
+        if k == "federated_credentials":
+            from .workload import normalise_federated
+            v = normalise_federated(v)
+        if k == "managed_identities" and not all(isinstance(x, str) for x in v):
+            return _err(400, "managed_identities must be a list of client ids")
+        if k == "roles" and not all(r in ("graph", "intune") and isinstance(x, list) and
+                                    all(isinstance(y, str) for y in x) for r, x in v.items()):
+            return _err(400, "roles must map graph and/or intune to lists of strings")
+        if k == "roles":
+            with state.lock:
+                merged = dict(state.settings["roles"])
+            merged.update(v)
+            v = merged
         clean[k] = v
     with state.lock:
         state.settings.update(clean)

@@ -14,6 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from . import workload
 from .state import json_response, loads
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -40,14 +41,15 @@ _MESSAGES = {
     700023: "Client assertion audience claim does not match the token endpoint. {detail}",
     50027: "JWT token is invalid or malformed. {detail}",
 }
+_MESSAGES.update(workload.FEDERATION_MESSAGES)
 
 
 def aad_error(status, error, code, **fmt):
     trace_id = str(uuid.uuid4())
     correlation_id = str(uuid.uuid4())
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
-    fmt.setdefault("app", "")
-    fmt.setdefault("tenant", "")
+    for k in ("app", "tenant", "detail", "iss", "aud", "sub"):
+        fmt.setdefault(k, "")
     msg = "AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: %s" % (
         code, _MESSAGES[code].format(**fmt), trace_id, correlation_id, now)
     return json_response(status, {
@@ -117,8 +119,8 @@ def cert_thumbprints(pem_or_der):
 
 def verify_assertion(state, assertion, client_id, token_url, tenant):
     """None when the client assertion is good, else the AADSTS error response."""
-    def bad(code, detail="", status=401, error="invalid_client"):
-        return aad_error(status, error, code, detail=detail, app=client_id, tenant=tenant)
+    def bad(code, detail="", status=401, error="invalid_client", **more):
+        return aad_error(status, error, code, detail=detail, app=client_id, tenant=tenant, **more)
 
     parts = assertion.split(".")
     if len(parts) != 3:
@@ -131,6 +133,9 @@ def verify_assertion(state, assertion, client_id, token_url, tenant):
         return bad(50027, "A part is not base64url JSON.")
     if not isinstance(header, dict) or not isinstance(claims, dict):
         return bad(50027, "Header and claims must be JSON objects.")
+    if claims.get("iss") != client_id and "x5t" not in header and "x5t#S256" not in header:
+        # An external issuer's token: workload identity federation.
+        return workload.verify_federated(state, header, claims, parts, signature, bad)
     alg = header.get("alg")
     if alg not in ("RS256", "PS256"):
         return bad(50027, "Unsupported algorithm %r." % (alg,))

@@ -15,7 +15,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote, urlsplit
 
-from . import control, faults, graph, identity, intune
+from . import control, faults, graph, identity, intune, workload
 from .state import PKI_SERVICE, SCEP_SERVICE, Request, Response, json_response, loads
 
 log = logging.getLogger("intune_scep.emulator")
@@ -213,6 +213,14 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, path, method):
         """(endpoint, handler, live): handler(req) -> Response."""
         state = self.server.state
+        if self.server.ssl_context is None:
+            # The plain-http listener serves the managed-identity endpoints only.
+            styles = {workload.IMDS_PATH: "imds", workload.APP_SERVICE_PATH: "appservice"}
+            if path in styles:
+                if method != "GET":
+                    return "managed_identity", None, False
+                return "managed_identity", lambda r: workload.handle_managed_identity(state, r, styles[path]), True
+            return None, None, False
         m = TOKEN_RE.match(path)
         if m:
             if method != "POST":
@@ -246,7 +254,7 @@ class Handler(BaseHTTPRequestHandler):
             lk = k.lower()
             headers[lk] = headers[lk] + ", " + v if lk in headers else v
         peer = self.client_address[0]
-        if path == "/_emulator" or path.startswith("/_emulator/"):
+        if (path == "/_emulator" or path.startswith("/_emulator/")) and self.server.ssl_context is not None:
             body = self._read_body(headers)
             if body is None:
                 return
@@ -295,6 +303,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _path_is_live(self, path):
         state = self.server.state
+        if self.server.ssl_context is None:
+            return path in (workload.IMDS_PATH, workload.APP_SERVICE_PATH)
         if TOKEN_RE.match(path) or DISCOVERY_RE.match(path):
             return True
         with state.lock:
@@ -473,7 +483,8 @@ class EmulatorHTTPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
             pass
         try:
             request.settimeout(HANDSHAKE_TIMEOUT_S)
-            tls = self.ssl_context.wrap_socket(request, server_side=True)
+            # No TLS context: the plain-http managed-identity listener on loopback.
+            tls = self.ssl_context.wrap_socket(request, server_side=True) if self.ssl_context else request
         except (OSError, ssl.SSLError, ValueError):
             self.shutdown_request(request)
             return

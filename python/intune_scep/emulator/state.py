@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Shared state of one running emulator and the small request/response types."""
 
+import base64
 import copy
 import json
 import os
@@ -17,7 +18,7 @@ INTUNE_RESOURCE_URL = "https://api.manage.microsoft.com/"
 PROVIDER_NAME_AND_VERSION = "intune-scep-emulator-client/1.0"
 SCEP_SERVICE = "ScepRequestValidationFEService"
 PKI_SERVICE = "PkiConnectorFEService"
-ENDPOINT_NAMES = ("token", "discovery", "validateRequest", "successNotification",
+ENDPOINT_NAMES = ("token", "managed_identity", "discovery", "validateRequest", "successNotification",
                   "failureNotification", "downloadRevocationRequests", "uploadRevocationResults")
 
 
@@ -102,6 +103,13 @@ class State:
             "max_body": 4 * 1024 * 1024,
             "max_recorded": 100000,
             "single_use_challenges": False,
+            # workload identity federation and managed identity
+            "federated_credentials": [],
+            "managed_identities": [],
+            "system_identity": True,
+            "identity_header": "EmuIdh-" + secrets.token_urlsafe(18),
+            # the roles claim of the tokens issued, per resource (the app's granted permissions)
+            "roles": {"graph": ["Application.Read.All"], "intune": ["scep_challenge_provider"]},
         }
         self.tokens = {}  # token -> (resource, expires_at)
         self.profiles = {}
@@ -159,8 +167,20 @@ class State:
         }
 
     def issue_token(self, resource):
-        token = "EmuTok-" + secrets.token_urlsafe(32)  # recognisable in a secret scan
+        # A JWT-shaped token whose payload carries the `roles` granted (read by diagnostics, never
+        # verified) and whose "signature" is recognisable in a secret scan.
         lifetime = self.settings["token_lifetime"]
+        with self.lock:
+            roles = list(self.settings["roles"].get(resource, []))
+        now = int(time.time())
+        aud = self.graph_resource_url if resource == "graph" else self.intune_resource_url
+        head = {"typ": "JWT", "alg": "RS256", "kid": "emulator"}
+        body = {"aud": aud, "iss": "https://sts.windows.net/%s/" % self.tenant, "iat": now, "nbf": now,
+                "exp": now + lifetime, "appid": self.app_id, "roles": roles}
+
+        def part(obj):
+            return base64.urlsafe_b64encode(json.dumps(obj).encode("utf-8")).rstrip(b"=").decode("ascii")
+        token = part(head) + "." + part(body) + ".EmuTok-" + secrets.token_urlsafe(32)
         with self.lock:
             self.tokens[token] = (resource, time.time() + lifetime)
         return token, lifetime

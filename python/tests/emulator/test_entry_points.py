@@ -39,7 +39,8 @@ def test_module_prints_one_json_line_and_stops_on_sigterm():
     p, info = start("--tenant", "fabrikam.onmicrosoft.com", "--app-id", "app-1", "--app-secret", "s3cr+t/=~",
                     "--page-size", "2", "--verbose")
     try:
-        assert set(info) == {"base_url", "control_url", "ca_file", "pid", "config"}
+        assert set(info) == {"base_url", "control_url", "ca_file", "pid", "config", "managed_identity_url",
+                             "identity_header"}
         assert info["pid"] == p.pid
         assert info["base_url"].startswith("https://127.0.0.1:") and info["base_url"].endswith("/")
         assert info["control_url"] == info["base_url"] + "_emulator/"

@@ -33,6 +33,8 @@ import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_error
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_java_sink;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_java_transport;
 import com.microsoft.intune.scepvalidation.internal.SocketFactoryTransport;
+import com.microsoft.intune.scepvalidation.internal.intune_scep_credential_kind;
+import com.microsoft.intune.scepvalidation.internal.intune_scep_resource;
 import com.microsoft.intune.scepvalidation.internal.intune_scep_status;
 
 /**
@@ -444,6 +446,123 @@ public class IntuneScepServiceClient implements AutoCloseable {
             } finally {
                 h.release();
             }
+        }
+    }
+
+    /** The configuration keys of a credential: UpdateCredentials replaces exactly these. */
+    private static final String[] CREDENTIAL_KEYS = {"AAD_APP_KEY", "AAD_CLIENT_CERT_FILE", "AAD_CLIENT_KEY_FILE",
+        "AAD_CLIENT_KEY_PASSWORD", "AAD_FEDERATED_TOKEN_FILE", "AAD_MANAGED_IDENTITY",
+        "AAD_MANAGED_IDENTITY_ENDPOINT", "IDENTITY_ENDPOINT", "IDENTITY_HEADER"};
+
+    /**
+     * Swaps the whole credential of this live client, atomically: a client
+     * secret (AAD_APP_KEY), a certificate (AAD_CLIENT_CERT_FILE with
+     * AAD_CLIENT_KEY_FILE, AAD_CLIENT_KEY_PASSWORD), a federated token file
+     * (AAD_FEDERATED_TOKEN_FILE) or a managed identity (AAD_MANAGED_IDENTITY
+     * with its endpoint keys); exactly one kind, which may differ from the
+     * current one. Other properties are ignored. The new credential is checked
+     * first (nothing changes when it is refused); then cached tokens are
+     * dropped. Calls in flight on other threads finish with the credential
+     * they started with. Safe while other threads make calls.
+     *
+     * @param credentialProperties the credential keys
+     * @throws IllegalArgumentException when it is null, holds no credential or two kinds, or a file
+     *         cannot be used (the message names the key; never a secret)
+     */
+    public void UpdateCredentials(Properties credentialProperties) throws IllegalArgumentException {
+        if (credentialProperties == null) {
+            throw new IllegalArgumentException("The argument 'credentialProperties' is missing");
+        }
+        SWIGTYPE_p_intune_scep_config candidate = IntuneScepNative.intune_scep_config_new();
+        if (candidate == null) {
+            throw new OutOfMemoryError("intune-scep: out of native memory for the credential");
+        }
+        try {
+            for (String key : CREDENTIAL_KEYS) {
+                String value = credentialProperties.getProperty(key);
+                if (value != null) {
+                    setConfig(candidate, key, value);
+                }
+            }
+            synchronized (configLock) { // no network call in here: loading a credential sends nothing
+                NativeState.Handle h = state.acquire();
+                try {
+                    invokeOn(h, null, (c, e) -> IntuneScepNative.intune_scep_client_update_credentials(c, candidate, e));
+                    // The shared configuration follows, for clients rebuilt later (SetTrustStore).
+                    for (String key : CREDENTIAL_KEYS) {
+                        IntuneScepNative.intune_scep_config_set(h.shared.config, key,
+                                credentialProperties.getProperty(key));
+                    }
+                } catch (IntuneClientException e) {
+                    throw new IllegalStateException("intune-scep: cannot replace the credential: " + e.getMessage(), e);
+                } finally {
+                    h.release();
+                }
+            }
+        } finally {
+            IntuneScepNative.intune_scep_config_free(candidate);
+        }
+    }
+
+    /**
+     * The kind of credential this client uses now: {@code "secret"}, {@code "certificate"},
+     * {@code "federated"} or {@code "managed_identity"}.
+     */
+    public String getCredentialKind() {
+        NativeState.Handle h = state.acquire();
+        try {
+            int kind = IntuneScepNative.intune_scep_client_credential_kind(h.client);
+            if (kind == intune_scep_credential_kind.INTUNE_SCEP_CREDENTIAL_SECRET) {
+                return "secret";
+            }
+            if (kind == intune_scep_credential_kind.INTUNE_SCEP_CREDENTIAL_CERTIFICATE) {
+                return "certificate";
+            }
+            if (kind == intune_scep_credential_kind.INTUNE_SCEP_CREDENTIAL_FEDERATED) {
+                return "federated";
+            }
+            return kind == intune_scep_credential_kind.INTUNE_SCEP_CREDENTIAL_MANAGED_IDENTITY ? "managed_identity"
+                    : "none";
+        } finally {
+            h.release();
+        }
+    }
+
+    /**
+     * Fetches a fresh token for {@code "intune"} or {@code "graph"} and returns its
+     * {@code roles} claim, decoded WITHOUT verifying the token: the application
+     * permissions granted, for diagnostics. The token itself is never given out.
+     *
+     * @param resource {@code "intune"} or {@code "graph"}
+     * @return the roles (empty when none)
+     * @throws IntuneClientException when the token cannot be had (IntuneClientAuthException: refused)
+     */
+    public List<String> getTokenRoles(String resource) throws IntuneClientException {
+        int res;
+        if ("graph".equals(resource)) {
+            res = intune_scep_resource.INTUNE_SCEP_RESOURCE_GRAPH;
+        } else if ("intune".equals(resource)) {
+            res = intune_scep_resource.INTUNE_SCEP_RESOURCE_INTUNE;
+        } else {
+            throw new IllegalArgumentException("The argument 'resource' must be \"intune\" or \"graph\"");
+        }
+        NativeState.Handle h = state.acquire();
+        SWIGTYPE_p_intune_scep_error err = NativeErrors.newError();
+        try {
+            String roles = IntuneScepNative.intune_scep_client_token_roles_list(h.client, res, err);
+            if (roles == null) {
+                throwMapped(NativeErrors.toException(IntuneScepNative.intune_scep_error_status(err), err, null));
+            }
+            List<String> out = new ArrayList<>();
+            for (String r : roles.split(",")) {
+                if (!r.isEmpty()) {
+                    out.add(r);
+                }
+            }
+            return out;
+        } finally {
+            IntuneScepNative.intune_scep_error_free(err);
+            h.release();
         }
     }
 

@@ -42,6 +42,8 @@ final class Emulator implements AutoCloseable {
     final String controlUrl;
     final String caFile;
     final Map<String, Object> config;
+    final String managedIdentityUrl;
+    final String identityHeader;
     private final HttpClient http;
 
     private Emulator(Process process, Map<String, Object> info) throws Exception {
@@ -52,6 +54,8 @@ final class Emulator implements AutoCloseable {
         @SuppressWarnings("unchecked")
         Map<String, Object> cfg = (Map<String, Object>) info.get("config");
         this.config = cfg;
+        this.managedIdentityUrl = (String) info.get("managed_identity_url");
+        this.identityHeader = (String) info.get("identity_header");
         this.http = HttpClient.newBuilder().sslContext(sslContextTrusting(caFile))
                 .connectTimeout(Duration.ofSeconds(10)).build();
     }
