@@ -263,6 +263,16 @@ cJSON *th_emu_call(th_emu *emu, const char *method, const char *path, const char
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
     }
     CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_SEND_ERROR || rc == CURLE_SSL_CONNECT_ERROR) {
+        /* The request did not get out (a kept connection the emulator had just closed, or a
+           handshake cut short on a loaded machine): send it once more on a new connection. */
+        th_note("control call %s %s: %s; once more on a new connection", method, path, curl_easy_strerror(rc));
+        free(b.p);
+        b.p = NULL;
+        b.n = 0;
+        curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+        rc = curl_easy_perform(c);
+    }
     long st = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
     curl_slist_free_all(h);
