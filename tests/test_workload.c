@@ -409,6 +409,42 @@ static void test_managed_identity_retried_and_refused(void) {
     intune_scep_error_free(err);
 }
 
+/* A managed-identity answer that says two things at once is PROTOCOL, never a token. */
+static void test_managed_identity_untrusted_answers(void) {
+    static const struct {
+        int status;
+        const char *body;
+    } rows[] = {
+        {200, "{\"access_token\":\"FakeTok-a\",\"access_token\":\"FakeTok-b\",\"expires_in\":\"3600\",\"token_type\":\"Bearer\"}"},
+        {200, "{\"access_token\":\"FakeTok-a\",\"expires_in\":\"3600\",\"expires_in\":\"1\",\"token_type\":\"Bearer\"}"},
+        {200, "{\"access_token\":\"FakeTok-a\\u0000x\",\"expires_in\":\"3600\",\"token_type\":\"Bearer\"}"},
+        {200, "{\"access_token\\u0000x\":\"FakeTok-a\",\"access_token\":\"FakeTok-b\",\"expires_in\":3600}"},
+        {400, "{\"error\":\"invalid_request\",\"error\":\"Success\",\"error_description\":\"no\"}"},
+        {400, "{\"statusCode\":400,\"message\":\"a\",\"message\":\"b\"}"},
+    };
+    const char *const ov[] = {"AAD_APP_KEY", NULL, "AAD_MANAGED_IDENTITY", "system", "AAD_MANAGED_IDENTITY_ENDPOINT",
+                              imds, "MAX_RETRIES", "0", NULL};
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        reset();
+        th_log log;
+        th_log_init(&log);
+        th_emu_fault_respond(emu, "managed_identity", rows[i].status, rows[i].body, 0);
+        intune_scep_client *c = th_emu_client(emu, &log, ov);
+        intune_scep_error *err = intune_scep_error_new();
+        th_note("row %zu: %s", i, rows[i].body);
+        CHECK_STATUS(intune_scep_validate_request(c, "tx-mi-untrusted", csr->b64, err), INTUNE_SCEP_E_PROTOCOL, err);
+        CHECK_CONTAINS(intune_scep_error_message(err), "cannot be trusted");
+        CHECK(intune_scep_error_service_code(err) == NULL ||
+              strcmp(intune_scep_error_service_code(err), "Success") != 0);
+        CHECK_INT(th_emu_request_count(emu, "validateRequest"), 0);
+        CHECK_NOT_CONTAINS(intune_scep_error_message(err), "FakeTok-");
+        CHECK_LOG_NO_SECRET(&log, "FakeTok-", "a bearer token");
+        intune_scep_client_free(c);
+        intune_scep_error_free(err);
+        th_log_destroy(&log);
+    }
+}
+
 /* ---- roles ---- */
 
 static void test_token_roles(void) {
@@ -598,6 +634,7 @@ static const th_test tests[] = {
     {"managed_identity_user_assigned_and_unknown", test_managed_identity_user_assigned_and_unknown},
     {"managed_identity_app_service", test_managed_identity_app_service},
     {"managed_identity_retried_and_refused", test_managed_identity_retried_and_refused},
+    {"managed_identity_untrusted_answers", test_managed_identity_untrusted_answers},
     {"token_roles", test_token_roles},
     {"rotation_under_8_threads", test_rotation_under_8_threads},
     {"certificate_expiry_warning", test_certificate_expiry_warning},
