@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Throughput and latency of intune-scep-server with Intune's validate and notify in the loop.
 
     python3 bench/bench_server.py [--build-dir build-test] [--per-client 25] [--clients 1,2,8]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli.h - what the commands kept in their own files (revocations.c) share with
  * main.c: the argument set of a command, and main.c's output helpers (every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * inspect.c - `intune-scep inspect-csr`: print what a certificate request asks for
  * (subject, SANs, key, signature hash, key usage, EKUs, Intune's validity pairs,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * inspect.h - `intune-scep inspect-csr`: what a certificate request asks for,
  * read by the library (intune_scep_csr_info_*), without configuration or network.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * revocations.c - `intune-scep revocations download` and `... upload`: the
  * revocation calls of Intune's PkiConnectorFEService, as a CA's revocation task

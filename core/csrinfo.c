@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* csrinfo.c - what a certificate request asks for: the challengePassword, the subject,
  * the SANs (with the strong-mapping SID URI), the key, the signature hash, the requested
  * key usage and EKUs, and Intune's ValidityPeriod / ValidityPeriodUnits name-value pairs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* csrinfo.h - the certificate-request reader behind intune_scep_csr_info_* (csrinfo.c). */
 #ifndef ISC_CSRINFO_H
 #define ISC_CSRINFO_H

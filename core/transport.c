@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* transport.c - the opt-in transport hook: one HTTP exchange performed by a
  * callback of the application (a binding's TLS stack) instead of libcurl.
  * Its outcome is put into the pooled handle exactly as http.c puts libcurl's,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The emulator's own distribution (emulator/): build its wheel, check it is pure Python,
 # install it into a fresh virtualenv with no compiler reachable, and check that it serves:
 # the command line (serve --properties-out, make-csr, sign), a token and a validateRequest

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Capture the seed corpus of fuzz_scep_message from the real SCEP clients: run
 intune-scep-server (RA = the test key pair in fuzz/scep-ra/) against the Intune
 emulator, let strongSwan's pki (AES and 3DES, several digests) and micromdm's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_csr_info.c - the certificate request reader (intune_scep_csr_info_*, core/csrinfo.c):
  * any bytes as a PEM, DER or base64 request; every accessor and the JSON form of what it read. */
 #include "fuzz_common.h"

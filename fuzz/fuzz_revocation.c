@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_revocation.c - Intune's revocation answers: the downloaded requests
  * (isc_parse_revocation_requests) and the verdict on uploaded results
  * (isc_parse_revocation_upload: OK only for {"value": true}). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_scep_message.c - the SCEP message reader of intune-scep-server (server/scepmsg.c):
  * the GET query's message decoding, then the PKCS#7 SignedData of a PKCSReq / RenewalReq /
  * CertPoll with its attributes, the signature check, the EnvelopedData decryption with the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Build intune-scep-server and run its tests: the real SCEP clients Debian ships
 # (strongSwan's `pki --scep`, micromdm's `scepclient`) enroll through the server
 # against the Intune emulator on 127.0.0.1 (server/tests, pytest, CTest label "server").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ca.c - the server's certificate authority (OpenSSL 3).
  */

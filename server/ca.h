@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ca.h - the server's certificate authority: keys and certificates from files,
  * and the issuing policy (what of a validated CSR goes into the certificate).

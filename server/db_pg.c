@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * db_pg.c - the issued-certificate database over PostgreSQL (libpq), for several
  * server processes sharing one database. The same table as the SQLite backend

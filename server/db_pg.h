@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * db_pg.h - the PostgreSQL backend of db.h (internal to db.c): the same operations
  * on one libpq connection; the caller (db.c) serialises the calls.

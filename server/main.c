@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intune-scep-server - a SCEP server (RFC 8894) with Intune in the loop.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * metrics.h - the server's counters, gauges and latency histograms, rendered in
  * Prometheus' text exposition format (version 0.0.4). Thread-safe (one mutex).

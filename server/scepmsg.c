@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * scepmsg.c - reading and writing RFC 8894 SCEP messages with OpenSSL's PKCS#7.
  */

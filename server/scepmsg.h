@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * scepmsg.h - reading and writing RFC 8894 SCEP messages (pkiMessage, CertRep).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Failed connects and the service map's life: a connection on which nothing was sent
  * (a TCP handshake that never completes, a TLS handshake that stalls or is reset) is

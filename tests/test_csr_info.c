@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Certificate request inspection: intune_scep_csr_info_parse and its accessors
  * (challenge, subject, SANs, key, signature hash and validity, key usage, EKUs,

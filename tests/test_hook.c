@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The opt-in transport hook (intune_scep_config_set_transport): every request of
  * a client goes through the callback, which here performs the exchange with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Credentials without a stored secret: workload identity federation (a token
  * file from an external issuer, sent as the client assertion) and managed

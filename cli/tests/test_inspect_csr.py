@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`intune-scep inspect-csr`: what a certificate request asks for, read by the library
 (intune_scep_csr_info_*): challenge, subject, SANs with the strong-mapping SID URI,
 key, signature hash, key usage, EKUs and Intune's ValidityPeriod name-value pairs."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`intune-scep revocations download` and `... upload`, run as a program against
 the Intune emulator: text and --json, the download -> outcomes -> upload round
 trip, the argument and file checks (exit 2, nothing sent), and the exit codes of

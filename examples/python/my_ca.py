@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A certificate authority's SCEP handler as a newcomer writes it with intune_scep:
 validate with Intune, issue only on Success, then tell Intune what was issued."""
 

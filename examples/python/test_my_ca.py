@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A newcomer's first tests of a SCEP handler, against the Intune emulator (no Intune tenant)."""
 
 import logging

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What a certificate request asks for (the library's intune_scep_csr_info_*)."""
 
 from __future__ import annotations

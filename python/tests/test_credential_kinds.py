@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Credentials without a stored secret (workload identity federation, managed identity),
 the one-kind rule, credential rotation on a live client, cloud presets and the roles claim."""
 

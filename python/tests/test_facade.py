@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The facade's conveniences: the log level followed per call, the encodings a CSR and a
 certificate may come in, and ``from intune_scep import *`` exporting the API only."""
 

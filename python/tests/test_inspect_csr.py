@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """intune_scep.inspect_csr: what a certificate request asks for, from the library's reader."""
 
 import base64

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Secrets do not outlive their use in the SWIG module either.
 
 The Python wrappers of ``intune_scep_config_set`` (every configuration value: AAD_APP_KEY,

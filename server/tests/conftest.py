@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures of intune-scep-server's tests: a test PKI (root, issuing CA, RA, TLS
 certificate), the Intune emulator, the built server as a child process, and the
 two real SCEP clients Debian ships (strongSwan's `pki --scep`, micromdm's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * scep_tool - a minimal SCEP client for the server's tests, for what the real clients
  * cannot express: a chosen CSR (e.g. with Intune's ValidityPeriod pairs), a chosen

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A fleet: two intune-scep-server processes share one PostgreSQL database (Debian's
 PostgreSQL, started on 127.0.0.1 by the test) and enroll real clients at the same time."""
 

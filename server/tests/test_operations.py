@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """intune-scep-server in operation: the revocation worker and its CRL, the health endpoint and
 the metrics, signals (SIGTERM, SIGHUP, SIGUSR1), a SIGKILL in the middle of a burst, and hostile
 PKIOperation messages. Real clients (micromdm's scepclient) against the Intune emulator."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """intune-scep-server end to end: real SCEP clients (strongSwan's pki, micromdm's
 scepclient) enroll through the server, which asks the Intune emulator before issuing."""
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * freescan.c - an allocation interposer for tests (LD_PRELOAD): it fails a test when a
  * block freed (or moved by realloc) by the library still holds one of the test's secrets.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Secrets do not outlive their use: run under the freescan interposer (LD_PRELOAD), every
  * block the library frees or moves is searched for the test's secrets (the app key, bearer

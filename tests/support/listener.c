@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loopback listeners that never give a client what it expects: a TCP handshake that never
  * completes, a TLS handshake that stalls, a connection reset during the TLS handshake. */
 #ifndef _GNU_SOURCE

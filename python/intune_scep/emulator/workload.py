@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Credentials without a stored secret: workload identity federation (a client
 assertion signed by an external issuer the app trusts) and the managed-identity
 endpoints of the platform (App Service / Functions style and the instance

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """serve --properties-out, the make-csr and sign helper commands, and single-use challenges."""
 
 import base64

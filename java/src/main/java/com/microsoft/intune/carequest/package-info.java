@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The revocation types of Intune's certificate authority requests, with the
  * API of Microsoft's reference client: the requests a CA downloads

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package com.microsoft.intune.scepvalidation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
