@@ -312,6 +312,34 @@ class RevocationClientTest extends EmulatorTestBase {
     }
 
     @Test
+    void answersThatSayTwoThingsAtOnceAreRefused() throws Exception {
+        IntuneRevocationClient c = revocationClient("MAX_RETRIES", "0");
+        String tid = newTransactionId();
+        String[] uploads = {
+            "{\"value\":true,\"value\":false}",
+            "{\"value\":false,\"value\":true}",
+            "{\"value\\u0000x\":false,\"value\":true}",
+        };
+        for (String body : uploads) {
+            emu.reset();
+            emu.fault("endpoint", "uploadRevocationResults", "status", 200, "body", body, "times", 0);
+            IntuneClientException e = failing(c, true, tid);
+            assertEquals("INTUNE_SCEP_E_PROTOCOL", e.getStatusName(), body);
+            assertEquals(1, emu.requests("uploadRevocationResults").size(), body);
+        }
+        String[] downloads = {
+            "{\"value\":[],\"value\":[{\"requestContext\":\"c\",\"serialNumber\":\"01\",\"issuerName\":\"CN=CA\"}]}",
+            "{\"value\":[{\"requestContext\":\"c\",\"serialNumber\":\"01\",\"serialNumber\":\"02\",\"issuerName\":\"CN=CA\"}]}",
+            "{\"value\":[{\"requestContext\":\"c\",\"serialNumber\":\"01\\u0000\",\"issuerName\":\"CN=CA\"}]}",
+        };
+        for (String body : downloads) {
+            emu.reset();
+            emu.fault("endpoint", "downloadRevocationRequests", "status", 200, "body", body, "times", 0);
+            assertEquals("INTUNE_SCEP_E_PROTOCOL", failing(c, false, tid).getStatusName(), body);
+        }
+    }
+
+    @Test
     void discoveryWithoutTheConnectorServiceNamesIt() throws Exception {
         IntuneRevocationClient c = revocationClient("MAX_RETRIES", "0");
         emu.fault("endpoint", "discovery", "status", 200, "body",
