@@ -41,6 +41,10 @@ void isc_uuid4(char out[37]);
 uint64_t isc_random_below(uint64_t n);
 /** 1 when `s` (n bytes) is valid UTF-8 without NUL. */
 int isc_utf8_valid(const char *s, size_t n);
+/** How many leading bytes of `s` (n bytes) are printable ASCII (0x20-0x7e); a word at a time. */
+size_t isc_printable_span(const char *s, size_t n);
+/** How many leading bytes of `s` (n bytes) go into a JSON string as they are: ASCII 0x20-0x7f but '"' and '\\'. */
+size_t isc_json_plain_span(const char *s, size_t n);
 /** 1 when `s` holds an ASCII control character (0x00-0x1f, 0x7f). */
 int isc_has_control(const char *s);
 /** Replace, in place, every byte of `s` (n bytes) that does not belong to a valid UTF-8 character with '?'. */
@@ -519,7 +523,8 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
                  int non2xx_status, isc_handle **handle, intune_scep_error *err);
 
 /* scep.c */
-/** The JSON bodies of the three calls (NULL when out of memory); optional strings NULL or "" give JSON null. */
+/** The JSON bodies of the three calls (NULL when out of memory, or when a value is not valid UTF-8: the ABI refuses
+ * such arguments before); optional strings NULL or "" give JSON null. */
 char *isc_body_validate(const char *transaction_id, const char *csr, const char *provider);
 char *isc_body_success(const char *transaction_id, const char *csr, const char *thumbprint, const char *serial,
                        const char *expiration, const char *issuer, const char *provider, const char *ca_configuration,

@@ -115,6 +115,43 @@ uint64_t isc_random_below(uint64_t n) {
     return r % n;
 }
 
+/* Word-at-a-time byte tests (SWAR) on 8 bytes: each sets the high bit of some byte exactly when
+ * some byte of x is in the class (the exact byte may be off after the first hit; the loops below
+ * find it byte by byte). */
+#define ISC_ONES UINT64_C(0x0101010101010101)
+#define ISC_HIGHS UINT64_C(0x8080808080808080)
+#define ISC_ANY_BELOW(x, n) (((x) - ISC_ONES * (n)) & ~(x) & ISC_HIGHS) /* n <= 128 */
+#define ISC_ANY_ABOVE(x, m) ((((x) + ISC_ONES * (127 - (m))) | (x)) & ISC_HIGHS) /* m <= 127 */
+#define ISC_ANY_EQUAL(x, b) ISC_ANY_BELOW((x) ^ (ISC_ONES * (b)), 1)
+
+static uint64_t load64(const unsigned char *p) {
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+size_t isc_printable_span(const char *str, size_t n) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        uint64_t a = load64(s + i), b = load64(s + i + 8);
+        if (ISC_ANY_BELOW(a, 0x20) | ISC_ANY_ABOVE(a, 0x7e) | ISC_ANY_BELOW(b, 0x20) | ISC_ANY_ABOVE(b, 0x7e)) break;
+    }
+    while (i < n && s[i] >= 0x20 && s[i] < 0x7f) i++;
+    return i;
+}
+
+size_t isc_json_plain_span(const char *str, size_t n) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t a = load64(s + i);
+        if (ISC_ANY_BELOW(a, 0x20) | ISC_ANY_ABOVE(a, 0x7f) | ISC_ANY_EQUAL(a, '"') | ISC_ANY_EQUAL(a, '\\')) break;
+    }
+    while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') i++;
+    return i;
+}
+
 int isc_utf8_valid(const char *str, size_t n) {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
@@ -123,6 +160,12 @@ int isc_utf8_valid(const char *str, size_t n) {
         if (c == 0) return 0;
         if (c < 0x80) {
             i++;
+            /* ASCII runs a word at a time: no byte with the high bit, no NUL. */
+            while (i + 8 <= n) {
+                uint64_t w = load64(s + i);
+                if (ISC_ANY_ABOVE(w, 0x7f) | ISC_ANY_BELOW(w, 1)) break;
+                i += 8;
+            }
             continue;
         }
         size_t len;
