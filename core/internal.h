@@ -346,6 +346,16 @@ typedef struct isc_handle {
     int connect_bounded; /* the last perform's connect phase was bounded by CONNECT_TIMEOUT_MS, not the deadline */
     char retry_after[64];
     char errbuf[CURL_ERROR_SIZE];
+    /* The request's header lines, kept between calls and rebuilt only when what they say changes (a new
+     * token, another content type or api-version); each attempt rewrites its client-request-id in place.
+     * They hold the Authorization line, a secret: wiped when rebuilt and when the handle is freed. */
+    struct curl_slist *headers;
+    char *header_id;           /* the 36 characters of the client-request-id value inside `headers` */
+    const char *header_auth;   /* the Authorization line inside `headers`, NULL when none */
+    const char *header_ctype;  /* the Content-Type and api-version they were built with (NULL: none) */
+    const char *header_api;
+    int header_ua;             /* built with the UserAgent header */
+    char *checked_url;         /* the last discovered service URL found usable (see discovery.c), a copy */
 } isc_handle;
 
 struct intune_scep_client {
@@ -378,6 +388,7 @@ typedef struct {
     int attempts;
     long http_status;
     char *url; /* last URL tried (owned) */
+    isc_handle *handle; /* the handle of the request under way (set by isc_exchange), or NULL */
 } isc_call;
 
 void isc_call_begin(isc_call *call, const intune_scep_client *c, const char *op, const char *transaction_id);
@@ -390,6 +401,8 @@ int isc_http_init(intune_scep_client *c, intune_scep_error *err);
 void isc_http_cleanup(intune_scep_client *c);
 isc_handle *isc_http_acquire(intune_scep_client *c, intune_scep_error *err);
 void isc_http_release(intune_scep_client *c, isc_handle *h);
+/** Wipe every line of a header list (one may be an Authorization line) and free it. */
+void isc_free_headers(struct curl_slist *list);
 /**
  * Perform one HTTP exchange on `h` before `deadline_ms`. `body` NULL means GET.
  * Returns the CURLcode; *status is the HTTP status (0 when no answer).

@@ -200,6 +200,13 @@ int isc_service_call(intune_scep_client *c, const isc_service_op *op, const char
         isc_error_field(&err->transaction_id, transaction_id);
         err->http_status = call.http_status;
     }
+    int level = rc == INTUNE_SCEP_OK         ? INTUNE_SCEP_LOG_INFO
+                : rc == INTUNE_SCEP_E_REJECTED ? INTUNE_SCEP_LOG_WARNING
+                                               : INTUNE_SCEP_LOG_ERROR;
+    if (!isc_log_enabled(&c->log, level)) { /* nothing to format: no sink, or not at this level */
+        isc_call_end(&call);
+        return rc;
+    }
     unsigned long long elapsed = (unsigned long long)(isc_now_ms() - call.start_ms);
     char *tid_cut = transaction_id ? isc_utf8_copy(transaction_id, 128) : NULL; /* cut at a character boundary */
     const char *txid = tid_cut ? tid_cut : "-";
@@ -210,7 +217,7 @@ int isc_service_call(intune_scep_client *c, const isc_service_op *op, const char
                 op->name, call.activity_id, txid, call.url ? call.url : "-", call.http_status, call.attempts, elapsed);
     } else {
         char *code = err && err->service_code ? isc_code_shown(err->service_code) : NULL;
-        isc_log(&c->log, rc == INTUNE_SCEP_E_REJECTED ? INTUNE_SCEP_LOG_WARNING : INTUNE_SCEP_LOG_ERROR,
+        isc_log(&c->log, level,
                 "%s outcome=%s%s%s activity_id=%s transaction_id=%s url=%s http_status=%ld attempts=%d "
                 "elapsed_ms=%llu: %s",
                 op->name, isc_status_name(rc), code ? " code=" : "", code ? code : "", call.activity_id, txid,
