@@ -25,11 +25,10 @@ API const char *intune_scep_status_name(int status) {
 static int check_text(intune_scep_error *err, const char *name, const char *value, int oneline) {
     if (!value) return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument %s is required (got NULL)", name);
     if (!*value) return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument %s must not be empty", name);
-    /* Fast path: printable ASCII (a base64 CSR, a transaction id) is valid UTF-8 on one line. */
-    const unsigned char *p = (const unsigned char *)value;
-    while (*p >= 0x20 && *p < 0x7f) p++;
-    if (!*p) return INTUNE_SCEP_OK;
-    if (!isc_utf8_valid(value, strlen(value)))
+    /* Fast path, a word at a time: printable ASCII (a base64 CSR, a transaction id) is valid UTF-8 on one line. */
+    size_t n = strlen(value);
+    if (isc_printable_span(value, n) == n) return INTUNE_SCEP_OK;
+    if (!isc_utf8_valid(value, n))
         return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument %s is not valid UTF-8", name);
     if (oneline && isc_has_control(value))
         return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument %s holds a control character", name);

@@ -122,7 +122,13 @@ static char *join_url(const char *base, const char *path) {
     size_t n = strlen(base);
     while (n > 0 && base[n - 1] == '/') n--;
     while (*path == '/') path++;
-    return isc_asprintf("%.*s/%s", (int)n, base, path);
+    size_t m = strlen(path);
+    char *url = malloc(n + 1 + m + 1);
+    if (!url) return NULL;
+    memcpy(url, base, n);
+    url[n] = '/';
+    memcpy(url + n + 1, path, m + 1);
+    return url;
 }
 
 /* A URL a request can go to: https, and read by libcurl's own parser with a host. */
@@ -147,7 +153,13 @@ static int service_prepare(intune_scep_client *c, isc_call *call, isc_target *ba
     if (!t->uri && (rc = isc_service_uri(c, t->service, call, 0, &t->uri, &t->stamp, err)) != INTUNE_SCEP_OK)
         return rc;
     if (!(*url = join_url(t->uri, t->path))) return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
-    const char *why = unusable_url(*url);
+    /* libcurl's URL parser runs once per URL and handle: the handle remembers the last URL it found usable. */
+    isc_handle *h = call->handle;
+    const char *why = h && h->checked_url && strcmp(h->checked_url, *url) == 0 ? NULL : unusable_url(*url);
+    if (!why && h && (!h->checked_url || strcmp(h->checked_url, *url) != 0)) {
+        free(h->checked_url);
+        h->checked_url = isc_strdup(*url); /* NULL when out of memory: checked again next time */
+    }
     if (why) {
         /* Not kept: the next call discovers again instead of failing on this map until a restart. */
         isc_cache_invalidate(&c->services, t->stamp.generation);

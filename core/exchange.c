@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-static void free_headers(struct curl_slist *list) {
+void isc_free_headers(struct curl_slist *list) {
     for (struct curl_slist *p = list; p; p = p->next) isc_wipe(p->data, strlen(p->data));
     curl_slist_free_all(list);
 }
@@ -33,6 +33,49 @@ static int add_header_fmt(struct curl_slist **list, const char *name, const char
     int rc = add_header(list, line);
     if (line != stack) free(line);
     return rc;
+}
+
+static int same_text(const char *a, const char *b) {
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The attempt's header lines: the handle's own list when it says the same (then only the
+ * client-request-id is rewritten, in place), otherwise a new one. NULL when out of memory. */
+static struct curl_slist *request_headers(intune_scep_client *c, isc_handle *h, const isc_request *req,
+                                          const char *auth, const char *activity_id) {
+    const char *ua = req->send_user_agent_header ? c->settings.provider : NULL;
+    if (h->headers && h->header_id && same_text(auth, h->header_auth) && same_text(req->content_type, h->header_ctype) &&
+        same_text(req->api_version, h->header_api) && h->header_ua == (ua != NULL) && strlen(activity_id) == 36) {
+        memcpy(h->header_id, activity_id, 36);
+        return h->headers;
+    }
+    isc_free_headers(h->headers);
+    h->headers = NULL;
+    h->header_id = NULL;
+    h->header_auth = NULL;
+    struct curl_slist *headers = NULL;
+    int hrc = INTUNE_SCEP_OK;
+    if (auth) hrc |= add_header(&headers, auth);
+    if (req->content_type) hrc |= add_header_fmt(&headers, "Content-Type", req->content_type);
+    hrc |= add_header(&headers, "Accept: application/json");
+    hrc |= add_header(&headers, c->user_agent);
+    hrc |= add_header_fmt(&headers, "client-request-id", activity_id);
+    if (req->api_version) hrc |= add_header_fmt(&headers, "api-version", req->api_version);
+    if (ua) hrc |= add_header_fmt(&headers, "UserAgent", ua);
+    hrc |= add_header(&headers, "Expect:");
+    if (hrc != INTUNE_SCEP_OK) {
+        isc_free_headers(headers);
+        return NULL;
+    }
+    for (struct curl_slist *p = headers; p; p = p->next) {
+        if (strncmp(p->data, "client-request-id: ", 19) == 0 && strlen(p->data + 19) == 36) h->header_id = p->data + 19;
+    }
+    h->headers = headers; /* without a client-request-id to rewrite in place (header_id NULL), used once */
+    h->header_auth = auth ? headers->data : NULL;
+    h->header_ctype = req->content_type;
+    h->header_api = req->api_version;
+    h->header_ua = ua != NULL;
+    return headers;
 }
 
 static int retryable_status(long status) {
@@ -120,12 +163,14 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
     const isc_settings *s = &c->settings;
     isc_handle *h = isc_http_acquire(c, err);
     if (!h) return INTUNE_SCEP_E_INTERNAL;
-    int rc = INTUNE_SCEP_OK, retries = 0;
+    int rc = INTUNE_SCEP_OK, retries = 0, url_kept = 0;
     char *auth = NULL, *url = NULL;
     *handle = NULL;
+    call->handle = h;
     for (;;) {
-        free(url);
+        if (!url_kept) free(url);
         url = NULL;
+        url_kept = 0;
         isc_free_secret(auth);
         auth = NULL;
         if (isc_now_ms() >= call->deadline_ms) {
@@ -135,27 +180,17 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
         }
         if ((rc = target->prepare(c, call, target, &url, &auth, err)) != INTUNE_SCEP_OK) break;
 
-        struct curl_slist *headers = NULL;
-        int hrc = INTUNE_SCEP_OK;
-        if (auth) hrc |= add_header(&headers, auth);
-        if (req->content_type) hrc |= add_header_fmt(&headers, "Content-Type", req->content_type);
-        hrc |= add_header(&headers, "Accept: application/json");
-        hrc |= add_header(&headers, c->user_agent);
-        hrc |= add_header_fmt(&headers, "client-request-id", call->activity_id);
-        if (req->api_version) hrc |= add_header_fmt(&headers, "api-version", req->api_version);
-        if (req->send_user_agent_header) hrc |= add_header_fmt(&headers, "UserAgent", s->provider);
-        hrc |= add_header(&headers, "Expect:");
-        if (hrc != INTUNE_SCEP_OK) {
-            free_headers(headers);
+        struct curl_slist *headers = request_headers(c, h, req, auth, call->activity_id);
+        if (!headers) {
             rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
             break;
         }
         call->attempts++;
         free(call->url);
-        call->url = isc_strdup(url);
+        call->url = url; /* the call keeps the URL it tried (for its log line); url still points at it */
+        url_kept = 1;
         long status = 0;
         CURLcode cc = isc_http_perform(c, h, url, headers, req->body, req->body_len, call->deadline_ms, &status);
-        free_headers(headers);
         call->http_status = status;
 
         const char *why = NULL; /* set when this attempt may be repeated */
@@ -231,8 +266,9 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
         }
         break;
     }
-    free(url);
+    if (!url_kept) free(url);
     isc_free_secret(auth);
+    call->handle = NULL;
     if (h) isc_http_release(c, h);
     return rc;
 }

@@ -65,6 +65,8 @@ int isc_http_init(intune_scep_client *c, intune_scep_error *err) {
 static void handle_free(isc_handle *h) {
     if (!h) return;
     if (h->easy) curl_easy_cleanup(h->easy);
+    isc_free_headers(h->headers);
+    free(h->checked_url);
     isc_buf_free(&h->body);
     free(h);
 }

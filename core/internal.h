@@ -42,6 +42,10 @@ void isc_uuid4(char out[37]);
 uint64_t isc_random_below(uint64_t n);
 /** 1 when `s` (n bytes) is valid UTF-8 without NUL. */
 int isc_utf8_valid(const char *s, size_t n);
+/** How many leading bytes of `s` (n bytes) are printable ASCII (0x20-0x7e); a word at a time. */
+size_t isc_printable_span(const char *s, size_t n);
+/** How many leading bytes of `s` (n bytes) go into a JSON string as they are: ASCII 0x20-0x7f but '"' and '\\'. */
+size_t isc_json_plain_span(const char *s, size_t n);
 /** 1 when `s` holds an ASCII control character (0x00-0x1f, 0x7f). */
 int isc_has_control(const char *s);
 /** Replace, in place, every byte of `s` (n bytes) that does not belong to a valid UTF-8 character with '?'. */
@@ -358,6 +362,16 @@ typedef struct isc_handle {
     int connect_bounded; /* the last perform's connect phase was bounded by CONNECT_TIMEOUT_MS, not the deadline */
     char retry_after[64];
     char errbuf[CURL_ERROR_SIZE];
+    /* The request's header lines, kept between calls and rebuilt only when what they say changes (a new
+     * token, another content type or api-version); each attempt rewrites its client-request-id in place.
+     * They hold the Authorization line, a secret: wiped when rebuilt and when the handle is freed. */
+    struct curl_slist *headers;
+    char *header_id;           /* the 36 characters of the client-request-id value inside `headers` */
+    const char *header_auth;   /* the Authorization line inside `headers`, NULL when none */
+    const char *header_ctype;  /* the Content-Type and api-version they were built with (NULL: none) */
+    const char *header_api;
+    int header_ua;             /* built with the UserAgent header */
+    char *checked_url;         /* the last discovered service URL found usable (see discovery.c), a copy */
 } isc_handle;
 
 /**
@@ -415,6 +429,7 @@ typedef struct {
     int attempts;
     long http_status;
     char *url; /* last URL tried (owned) */
+    isc_handle *handle; /* the handle of the request under way (set by isc_exchange), or NULL */
 } isc_call;
 
 void isc_call_begin(isc_call *call, const intune_scep_client *c, const char *op, const char *transaction_id);
@@ -427,6 +442,8 @@ int isc_http_init(intune_scep_client *c, intune_scep_error *err);
 void isc_http_cleanup(intune_scep_client *c);
 isc_handle *isc_http_acquire(intune_scep_client *c, intune_scep_error *err);
 void isc_http_release(intune_scep_client *c, isc_handle *h);
+/** Wipe every line of a header list (one may be an Authorization line) and free it. */
+void isc_free_headers(struct curl_slist *list);
 /**
  * Perform one HTTP exchange on `h` before `deadline_ms`. `body` NULL means GET.
  * Returns the CURLcode; *status is the HTTP status (0 when no answer).
@@ -567,7 +584,8 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
                  int non2xx_status, isc_handle **handle, intune_scep_error *err);
 
 /* scep.c */
-/** The JSON bodies of the three calls (NULL when out of memory); optional strings NULL or "" give JSON null. */
+/** The JSON bodies of the three calls (NULL when out of memory, or when a value is not valid UTF-8: the ABI refuses
+ * such arguments before); optional strings NULL or "" give JSON null. */
 char *isc_body_validate(const char *transaction_id, const char *csr, const char *provider);
 char *isc_body_success(const char *transaction_id, const char *csr, const char *thumbprint, const char *serial,
                        const char *expiration, const char *issuer, const char *provider, const char *ca_configuration,

@@ -8,66 +8,159 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
 
-static int add_string(cJSON *obj, const char *name, const char *value) {
-    cJSON *v = value && *value ? cJSON_CreateString(value) : cJSON_CreateNull();
-    return v && cJSON_AddItemToObject(obj, name, v) ? 0 : -1;
+/* The request bodies: {"<wrapper>":{"<name>":<value>,...}} written directly, byte for byte what
+ * cJSON_PrintUnformatted prints for the same tree (fuzz_json_writer compares the two and parses the
+ * result back), without building and printing a tree on every call. String values are escaped per
+ * RFC 8259 as cJSON does ('"', '\\', \b \f \n \r \t, other controls as \u00xx; everything else as
+ * it is) and must be valid UTF-8: anything else gives NULL and nothing is sent. */
+typedef struct {
+    const char *name; /* a constant ASCII member name: written as it is */
+    const char *value; /* NULL or "": JSON null */
+    int raw; /* value is a JSON number, written as it is */
+    size_t len; /* filled by measure_field */
+    size_t out; /* the bytes its value takes in the body */
+    int plain; /* nothing to escape: copied as it is */
+} json_field;
+
+static int measure_field(json_field *f) {
+    if (!f->value || !*f->value) {
+        f->out = 4; /* null */
+        return 0;
+    }
+    f->len = strlen(f->value);
+    if (f->raw) {
+        f->out = f->len;
+        return 0;
+    }
+    size_t span = isc_json_plain_span(f->value, f->len);
+    f->plain = span == f->len;
+    if (f->plain) {
+        f->out = f->len + 2;
+        return 0;
+    }
+    if (!isc_utf8_valid(f->value, f->len)) return -1;
+    size_t out = 2 + span;
+    for (size_t i = span; i < f->len; i++) {
+        unsigned char ch = (unsigned char)f->value[i];
+        if (ch == '"' || ch == '\\' || ch == '\b' || ch == '\f' || ch == '\n' || ch == '\r' || ch == '\t') out += 2;
+        else if (ch < 0x20) out += 6;
+        else out += 1;
+    }
+    f->out = out;
+    return 0;
 }
 
-/* Print {"<wrapper>": inner} compactly and free the tree. */
-static char *print_body(const char *wrapper, cJSON *inner) {
-    cJSON *root = cJSON_CreateObject();
-    if (!root || !cJSON_AddItemToObject(root, wrapper, inner)) {
-        cJSON_Delete(root);
-        cJSON_Delete(inner);
-        return NULL;
+static char *write_field(char *o, const json_field *f) {
+    if (!f->value || !*f->value) {
+        memcpy(o, "null", 4);
+        return o + 4;
     }
-    char *out = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    return out;
+    if (f->raw) {
+        memcpy(o, f->value, f->len);
+        return o + f->len;
+    }
+    *o++ = '"';
+    if (f->plain) {
+        memcpy(o, f->value, f->len);
+        o += f->len;
+    } else {
+        static const char hex[] = "0123456789abcdef";
+        for (size_t i = 0; i < f->len; i++) {
+            unsigned char ch = (unsigned char)f->value[i];
+            char e = 0;
+            switch (ch) {
+            case '"': e = '"'; break;
+            case '\\': e = '\\'; break;
+            case '\b': e = 'b'; break;
+            case '\f': e = 'f'; break;
+            case '\n': e = 'n'; break;
+            case '\r': e = 'r'; break;
+            case '\t': e = 't'; break;
+            default: break;
+            }
+            if (e) {
+                *o++ = '\\';
+                *o++ = e;
+            } else if (ch < 0x20) {
+                memcpy(o, "\\u00", 4);
+                o[4] = hex[ch >> 4];
+                o[5] = hex[ch & 15];
+                o += 6;
+            } else {
+                *o++ = (char)ch;
+            }
+        }
+    }
+    *o++ = '"';
+    return o;
+}
+
+static char *write_body(const char *wrapper, json_field *fields, size_t count) {
+    size_t wlen = strlen(wrapper);
+    size_t total = wlen + 8; /* {"wrapper":{ and }} and the NUL */
+    for (size_t i = 0; i < count; i++) {
+        if (measure_field(&fields[i]) != 0) return NULL;
+        total += strlen(fields[i].name) + 3 + fields[i].out + (i ? 1 : 0); /* "name": value , */
+    }
+    char *body = malloc(total);
+    if (!body) return NULL;
+    char *o = body;
+    *o++ = '{';
+    *o++ = '"';
+    memcpy(o, wrapper, wlen);
+    o += wlen;
+    memcpy(o, "\":{", 3);
+    o += 3;
+    for (size_t i = 0; i < count; i++) {
+        if (i) *o++ = ',';
+        size_t nlen = strlen(fields[i].name);
+        *o++ = '"';
+        memcpy(o, fields[i].name, nlen);
+        o += nlen;
+        *o++ = '"';
+        *o++ = ':';
+        o = write_field(o, &fields[i]);
+    }
+    *o++ = '}';
+    *o++ = '}';
+    *o = '\0';
+    return body;
 }
 
 char *isc_body_validate(const char *transaction_id, const char *csr, const char *provider) {
-    cJSON *r = cJSON_CreateObject();
-    if (!r || add_string(r, "transactionId", transaction_id) || add_string(r, "certificateRequest", csr) ||
-        add_string(r, "callerInfo", provider)) {
-        cJSON_Delete(r);
-        return NULL;
-    }
-    return print_body("request", r);
+    json_field f[] = {{.name = "transactionId", .value = transaction_id},
+                      {.name = "certificateRequest", .value = csr},
+                      {.name = "callerInfo", .value = provider}};
+    return write_body("request", f, sizeof f / sizeof f[0]);
 }
 
 char *isc_body_success(const char *transaction_id, const char *csr, const char *thumbprint, const char *serial,
                        const char *expiration, const char *issuer, const char *provider, const char *ca_configuration,
                        const char *certificate_authority) {
-    cJSON *n = cJSON_CreateObject();
-    if (!n || add_string(n, "transactionId", transaction_id) || add_string(n, "certificateRequest", csr) ||
-        add_string(n, "certificateThumbprint", thumbprint) || add_string(n, "certificateSerialNumber", serial) ||
-        add_string(n, "certificateExpirationDateUtc", expiration) ||
-        add_string(n, "issuingCertificateAuthority", issuer) || add_string(n, "callerInfo", provider) ||
-        /* Optional: JSON null when not given, as the C# reference sends. */
-        add_string(n, "caConfiguration", ca_configuration) || add_string(n, "certificateAuthority", certificate_authority)) {
-        cJSON_Delete(n);
-        return NULL;
-    }
-    return print_body("notification", n);
+    json_field f[] = {{.name = "transactionId", .value = transaction_id},
+                      {.name = "certificateRequest", .value = csr},
+                      {.name = "certificateThumbprint", .value = thumbprint},
+                      {.name = "certificateSerialNumber", .value = serial},
+                      {.name = "certificateExpirationDateUtc", .value = expiration},
+                      {.name = "issuingCertificateAuthority", .value = issuer},
+                      {.name = "callerInfo", .value = provider},
+                      /* Optional: JSON null when not given, as the C# reference sends. */
+                      {.name = "caConfiguration", .value = ca_configuration},
+                      {.name = "certificateAuthority", .value = certificate_authority}};
+    return write_body("notification", f, sizeof f / sizeof f[0]);
 }
 
 char *isc_body_failure(const char *transaction_id, const char *csr, int64_t hresult, const char *description,
                        const char *provider) {
     char num[32];
     snprintf(num, sizeof num, "%" PRId64, hresult); /* exact: a double would round 64-bit values */
-    cJSON *n = cJSON_CreateObject();
-    cJSON *h = cJSON_CreateRaw(num);
-    if (!n || !h || add_string(n, "transactionId", transaction_id) || add_string(n, "certificateRequest", csr) ||
-        !cJSON_AddItemToObject(n, "hResult", h) || add_string(n, "errorDescription", description) ||
-        add_string(n, "callerInfo", provider)) {
-        if (n && !cJSON_GetObjectItemCaseSensitive(n, "hResult")) cJSON_Delete(h);
-        cJSON_Delete(n);
-        return NULL;
-    }
-    return print_body("notification", n);
+    json_field f[] = {{.name = "transactionId", .value = transaction_id},
+                      {.name = "certificateRequest", .value = csr},
+                      {.name = "hResult", .value = num, .raw = 1},
+                      {.name = "errorDescription", .value = description},
+                      {.name = "callerInfo", .value = provider}};
+    return write_body("notification", f, sizeof f / sizeof f[0]);
 }
 
 static int read_scep_answer(const char *body, size_t len, void *ctx, intune_scep_error *err) {
@@ -108,6 +201,13 @@ int isc_service_call(intune_scep_client *c, const isc_service_op *op, const char
         isc_error_field(&err->transaction_id, transaction_id);
         err->http_status = call.http_status;
     }
+    int level = rc == INTUNE_SCEP_OK         ? INTUNE_SCEP_LOG_INFO
+                : rc == INTUNE_SCEP_E_REJECTED ? INTUNE_SCEP_LOG_WARNING
+                                               : INTUNE_SCEP_LOG_ERROR;
+    if (!isc_log_enabled(&c->log, level)) { /* nothing to format: no sink, or not at this level */
+        isc_call_end(&call);
+        return rc;
+    }
     unsigned long long elapsed = (unsigned long long)(isc_now_ms() - call.start_ms);
     char *tid_cut = transaction_id ? isc_utf8_copy(transaction_id, 128) : NULL; /* cut at a character boundary */
     const char *txid = tid_cut ? tid_cut : "-";
@@ -118,7 +218,7 @@ int isc_service_call(intune_scep_client *c, const isc_service_op *op, const char
                 op->name, call.activity_id, txid, call.url ? call.url : "-", call.http_status, call.attempts, elapsed);
     } else {
         char *code = err && err->service_code ? isc_code_shown(err->service_code) : NULL;
-        isc_log(&c->log, rc == INTUNE_SCEP_E_REJECTED ? INTUNE_SCEP_LOG_WARNING : INTUNE_SCEP_LOG_ERROR,
+        isc_log(&c->log, level,
                 "%s outcome=%s%s%s activity_id=%s transaction_id=%s url=%s http_status=%ld attempts=%d "
                 "elapsed_ms=%llu: %s",
                 op->name, isc_status_name(rc), code ? " code=" : "", code ? code : "", call.activity_id, txid,

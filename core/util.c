@@ -12,6 +12,10 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 uint64_t isc_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -116,6 +120,64 @@ uint64_t isc_random_below(uint64_t n) {
     return r % n;
 }
 
+/* Word-at-a-time byte tests (SWAR) on 8 bytes: each sets the high bit of some byte exactly when
+ * some byte of x is in the class (the exact byte may be off after the first hit; the loops below
+ * find it byte by byte). */
+#define ISC_ONES UINT64_C(0x0101010101010101)
+#define ISC_HIGHS UINT64_C(0x8080808080808080)
+#define ISC_ANY_BELOW(x, n) (((x) - ISC_ONES * (n)) & ~(x) & ISC_HIGHS) /* n <= 128 */
+#define ISC_ANY_ABOVE(x, m) ((((x) + ISC_ONES * (127 - (m))) | (x)) & ISC_HIGHS) /* m <= 127 */
+#define ISC_ANY_EQUAL(x, b) ISC_ANY_BELOW((x) ^ (ISC_ONES * (b)), 1)
+
+static uint64_t load64(const unsigned char *p) {
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+size_t isc_printable_span(const char *str, size_t n) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+#if defined(__SSE2__)
+    /* 16 bytes at a time: as signed bytes, printable ASCII is > 0x1f and < 0x7f (0x80-0xff are negative). */
+    const __m128i lo = _mm_set1_epi8(0x1f), hi = _mm_set1_epi8(0x7f);
+    for (; i + 16 <= n; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(x, lo), _mm_cmplt_epi8(x, hi));
+        if (_mm_movemask_epi8(ok) != 0xffff) break;
+    }
+#else
+    for (; i + 16 <= n; i += 16) {
+        uint64_t a = load64(s + i), b = load64(s + i + 8);
+        if (ISC_ANY_BELOW(a, 0x20) | ISC_ANY_ABOVE(a, 0x7e) | ISC_ANY_BELOW(b, 0x20) | ISC_ANY_ABOVE(b, 0x7e)) break;
+    }
+#endif
+    while (i < n && s[i] >= 0x20 && s[i] < 0x7f) i++;
+    return i;
+}
+
+size_t isc_json_plain_span(const char *str, size_t n) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+#if defined(__SSE2__)
+    /* 16 bytes at a time: as signed bytes, > 0x1f is 0x20-0x7f; then neither '"' nor '\\'. */
+    const __m128i lo = _mm_set1_epi8(0x1f), quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    for (; i + 16 <= n; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i bad = _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash));
+        __m128i ok = _mm_andnot_si128(bad, _mm_cmpgt_epi8(x, lo));
+        if (_mm_movemask_epi8(ok) != 0xffff) break;
+    }
+#else
+    for (; i + 8 <= n; i += 8) {
+        uint64_t a = load64(s + i);
+        if (ISC_ANY_BELOW(a, 0x20) | ISC_ANY_ABOVE(a, 0x7f) | ISC_ANY_EQUAL(a, '"') | ISC_ANY_EQUAL(a, '\\')) break;
+    }
+#endif
+    while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') i++;
+    return i;
+}
+
 int isc_utf8_valid(const char *str, size_t n) {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
@@ -124,6 +186,12 @@ int isc_utf8_valid(const char *str, size_t n) {
         if (c == 0) return 0;
         if (c < 0x80) {
             i++;
+            /* ASCII runs a word at a time: no byte with the high bit, no NUL. */
+            while (i + 8 <= n) {
+                uint64_t w = load64(s + i);
+                if (ISC_ANY_ABOVE(w, 0x7f) | ISC_ANY_BELOW(w, 1)) break;
+                i += 8;
+            }
             continue;
         }
         size_t len;

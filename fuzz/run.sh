@@ -21,7 +21,8 @@ shift $(( $# > 2 ? 2 : $# ))
 fuzzers=("$@")
 if [ ${#fuzzers[@]} -eq 0 ]; then
   fuzzers=(fuzz_properties fuzz_token_answer fuzz_token_error fuzz_discovery fuzz_scep_answer
-           fuzz_error_body fuzz_revocation fuzz_cert_details fuzz_csr fuzz_csr_info fuzz_scep_message)
+           fuzz_error_body fuzz_revocation fuzz_cert_details fuzz_csr fuzz_csr_info fuzz_scep_message
+           fuzz_json_writer)
 fi
 artifacts="${INTUNE_SCEP_ARTIFACTS:-build-artifacts}/fuzz"
 mkdir -p "$artifacts" "$build/fuzz-artifacts"
@@ -29,7 +30,7 @@ mkdir -p "$artifacts" "$build/fuzz-artifacts"
 dict_for() {
   case "$1" in
     fuzz_properties) echo "$here/properties.dict" ;;
-    fuzz_cert_details|fuzz_csr|fuzz_csr_info|fuzz_scep_message) echo "" ;;
+    fuzz_cert_details|fuzz_csr|fuzz_csr_info|fuzz_scep_message|fuzz_json_writer) echo "" ;;
     *) echo "$here/json.dict" ;;
   esac
 }

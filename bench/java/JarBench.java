@@ -23,12 +23,13 @@ import javax.net.ssl.TrustManagerFactory;
  * trusting CA.pem): its HTTPS then goes through Java's TLS (HttpsURLConnection).
  *
  * usage: java -cp intune-scep.jar:. JarBench throughput|cold|memory --properties FILE --csr FILE
- *            [--socket-factory CA.pem] [--log-info true] [options]
+ *            [--socket-factory CA.pem] [--log-level LEVEL] [options]
  */
 public final class JarBench {
-    // java.util.logging's default configuration prints INFO to the console, and the
-    // client logs one INFO line per call: the benchmark measures the client, not the
-    // console, so that line is off (as it is by default in Python) unless --log-info.
+    // java.util.logging's default configuration (INFO and above to the console) is
+    // what is measured: the client logs a successful call at FINE, so nothing is
+    // printed per call. --log-level FINE sets the client's logger to FINE (and the
+    // console handler with it) to measure the cost of that line.
     // A strong reference: java.util.logging holds its loggers weakly.
     private static final Logger CLIENT_LOGGER = Logger.getLogger("com.microsoft.intune.scepvalidation");
 
@@ -36,8 +37,13 @@ public final class JarBench {
     }
 
     static BenchHarness.Call make(String[] args) throws Exception {
-        if (!"true".equals(BenchHarness.opt(args, "--log-info", "false"))) {
-            CLIENT_LOGGER.setLevel(Level.WARNING);
+        String level = BenchHarness.opt(args, "--log-level", null);
+        if (level != null) {
+            Level l = Level.parse(level);
+            CLIENT_LOGGER.setLevel(l);
+            for (java.util.logging.Handler h : Logger.getLogger("").getHandlers()) {
+                h.setLevel(l);
+            }
         }
         Properties props = new Properties();
         try (Reader r = Files.newBufferedReader(Path.of(BenchHarness.opt(args, "--properties", null)),

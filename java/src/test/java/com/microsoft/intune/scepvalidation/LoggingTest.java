@@ -46,7 +46,7 @@ class LoggingTest extends EmulatorTestBase {
     @BeforeEach
     void capture() {
         previous = logger.getLevel();
-        logger.setLevel(Level.FINE);
+        logger.setLevel(Level.FINER);
         handler.setLevel(Level.ALL);
         logger.addHandler(handler);
     }
@@ -84,8 +84,10 @@ class LoggingTest extends EmulatorTestBase {
         String tid = newTransactionId();
         client.ValidateRequest(tid, validCsr("alice"));
         String activity = (String) Emulator.headers(onlyRequest("validateRequest")).get("client-request-id");
-        assertTrue(lines().stream().anyMatch(l -> l.startsWith("INFO") && l.contains(activity) && l.contains(tid)),
-                "the successful call is logged at INFO with activity " + activity + ": " + lines());
+        assertTrue(lines().stream().anyMatch(l -> l.startsWith("FINE ") && l.contains(activity) && l.contains(tid)),
+                "the successful call is logged at FINE with activity " + activity + ": " + lines());
+        assertFalse(lines().stream().anyMatch(l -> l.startsWith("INFO")),
+                "nothing at INFO: a default configuration prints no line per successful call: " + lines());
 
         String challenge = emu.challenge("CN=bob");
         IntuneScepServiceException e = assertThrows(IntuneScepServiceException.class,
@@ -93,7 +95,7 @@ class LoggingTest extends EmulatorTestBase {
         String failed = e.getActivityId().toString();
         assertTrue(lines().stream().anyMatch(l -> l.startsWith("WARNING") && l.contains(failed)
                 && l.contains("SubjectNameMismatch")), "the refusal is a WARNING with its activity id: " + lines());
-        assertTrue(lines().stream().anyMatch(l -> l.startsWith("FINE")), "debug lines are FINE: " + lines());
+        assertTrue(lines().stream().anyMatch(l -> l.startsWith("FINER")), "debug lines are FINER: " + lines());
         assertNoSecret(emu.appKey());
         for (LogRecord r : records) {
             assertTrue(r.getLoggerName().equals("com.microsoft.intune.scepvalidation"), r.getLoggerName());
@@ -120,9 +122,13 @@ class LoggingTest extends EmulatorTestBase {
         client.ValidateRequest("quiet", csr);
         assertFalse(lines().stream().anyMatch(l -> l.contains("quiet")), lines().toString());
         logger.setLevel(Level.INFO);
+        client.ValidateRequest("default", csr);
+        assertFalse(lines().stream().anyMatch(l -> l.contains("default")),
+                "at INFO (java.util.logging's default) a successful call prints nothing: " + lines());
+        logger.setLevel(Level.FINE);
         client.ValidateRequest("loud", csr);
         assertTrue(lines().stream().anyMatch(l -> l.contains("loud")), lines().toString());
-        assertFalse(lines().stream().anyMatch(l -> l.startsWith("FINE")), lines().toString());
+        assertFalse(lines().stream().anyMatch(l -> l.startsWith("FINER")), lines().toString());
     }
 
     @Test
@@ -171,7 +177,7 @@ class LoggingTest extends EmulatorTestBase {
             assertEquals("native line " + i + " \ud83d\ude00", got.get(i).getMessage());
             assertNotEquals((int) Thread.currentThread().getId(), got.get(i).getThreadID());
         }
-        assertEquals(Level.FINE, got.get(3).getLevel());
+        assertEquals(Level.FINER, got.get(3).getLevel());
         for (Thread t : Thread.getAllStackTraces().keySet()) {
             assertNotEquals("intune-scep-native", t.getName(), "a native thread stayed attached");
         }

@@ -9,7 +9,11 @@ import java.util.logging.Logger;
  * The Java end of the native log callback: the library's log lines go to
  * java.util.logging, logger {@value #LOGGER_NAME}.
  *
- * <p>Levels: 10 (debug) is FINE, 20 INFO, 30 WARNING, 40 (error) SEVERE. The
+ * <p>Levels: 10 (debug) is FINER, 20 (the one line of each successful call, a
+ * retry, a token dropped after a 401, a rediscovery) FINE, 30 (Intune said no)
+ * WARNING, 40 (any other failure) SEVERE. So java.util.logging's default
+ * configuration (INFO and above to the console) prints what needs an operator:
+ * failures, never a line per successful call (see java/README.md, Logging). The
  * library never puts a secret (client secret, proxy password, token) in a log
  * line, and nothing here adds one.
  *
@@ -72,9 +76,9 @@ public final class LogBridge {
             return Level.WARNING;
         }
         if (nativeLevel >= 20) {
-            return Level.INFO;
+            return Level.FINE;
         }
-        return Level.FINE;
+        return Level.FINER;
     }
 
     /**
@@ -82,10 +86,10 @@ public final class LogBridge {
      * {@link #LEVEL_NONE}: lines below it are not even formatted by the library.
      */
     public static int minNativeLevel(Logger logger) {
-        if (logger.isLoggable(Level.FINE)) {
+        if (logger.isLoggable(Level.FINER)) {
             return 10;
         }
-        if (logger.isLoggable(Level.INFO)) {
+        if (logger.isLoggable(Level.FINE)) {
             return 20;
         }
         if (logger.isLoggable(Level.WARNING)) {
