@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_json_writer.c - the request bodies of the three SCEP calls (isc_body_validate,
  * isc_body_success, isc_body_failure in core/scep.c), written without a cJSON tree. The input
  * is cut into fields at 0xff bytes (never part of UTF-8). For every set of fields:
