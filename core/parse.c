@@ -171,59 +171,25 @@ static const cJSON *value_array(const char *body, size_t len, cJSON **root, int 
     return value;
 }
 
-int isc_parse_token_answer(const char *body, size_t len, isc_token_answer *out, intune_scep_error *err) {
+/*
+ * A token answer of `who` ("token endpoint", "identity endpoint"): access_token, token_type
+ * (Bearer when present) and a lifetime from expires_in, or, with `expires_on`, from expires_on
+ * (Unix seconds, read against `now_unix`). The parse tree holds the token: it is wiped.
+ */
+static int read_token_answer(const char *body, size_t len, const char *who, int expires_on, long long now_unix,
+                             isc_token_answer *out, intune_scep_error *err) {
     memset(out, 0, sizeof *out);
     cJSON *j;
     char why[WHY_LEN];
     int parsed = parse_answer(body, len, &j, why, sizeof why, 1);
     if (parsed == ANSWER_UNTRUSTED)
-        return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "the token endpoint's answer cannot be trusted: %s", why);
-    if (!j) return isc_error_set(err, INTUNE_SCEP_E_AUTH, "the token endpoint's answer is not a JSON object");
-    int rc = INTUNE_SCEP_OK;
+        return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "the %s's answer cannot be trusted: %s", who, why);
+    if (!j) return isc_error_set(err, INTUNE_SCEP_E_AUTH, "the %s's answer is not a JSON object", who);
     const char *tok = string_field(j, "access_token");
-    const char *type = string_field(j, "token_type");
-    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(j, "expires_in");
-    long lifetime = -1;
-    if (cJSON_IsNumber(exp)) {
-        if (exp->valuedouble >= 1 && exp->valuedouble <= 31536000.0) lifetime = (long)exp->valuedouble;
-    } else if (cJSON_IsString(exp) && exp->valuestring[0] && strlen(exp->valuestring) <= 9 &&
-               strspn(exp->valuestring, "0123456789") == strlen(exp->valuestring)) {
-        lifetime = strtol(exp->valuestring, NULL, 10);
-        if (lifetime < 1 || lifetime > 31536000L) lifetime = -1;
-    }
-    if (!tok || !*tok) {
-        rc = isc_error_set(err, INTUNE_SCEP_E_AUTH, "the token endpoint's answer has no access_token");
-    } else if (isc_has_control(tok) || strchr(tok, ' ')) {
-        rc = isc_error_set(err, INTUNE_SCEP_E_AUTH, "the token endpoint's access_token is not a usable bearer token");
-    } else if (type && !isc_strcaseeq(type, "Bearer")) {
-        rc = isc_error_set(err, INTUNE_SCEP_E_AUTH, "the token endpoint's token_type is not Bearer");
-    } else if (lifetime < 0) {
-        rc = isc_error_set(err, INTUNE_SCEP_E_AUTH, "the token endpoint's answer has no usable expires_in");
-    } else if (!(out->access_token = isc_strdup(tok))) {
-        rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
-    } else {
-        out->expires_in = lifetime;
-    }
-    /* The parse tree holds the token: wipe it before freeing. */
-    wipe_tree(j);
-    cJSON_Delete(j);
-    return rc;
-}
-
-int isc_parse_mi_token_answer(const char *body, size_t len, long long now_unix, isc_token_answer *out,
-                              intune_scep_error *err) {
-    memset(out, 0, sizeof *out);
-    cJSON *j;
-    char why[WHY_LEN];
-    int parsed = parse_answer(body, len, &j, why, sizeof why, 1);
-    if (parsed == ANSWER_UNTRUSTED)
-        return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "the identity endpoint's answer cannot be trusted: %s", why);
-    if (!j) return isc_error_set(err, INTUNE_SCEP_E_AUTH, "the identity endpoint's answer is not a JSON object");
-    const char *t = string_field(j, "access_token");
     const char *type = string_field(j, "token_type");
     long lifetime = -1;
     const char *names[] = {"expires_in", "expires_on"};
-    for (int i = 0; i < 2 && lifetime < 0; i++) {
+    for (int i = 0; i < 1 + (expires_on != 0) && lifetime < 0; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, names[i]);
         double d = -1;
         if (cJSON_IsNumber(v)) d = v->valuedouble;
@@ -234,20 +200,32 @@ int isc_parse_mi_token_answer(const char *body, size_t len, long long now_unix, 
         if (d >= 1 && d <= 31536000.0) lifetime = (long)d;
     }
     int rc = INTUNE_SCEP_OK;
-    if (!t || !*t) rc = isc_error_set(err, INTUNE_SCEP_E_AUTH, "the identity endpoint's answer has no access_token");
-    else if (isc_has_control(t) || strchr(t, ' '))
-        rc = isc_error_set(err, INTUNE_SCEP_E_AUTH, "the identity endpoint's access_token is not a usable bearer token");
-    else if (type && !isc_strcaseeq(type, "Bearer"))
-        rc = isc_error_set(err, INTUNE_SCEP_E_AUTH, "the identity endpoint's token_type is not Bearer");
-    else if (lifetime < 0)
-        rc = isc_error_set(err, INTUNE_SCEP_E_AUTH, "the identity endpoint's answer has no usable expires_in or expires_on");
-    else if (!(out->access_token = isc_strdup(t)))
+    if (!tok || !*tok) {
+        rc = isc_error_set(err, INTUNE_SCEP_E_AUTH, "the %s's answer has no access_token", who);
+    } else if (isc_has_control(tok) || strchr(tok, ' ')) {
+        rc = isc_error_set(err, INTUNE_SCEP_E_AUTH, "the %s's access_token is not a usable bearer token", who);
+    } else if (type && !isc_strcaseeq(type, "Bearer")) {
+        rc = isc_error_set(err, INTUNE_SCEP_E_AUTH, "the %s's token_type is not Bearer", who);
+    } else if (lifetime < 0) {
+        rc = isc_error_set(err, INTUNE_SCEP_E_AUTH, "the %s's answer has no usable %s", who,
+                           expires_on ? "expires_in or expires_on" : "expires_in");
+    } else if (!(out->access_token = isc_strdup(tok))) {
         rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
-    else out->expires_in = lifetime;
-    /* The parse tree holds the token: wipe it before freeing. */
+    } else {
+        out->expires_in = lifetime;
+    }
     wipe_tree(j);
     cJSON_Delete(j);
     return rc;
+}
+
+int isc_parse_token_answer(const char *body, size_t len, isc_token_answer *out, intune_scep_error *err) {
+    return read_token_answer(body, len, "token endpoint", 0, 0, out, err);
+}
+
+int isc_parse_mi_token_answer(const char *body, size_t len, long long now_unix, isc_token_answer *out,
+                              intune_scep_error *err) {
+    return read_token_answer(body, len, "identity endpoint", 1, now_unix, out, err);
 }
 
 int isc_parse_message_field(const char *body, size_t len, char **message, char *why, size_t why_len) {
