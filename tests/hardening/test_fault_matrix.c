@@ -159,6 +159,7 @@ static const row_t ROWS[] = {
     {"validate reset after the headers", "validateRequest", ACTION("validateRequest", "reset_after_headers"), 0, TRANSPORT, -1, NULL, 0, 3},
     {"validate no answer (deadline)", "validateRequest", ACTION("validateRequest", "hang"), 0, TRANSPORT, 0, NULL, 0, -1},
     {"validate drip of one byte per second", "validateRequest", ACTION("validateRequest", "drip"), 0, TRANSPORT, -1, NULL, 0, -1},
+    {"validate status line and headers one byte per second", "validateRequest", ACTION("validateRequest", "drip_head"), 0, TRANSPORT, -1, NULL, 0, -1},
     {"validate body shorter than Content-Length", "validateRequest", ACTION("validateRequest", "short_body"), 0, TRANSPORT, -1, NULL, 0, 3},
     {"validate body over 1 MiB", "validateRequest", ACTION("validateRequest", "oversize"), 0, PROTOCOL, -1, NULL, 0, 1},
     {"validate 200 not JSON", "validateRequest", OK200("validateRequest", "Success"), 0, PROTOCOL, 200, NULL, 0, 1},

@@ -3,7 +3,7 @@
 
 from .state import ENDPOINT_NAMES
 
-ACTIONS = ("respond", "reset", "reset_after_headers", "hang", "drip", "short_body", "oversize", "redirect")
+ACTIONS = ("respond", "reset", "reset_after_headers", "hang", "drip", "drip_head", "short_body", "oversize", "redirect")
 FIELDS = ("endpoint", "times", "status", "body", "content_type", "headers", "delay_ms", "action")
 HANG_LIMIT_S = 120.0
 DRIP_LIMIT_S = 120.0

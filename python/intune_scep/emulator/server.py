@@ -407,17 +407,24 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(self._head_bytes(resp.status, resp.headers, announced) + resp.body)
             self._close_plain()
             raise _Abort()
-        if action == "drip":
+        if action in ("drip", "drip_head"):
+            # drip: the status line and headers at once, then the body a byte a second;
+            # drip_head: the whole answer a byte a second, from the status line on.
             self.close_connection = True
-            self.wfile.write(self._head_bytes(resp.status, resp.headers, len(resp.body)))
-            self.wfile.flush()
+            head = self._head_bytes(resp.status, resp.headers, len(resp.body))
+            if action == "drip":
+                self.wfile.write(head)
+                self.wfile.flush()
+                rest = resp.body
+            else:
+                rest = head + resp.body
             deadline = time.monotonic() + faults.DRIP_LIMIT_S
-            for i in range(len(resp.body)):
+            for i in range(len(rest)):
                 if time.monotonic() > deadline:
                     break
-                self.wfile.write(resp.body[i:i + 1])
+                self.wfile.write(rest[i:i + 1])
                 self.wfile.flush()
-                if i + 1 < len(resp.body):
+                if i + 1 < len(rest):
                     self._sleep(1.0)
             self._close_plain()
             raise _Abort()

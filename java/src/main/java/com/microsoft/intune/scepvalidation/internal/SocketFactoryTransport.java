@@ -15,7 +15,11 @@ import java.net.URL;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -58,6 +62,17 @@ public final class SocketFactoryTransport {
             return null;
         }
     };
+
+    /**
+     * Ends an exchange at its deadline whatever the server does: a server that drips its status
+     * line and headers keeps every single read within the read timeout, so the connection is
+     * closed from this thread when the call's time is up. One daemon thread for all transports.
+     */
+    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        Thread t = new Thread(runnable, "intune-scep-transport-deadline");
+        t.setDaemon(true);
+        return t;
+    });
 
     /**
      * @param factory the socket factory every connection is made with
@@ -105,6 +120,8 @@ public final class SocketFactoryTransport {
         SWIGTYPE_p_intune_scep_transport_response r = IntuneScepNative.intune_scep_java_transport_response(response);
         HttpsURLConnection conn = null;
         long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(1, timeoutMs));
+        AtomicBoolean expired = new AtomicBoolean();
+        ScheduledFuture<?> watchdog = null;
         try {
             URL u = new URL(new String(url, StandardCharsets.UTF_8));
             if (!"https".equalsIgnoreCase(u.getProtocol())) {
@@ -112,6 +129,11 @@ public final class SocketFactoryTransport {
             }
             conn = (HttpsURLConnection) u.openConnection(proxy);
             conn.setSSLSocketFactory(factory);
+            final HttpsURLConnection watched = conn;
+            watchdog = WATCHDOG.schedule(() -> {
+                expired.set(true);
+                watched.disconnect();
+            }, Math.max(1, timeoutMs), TimeUnit.MILLISECONDS);
             conn.setAuthenticator(authenticator);
             conn.setInstanceFollowRedirects(false);
             conn.setUseCaches(false);
@@ -176,8 +198,15 @@ public final class SocketFactoryTransport {
             conn = null; // read to the end and closed: the connection goes back to the keep-alive cache
             return 0;
         } catch (IOException | RuntimeException e) {
+            if (expired.get()) {
+                return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_TIMEOUT,
+                        "the call's deadline passed while waiting for the answer");
+            }
             return failure(r, e);
         } finally {
+            if (watchdog != null) {
+                watchdog.cancel(false);
+            }
             if (conn != null) {
                 conn.disconnect();
             }
