@@ -506,6 +506,27 @@ static void rotate(intune_scep_client *c, const char *k1, const char *v1, const 
     intune_scep_config_free(cfg);
 }
 
+/* How many requests the emulator has answered on `endpoint` since it started (never trimmed). */
+static long endpoint_count(const char *endpoint) {
+    cJSON *s = th_emu_stats(emu);
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "endpoints"), endpoint);
+    long n = cJSON_IsNumber(e) ? (long)e->valuedouble : 0;
+    cJSON_Delete(s);
+    return n;
+}
+
+/* Rotate, then wait (bounded) until a call fetched a token with the new credential on `endpoint`:
+ * on a slow machine (valgrind) a fixed pause can pass before any call starts after a rotation. */
+static void rotate_and_wait(intune_scep_client *c, const char *endpoint, const char *k1, const char *v1,
+                            const char *k2, const char *v2) {
+    long before = endpoint_count(endpoint);
+    rotate(c, k1, v1, k2, v2);
+    int rounds = (int)(600 * th_time_scale());
+    for (int i = 0; i < rounds && endpoint_count(endpoint) <= before; i++) th_sleep_ms(50);
+    CHECK(endpoint_count(endpoint) > before);
+    th_sleep_ms(100);
+}
+
 static void test_rotation_under_8_threads(void) {
     reset();
     char *jwt = make_jwt(issuer_key, ISSUER, SUBJECT, AUDIENCE, 3600);
@@ -521,14 +542,10 @@ static void test_rotation_under_8_threads(void) {
         REQUIRE(pthread_create(&t[i], NULL, worker, &w[i]) == 0);
     }
     th_sleep_ms(300);
-    rotate(c, "AAD_FEDERATED_TOKEN_FILE", token_file, NULL, NULL);
-    th_sleep_ms(300);
-    rotate(c, "AAD_MANAGED_IDENTITY", "system", "AAD_MANAGED_IDENTITY_ENDPOINT", imds);
-    th_sleep_ms(300);
-    rotate(c, "AAD_APP_KEY", th_emu_cfg(emu, "AAD_APP_KEY"), NULL, NULL);
-    th_sleep_ms(300);
-    rotate(c, "AAD_FEDERATED_TOKEN_FILE", token_file, NULL, NULL);
-    th_sleep_ms(300);
+    rotate_and_wait(c, "token", "AAD_FEDERATED_TOKEN_FILE", token_file, NULL, NULL);
+    rotate_and_wait(c, "managed_identity", "AAD_MANAGED_IDENTITY", "system", "AAD_MANAGED_IDENTITY_ENDPOINT", imds);
+    rotate_and_wait(c, "token", "AAD_APP_KEY", th_emu_cfg(emu, "AAD_APP_KEY"), NULL, NULL);
+    rotate_and_wait(c, "token", "AAD_FEDERATED_TOKEN_FILE", token_file, NULL, NULL);
     atomic_store(&stop, 1);
     int failures = 0, calls = 0;
     for (int i = 0; i < 8; i++) {
