@@ -39,7 +39,7 @@ static X509 *read_cert(const char *data, size_t len) {
     return x;
 }
 
-static char *bio_string(BIO *bio) {
+char *isc_bio_string(BIO *bio) {
     char *mem = NULL;
     long n = BIO_get_mem_data(bio, &mem);
     return n >= 0 ? isc_strndup(mem, (size_t)n) : NULL;
@@ -92,7 +92,7 @@ int isc_cert_details(const char *data, size_t len, intune_scep_cert_details **ou
     /* Issuer: RFC 4514 string. */
     if (!(bio = BIO_new(BIO_s_mem()))) goto nomem;
     if (X509_NAME_print_ex(bio, X509_get_issuer_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) goto bad;
-    if (!(d->issuing_authority = bio_string(bio))) goto nomem;
+    if (!(d->issuing_authority = isc_bio_string(bio))) goto nomem;
     goto done;
 nomem:
     rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");

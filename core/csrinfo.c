@@ -90,12 +90,6 @@ static char *type_utf8(const ASN1_TYPE *t) {
     return s;
 }
 
-static char *bio_take_string(BIO *b) {
-    char *mem = NULL;
-    long n = BIO_get_mem_data(b, &mem);
-    return n >= 0 ? isc_strndup(mem, (size_t)n) : NULL;
-}
-
 static int add_san(intune_scep_csr_info *info, const char *type, char *value) {
     if (!value) return -1;
     if (info->san_count >= MAX_SANS) {
@@ -165,7 +159,7 @@ static int read_sans(intune_scep_csr_info *info, X509_EXTENSION *ext) {
         case GEN_DIRNAME: {
             BIO *b = BIO_new(BIO_s_mem());
             char *v = NULL;
-            if (b && X509_NAME_print_ex(b, g->d.directoryName, 0, XN_FLAG_RFC2253) >= 0) v = bio_take_string(b);
+            if (b && X509_NAME_print_ex(b, g->d.directoryName, 0, XN_FLAG_RFC2253) >= 0) v = isc_bio_string(b);
             BIO_free(b);
             rc = add_san(info, "dirname", v ? v : isc_strdup(""));
             break;
@@ -295,7 +289,7 @@ int isc_csr_info(const char *data, size_t len, intune_scep_csr_info **out, intun
     if (X509_NAME_print_ex(b, X509_REQ_get_subject_name(req), 0,
                            (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT) < 0)
         goto bad;
-    if (!(info->subject = bio_take_string(b))) goto nomem;
+    if (!(info->subject = isc_bio_string(b))) goto nomem;
 
     /* challengePassword */
     int idx = X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1);
