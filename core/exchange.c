@@ -10,11 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-void isc_free_headers(struct curl_slist *list) {
-    for (struct curl_slist *p = list; p; p = p->next) isc_wipe(p->data, strlen(p->data));
-    curl_slist_free_all(list);
-}
-
 static int add_header(struct curl_slist **list, const char *line) {
     struct curl_slist *l = curl_slist_append(*list, line);
     if (!l) return INTUNE_SCEP_E_NOMEM;

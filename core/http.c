@@ -62,6 +62,11 @@ int isc_http_init(intune_scep_client *c, intune_scep_error *err) {
     return INTUNE_SCEP_OK;
 }
 
+void isc_free_headers(struct curl_slist *list) {
+    for (struct curl_slist *p = list; p; p = p->next) isc_wipe(p->data, strlen(p->data));
+    curl_slist_free_all(list);
+}
+
 static void handle_free(isc_handle *h) {
     if (!h) return;
     if (h->easy) curl_easy_cleanup(h->easy);
