@@ -89,7 +89,7 @@ int isc_download_revocation_requests(intune_scep_client *c, int max_requests, co
         free(body);
         return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
     }
-    isc_service_op op = {"downloadRevocationRequests", "PkiConnectorFEService",
+    isc_service_op op = {"downloadRevocationRequests", INTUNE_SCEP_SERVICE_REVOCATION,
                          "CertificateAuthorityRequests/downloadRevocationRequests", c->settings.pki_api_version};
     int rc = isc_service_call(c, &op, NULL, body, read_requests, list, err);
     if (rc == INTUNE_SCEP_OK) *out = list;
@@ -113,7 +113,7 @@ int isc_upload_revocation_results(intune_scep_client *c, const intune_scep_revoc
     }
     char *body = ok ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);
-    isc_service_op op = {"uploadRevocationResults", "PkiConnectorFEService",
+    isc_service_op op = {"uploadRevocationResults", INTUNE_SCEP_SERVICE_REVOCATION,
                          "CertificateAuthorityRequests/uploadRevocationResults", c->settings.pki_api_version};
     return isc_service_call(c, &op, NULL, body, read_upload, NULL, err);
 }

@@ -236,6 +236,6 @@ int isc_scep_call(intune_scep_client *c, const char *action, const char *transac
                   intune_scep_error *err) {
     char path[96];
     snprintf(path, sizeof path, "ScepActions/%s", action);
-    isc_service_op op = {action, "ScepRequestValidationFEService", path, c->settings.scep_api_version};
+    isc_service_op op = {action, INTUNE_SCEP_SERVICE_VALIDATION, path, c->settings.scep_api_version};
     return isc_service_call(c, &op, transaction_id, body, read_scep_answer, NULL, err);
 }

@@ -66,6 +66,12 @@ typedef struct intune_scep_revocation_requests intune_scep_revocation_requests;
 /** What became of revocation requests, to upload (uploadRevocationResults). */
 typedef struct intune_scep_revocation_results intune_scep_revocation_results;
 
+/** The Intune service that validates SCEP requests and takes the notifications
+ *  (the name service discovery lists it under). */
+#define INTUNE_SCEP_SERVICE_VALIDATION "ScepRequestValidationFEService"
+/** The Intune service that queues revocation requests and takes their results. */
+#define INTUNE_SCEP_SERVICE_REVOCATION "PkiConnectorFEService"
+
 /** Status of every fallible call. Values never change once shipped. */
 typedef enum {
     INTUNE_SCEP_OK = 0,               /**< success (for SCEP calls: Intune said "Success") */
