@@ -125,6 +125,18 @@ API int intune_scep_config_load_env(intune_scep_config *cfg, const char *prefix,
     return END_ERR(isc_config_load_env(cfg, prefix, e));
 }
 
+API size_t intune_scep_config_key_count(void) {
+    return isc_config_key_count();
+}
+
+API const char *intune_scep_config_key_name(size_t index) {
+    return isc_config_key_name(index);
+}
+
+API int intune_scep_config_key_flags(const char *key) {
+    return key ? isc_config_key_flags(key) : 0;
+}
+
 API void intune_scep_config_set_log_callback(intune_scep_config *cfg, intune_scep_log_fn fn, void *userdata,
                                              int min_level) {
     if (!cfg) return;

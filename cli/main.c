@@ -8,9 +8,9 @@
  * It is written over the public C ABI (intune_scep.h) only.
  *
  * Output: short aligned text by default, one JSON object on stdout with --json.
- * It never prints a secret: the configuration's AAD_APP_KEY and PROXY_PASS are
- * never echoed, and every text that comes from the library is scrubbed of them
- * once more before it is printed.
+ * It never prints a secret: the values of the configuration's secret keys (the
+ * library's table says which) are never echoed, and every text that comes from
+ * the library is scrubbed of them once more before it is printed.
  */
 #include "cli.h"
 #include "hints.h"
@@ -46,22 +46,6 @@ enum {
 
 #define ENV_PREFIX "INTUNE_SCEP_"
 
-/* The configuration keys an INTUNE_SCEP_<KEY> variable may set (those of intune_scep.h). Other
- * INTUNE_SCEP_* variables belong to someone else (build and test tooling) and are left alone. */
-static const char *const CONFIG_KEYS[] = {
-    "AAD_APP_ID", "AAD_APP_KEY", "AAD_CLIENT_CERT_FILE", "AAD_CLIENT_KEY_FILE", "AAD_CLIENT_KEY_PASSWORD", "TENANT",
-    "PROVIDER_NAME_AND_VERSION", "PROXY_HOST", "PROXY_PORT", "PROXY_USER", "PROXY_PASS", "AUTH_AUTHORITY",
-    "INTUNE_APP_ID", "INTUNE_RESOURCE_URL", "MS_GRAPH_RESOURCE_URL", "MS_GRAPH_API_VERSION", "GRAPH_RESOURCE_URL",
-    "GRAPH_API_VERSION", "ScepRequestValidationFEServiceVersion", "PkiConnectorFEServiceVersion", "TLS_CA_FILE",
-    "TIMEOUT_MS", "CONNECT_TIMEOUT_MS", "MAX_RETRIES", "AAD_FEDERATED_TOKEN_FILE", "AAD_MANAGED_IDENTITY",
-    "AAD_MANAGED_IDENTITY_ENDPOINT", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "CLOUD",
-};
-
-static int is_config_key(const char *key) {
-    for (size_t i = 0; i < sizeof CONFIG_KEYS / sizeof CONFIG_KEYS[0]; i++)
-        if (strcmp(key, CONFIG_KEYS[i]) == 0) return 1;
-    return 0;
-}
 #define MAX_INPUT_FILE (1024 * 1024)
 
 enum command {
@@ -110,8 +94,10 @@ struct cli {
     const char *max_text;
     const char *issuer;
     const char *candidate_path; /* check --candidate FILE: the credential to try instead */
-    /* Secret values of the configuration, to scrub from anything printed. */
-    char *secrets[4];
+    /* Secret values of the configuration (the keys the library's table flags as secret), to
+       scrub from anything printed. */
+    char **secrets;
+    size_t nsecrets;
 };
 
 static struct cli g;
@@ -155,7 +141,7 @@ static char *scrub(const char *text) {
     if (text == NULL)
         return NULL;
     char *out = xstrdup(text);
-    for (size_t i = 0; i < sizeof g.secrets / sizeof g.secrets[0]; i++) {
+    for (size_t i = 0; i < g.nsecrets; i++) {
         const char *secret = g.secrets[i];
         size_t n = secret ? strlen(secret) : 0;
         if (n < 4)
@@ -180,15 +166,15 @@ static char *scrub(const char *text) {
 }
 
 static void wipe_secrets(void) {
-    for (size_t i = 0; i < sizeof g.secrets / sizeof g.secrets[0]; i++) {
-        if (g.secrets[i] != NULL) {
-            volatile char *p = g.secrets[i];
-            while (*p)
-                *p++ = 0;
-            free(g.secrets[i]);
-            g.secrets[i] = NULL;
-        }
+    for (size_t i = 0; i < g.nsecrets; i++) {
+        volatile char *p = g.secrets[i];
+        while (*p)
+            *p++ = 0;
+        free(g.secrets[i]);
     }
+    free(g.secrets);
+    g.secrets = NULL;
+    g.nsecrets = 0;
 }
 
 #define WRAP_COLUMNS 100
@@ -807,15 +793,19 @@ static int load_config(intune_scep_config *cfg, intune_scep_error *err) {
             char key[64];
             memcpy(key, *e + prefix, (size_t)(eq - *e) - prefix);
             key[(size_t)(eq - *e) - prefix] = '\0';
-            if (is_config_key(key))
+            if (intune_scep_config_key_flags(key) & INTUNE_SCEP_CONFIG_KEY_KNOWN)
                 fprintf(stderr, "intune-scep: [debug] %s set from the environment (%s%s)\n", key, ENV_PREFIX, key);
         }
     }
-    /* Remember the secrets, to scrub them from anything printed. */
-    static const char *const secret_keys[] = {"AAD_APP_KEY", "PROXY_PASS", "AAD_CLIENT_KEY_PASSWORD", "IDENTITY_HEADER"};
-    for (size_t i = 0; i < sizeof secret_keys / sizeof secret_keys[0]; i++) {
-        const char *v = intune_scep_config_get(cfg, secret_keys[i]);
-        g.secrets[i] = v ? xstrdup(v) : NULL;
+    /* Remember the secrets (the library's table says which keys hold one), to scrub them from
+       anything printed. */
+    size_t nkeys = intune_scep_config_key_count();
+    g.secrets = xmalloc(nkeys * sizeof *g.secrets);
+    for (size_t i = 0; i < nkeys; i++) {
+        const char *key = intune_scep_config_key_name(i);
+        const char *v = intune_scep_config_get(cfg, key);
+        if (v != NULL && *v != '\0' && (intune_scep_config_key_flags(key) & INTUNE_SCEP_CONFIG_KEY_SECRET))
+            g.secrets[g.nsecrets++] = xstrdup(v);
     }
     /* The private key of a certificate credential is a secret file too: its own file, or the
        certificate file when the key is inside it. */
@@ -963,7 +953,7 @@ static int cmd_check(intune_scep_client *client, const intune_scep_config *cfg, 
         int rc;
         if (i == 1) {
             char *uri = NULL;
-            rc = intune_scep_client_discover(client, "ScepRequestValidationFEService", &uri, err);
+            rc = intune_scep_client_discover(client, INTUNE_SCEP_SERVICE_VALIDATION, &uri, err);
             if (rc == INTUNE_SCEP_OK && uri != NULL)
                 steps[1].detail = xstrdup(uri);
             intune_scep_string_free(uri);

@@ -283,16 +283,43 @@ int isc_properties_parse(intune_scep_config *cfg, const char *text, size_t len, 
 
 /* ---- validation ---------------------------------------------------------- */
 
-static const char *const KNOWN_KEYS[] = {
-    "AAD_APP_ID", "AAD_APP_KEY", "TENANT", "PROVIDER_NAME_AND_VERSION", "PROXY_HOST", "PROXY_PORT", "PROXY_USER",
-    "PROXY_PASS", "AUTH_AUTHORITY", "INTUNE_APP_ID", "INTUNE_RESOURCE_URL", "MS_GRAPH_RESOURCE_URL",
-    "MS_GRAPH_API_VERSION", "GRAPH_RESOURCE_URL", "GRAPH_API_VERSION", "ScepRequestValidationFEServiceVersion",
-    "PkiConnectorFEServiceVersion", "TLS_CA_FILE", "TIMEOUT_MS", "CONNECT_TIMEOUT_MS", "MAX_RETRIES",
-    "SERVICE_MAP_LIFETIME_MS",
-    "AAD_CLIENT_CERT_FILE", "AAD_CLIENT_KEY_FILE", "AAD_CLIENT_KEY_PASSWORD",
-    "AAD_FEDERATED_TOKEN_FILE", "AAD_MANAGED_IDENTITY", "AAD_MANAGED_IDENTITY_ENDPOINT", "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER", "CLOUD",
+/*
+ * The configuration keys this library reads, and what each one is: the one table of them
+ * (intune_scep_config_key_* give it to applications, the CLI and the server among them; the
+ * docs' key tables are checked against it by tests/test_config.c). A secret's value is never
+ * echoed by a tool; a retired key is accepted, unused and warned about.
+ */
+#define SECRET INTUNE_SCEP_CONFIG_KEY_SECRET
+#define RETIRED INTUNE_SCEP_CONFIG_KEY_RETIRED
+static const struct {
+    const char *name;
+    int flags;
+} KEYS[] = {
+    {"AAD_APP_ID", 0}, {"AAD_APP_KEY", SECRET}, {"TENANT", 0}, {"PROVIDER_NAME_AND_VERSION", 0},
+    {"PROXY_HOST", 0}, {"PROXY_PORT", 0}, {"PROXY_USER", 0}, {"PROXY_PASS", SECRET}, {"AUTH_AUTHORITY", 0},
+    {"INTUNE_APP_ID", 0}, {"INTUNE_RESOURCE_URL", 0}, {"MS_GRAPH_RESOURCE_URL", 0}, {"MS_GRAPH_API_VERSION", 0},
+    {"GRAPH_RESOURCE_URL", RETIRED}, {"GRAPH_API_VERSION", RETIRED}, {"ScepRequestValidationFEServiceVersion", 0},
+    {"PkiConnectorFEServiceVersion", 0}, {"TLS_CA_FILE", 0}, {"TIMEOUT_MS", 0}, {"CONNECT_TIMEOUT_MS", 0},
+    {"MAX_RETRIES", 0}, {"SERVICE_MAP_LIFETIME_MS", 0}, {"AAD_CLIENT_CERT_FILE", 0}, {"AAD_CLIENT_KEY_FILE", 0},
+    {"AAD_CLIENT_KEY_PASSWORD", SECRET}, {"AAD_FEDERATED_TOKEN_FILE", 0}, {"AAD_MANAGED_IDENTITY", 0},
+    {"AAD_MANAGED_IDENTITY_ENDPOINT", 0}, {"IDENTITY_ENDPOINT", 0}, {"IDENTITY_HEADER", SECRET}, {"CLOUD", 0},
 };
+#undef SECRET
+#undef RETIRED
+
+size_t isc_config_key_count(void) {
+    return sizeof KEYS / sizeof *KEYS;
+}
+
+const char *isc_config_key_name(size_t index) {
+    return index < sizeof KEYS / sizeof *KEYS ? KEYS[index].name : NULL;
+}
+
+int isc_config_key_flags(const char *key) {
+    for (size_t i = 0; key && i < sizeof KEYS / sizeof *KEYS; i++)
+        if (strcmp(key, KEYS[i].name) == 0) return INTUNE_SCEP_CONFIG_KEY_KNOWN | KEYS[i].flags;
+    return 0;
+}
 
 /* ---- the environment ---------------------------------------------------- */
 
@@ -301,14 +328,14 @@ int isc_config_load_env(intune_scep_config *cfg, const char *prefix, intune_scep
     intune_scep_config staged = {0};
     int rc = INTUNE_SCEP_OK;
     char name[128];
-    for (size_t i = 0; i < sizeof KNOWN_KEYS / sizeof *KNOWN_KEYS && rc == INTUNE_SCEP_OK; i++) {
-        size_t klen = strlen(KNOWN_KEYS[i]);
+    for (size_t i = 0; i < sizeof KEYS / sizeof *KEYS && rc == INTUNE_SCEP_OK; i++) {
+        size_t klen = strlen(KEYS[i].name);
         if (plen + klen >= sizeof name) {
             rc = isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument prefix is too long (%zu bytes)", plen);
             break;
         }
         memcpy(name, prefix, plen);
-        memcpy(name + plen, KNOWN_KEYS[i], klen + 1);
+        memcpy(name + plen, KEYS[i].name, klen + 1);
         const char *value = getenv(name);
         if (!value) continue;
         /* The value may be a secret: the message names the variable only. */
@@ -318,7 +345,7 @@ int isc_config_load_env(intune_scep_config *cfg, const char *prefix, intune_scep
         else if (isc_has_control(value))
             rc = isc_error_set(err, INTUNE_SCEP_E_CONFIG,
                                "environment variable %s: the value holds a control character", name);
-        else if (isc_config_set(&staged, KNOWN_KEYS[i], value) != INTUNE_SCEP_OK)
+        else if (isc_config_set(&staged, KEYS[i].name, value) != INTUNE_SCEP_OK)
             rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < staged.count && rc == INTUNE_SCEP_OK; i++)
@@ -516,9 +543,7 @@ int isc_settings_from_config(const intune_scep_config *cfg, isc_settings *s, isc
              "or IDENTITY_HEADER is set");
     for (size_t i = 0; i < cfg->count; i++) {
         const isc_kv *it = &cfg->items[i];
-        if (isc_has_control(it->value) && strcmp(it->key, "AAD_APP_KEY") != 0 && strcmp(it->key, "PROXY_PASS") != 0 &&
-            strcmp(it->key, "AAD_CLIENT_KEY_PASSWORD") != 0 && strcmp(it->key, "IDENTITY_HEADER") != 0)
-        {
+        if (isc_has_control(it->value) && !(isc_config_key_flags(it->key) & INTUNE_SCEP_CONFIG_KEY_SECRET)) {
             char *shown = named_key(it);
             rc = isc_error_set(err, INTUNE_SCEP_E_CONFIG, "%s holds a control character",
                                shown ? shown : "a configuration key");
@@ -652,16 +677,14 @@ int isc_settings_from_config(const intune_scep_config *cfg, isc_settings *s, isc
     /* Warnings: retired and unknown keys. */
     for (size_t i = 0; i < cfg->count; i++) {
         const char *k = cfg->items[i].key;
-        if (strcmp(k, "GRAPH_RESOURCE_URL") == 0 || strcmp(k, "GRAPH_API_VERSION") == 0) {
+        int flags = isc_config_key_flags(k);
+        if (flags & INTUNE_SCEP_CONFIG_KEY_RETIRED) {
             isc_log(log, INTUNE_SCEP_LOG_WARNING,
                     "configuration key %s (Azure AD Graph) is retired and not used; discovery uses MS_GRAPH_RESOURCE_URL",
                     k);
             continue;
         }
-        int known = 0;
-        for (size_t j = 0; j < sizeof KNOWN_KEYS / sizeof *KNOWN_KEYS; j++)
-            if (strcmp(k, KNOWN_KEYS[j]) == 0) known = 1;
-        if (!known) {
+        if (!flags) {
             char *shown = named_key(&cfg->items[i]);
             isc_log(log, INTUNE_SCEP_LOG_WARNING, "%s is not known to this library and is ignored",
                     shown ? shown : "a configuration key");

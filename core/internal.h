@@ -177,6 +177,11 @@ int isc_properties_parse(intune_scep_config *cfg, const char *text, size_t len, 
  * message names the variable, never its value.
  */
 int isc_config_load_env(intune_scep_config *cfg, const char *prefix, intune_scep_error *err);
+/** The table of known keys (config.c): how many, the name of one (NULL past the end), and the
+ *  INTUNE_SCEP_CONFIG_KEY_* flags of a key (0 for a key not in the table, or NULL). */
+size_t isc_config_key_count(void);
+const char *isc_config_key_name(size_t index);
+int isc_config_key_flags(const char *key);
 /** Validate `cfg` into `out`; the message names the key at fault. Warnings go to `log`. */
 struct isc_logger;
 int isc_settings_from_config(const intune_scep_config *cfg, isc_settings *out, struct isc_logger *log,

@@ -53,16 +53,6 @@
 
 #define MAX_BODY (256 * 1024)
 
-/* The library's configuration keys: copied from the server's file into the client's configuration. */
-static const char *const LIBRARY_KEYS[] = {
-    "AAD_APP_ID", "AAD_APP_KEY", "AAD_CLIENT_CERT_FILE", "AAD_CLIENT_KEY_FILE", "AAD_CLIENT_KEY_PASSWORD", "TENANT",
-    "PROVIDER_NAME_AND_VERSION", "PROXY_HOST", "PROXY_PORT", "PROXY_USER", "PROXY_PASS", "AUTH_AUTHORITY",
-    "INTUNE_APP_ID", "INTUNE_RESOURCE_URL", "MS_GRAPH_RESOURCE_URL", "MS_GRAPH_API_VERSION", "GRAPH_RESOURCE_URL",
-    "GRAPH_API_VERSION", "ScepRequestValidationFEServiceVersion", "PkiConnectorFEServiceVersion", "TLS_CA_FILE",
-    "TIMEOUT_MS", "CONNECT_TIMEOUT_MS", "MAX_RETRIES", "SERVICE_MAP_LIFETIME_MS", "AAD_FEDERATED_TOKEN_FILE",
-    "AAD_MANAGED_IDENTITY", "AAD_MANAGED_IDENTITY_ENDPOINT", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "CLOUD",
-};
-
 /* The Intune client in use, counted: SIGHUP swaps in a new one while calls finish on the old. */
 struct client_ref {
     intune_scep_client *client;
@@ -1123,9 +1113,11 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, en
 static int new_client(struct server *s, intune_scep_config *all, intune_scep_client **out, intune_scep_error *err) {
     intune_scep_config *lib = intune_scep_config_new();
     if (lib == NULL) return INTUNE_SCEP_E_NOMEM;
-    for (size_t i = 0; i < sizeof LIBRARY_KEYS / sizeof LIBRARY_KEYS[0]; i++) {
-        const char *v = intune_scep_config_get(all, LIBRARY_KEYS[i]);
-        if (v != NULL) intune_scep_config_set(lib, LIBRARY_KEYS[i], v);
+    /* The library's keys, from its own table (intune_scep_config_key_name). */
+    for (size_t i = 0; i < intune_scep_config_key_count(); i++) {
+        const char *key = intune_scep_config_key_name(i);
+        const char *v = intune_scep_config_get(all, key);
+        if (v != NULL) intune_scep_config_set(lib, key, v);
     }
     intune_scep_config_set_log_callback(lib, library_log, s, INTUNE_SCEP_LOG_WARNING);
     int rc = intune_scep_client_new(lib, out, err);

@@ -583,6 +583,183 @@ static void test_load_env(void) {
     intune_scep_error_free(err);
 }
 
+/* The key table (intune_scep_config_key_*): every key once, the secrets and the retired keys
+   exactly, nothing else known, and the environment read by the same table. */
+static void test_key_table(void) {
+    static const char *const secrets[] = {"AAD_APP_KEY", "PROXY_PASS", "AAD_CLIENT_KEY_PASSWORD", "IDENTITY_HEADER"};
+    static const char *const retired[] = {"GRAPH_RESOURCE_URL", "GRAPH_API_VERSION"};
+    size_t n = intune_scep_config_key_count();
+    CHECK(n >= 31);
+    size_t nsecret = 0, nretired = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = intune_scep_config_key_name(i);
+        REQUIRE(k != NULL && *k);
+        int flags = intune_scep_config_key_flags(k);
+        if (!(flags & INTUNE_SCEP_CONFIG_KEY_KNOWN)) th_fail(__FILE__, __LINE__, "key %s of the table is not known", k);
+        if (flags & ~(INTUNE_SCEP_CONFIG_KEY_KNOWN | INTUNE_SCEP_CONFIG_KEY_SECRET | INTUNE_SCEP_CONFIG_KEY_RETIRED))
+            th_fail(__FILE__, __LINE__, "key %s has undocumented flags %d", k, flags);
+        if (flags & INTUNE_SCEP_CONFIG_KEY_SECRET) nsecret++;
+        if (flags & INTUNE_SCEP_CONFIG_KEY_RETIRED) nretired++;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(k, intune_scep_config_key_name(j)) == 0) th_fail(__FILE__, __LINE__, "key %s listed twice", k);
+        CHECK(intune_scep_config_key_name(i) == k); /* static storage: the same string each time */
+    }
+    CHECK(intune_scep_config_key_name(n) == NULL);
+    CHECK(intune_scep_config_key_name((size_t)-1) == NULL);
+    /* The secrets are exactly these: a new secret key must be added here, to the tools' redaction
+       (through this table) and to the docs on purpose. */
+    for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++)
+        CHECK_INT(intune_scep_config_key_flags(secrets[i]), INTUNE_SCEP_CONFIG_KEY_KNOWN | INTUNE_SCEP_CONFIG_KEY_SECRET);
+    CHECK_INT(nsecret, sizeof secrets / sizeof *secrets);
+    for (size_t i = 0; i < sizeof retired / sizeof *retired; i++)
+        CHECK_INT(intune_scep_config_key_flags(retired[i]), INTUNE_SCEP_CONFIG_KEY_KNOWN | INTUNE_SCEP_CONFIG_KEY_RETIRED);
+    CHECK_INT(nretired, sizeof retired / sizeof *retired);
+    CHECK_INT(intune_scep_config_key_flags("TENANT"), INTUNE_SCEP_CONFIG_KEY_KNOWN);
+    CHECK_INT(intune_scep_config_key_flags("AAD_CLIENT_KEY_FILE"), INTUNE_SCEP_CONFIG_KEY_KNOWN); /* a path, not a secret */
+    /* Unknown: NULL, empty, another case, a prefix, a longer name, blanks, a secret's name with a NUL cut. */
+    static const char *const unknown[] = {"", "tenant", "aad_app_key", "TENAN", "TENANTS", "TENANT ", " TENANT",
+                                          "AAD_APP_KEY\t", "SOME_FUTURE_KEY", "INTUNE_SCEP_AAD_APP_KEY", "ARTIFACTS"};
+    CHECK_INT(intune_scep_config_key_flags(NULL), 0);
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
+        if (intune_scep_config_key_flags(unknown[i]) != 0)
+            th_fail(__FILE__, __LINE__, "\"%s\" is not a key, yet has flags", unknown[i]);
+
+    /* intune_scep_config_load_env reads exactly the keys of the table. */
+    intune_scep_error *err = intune_scep_error_new();
+    intune_scep_config *cfg = intune_scep_config_new();
+    REQUIRE(cfg != NULL);
+    char name[128];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "KTAB_%s", intune_scep_config_key_name(i));
+        setenv(name, "v", 1);
+    }
+    REQUIRE_STATUS(intune_scep_config_load_env(cfg, "KTAB_", err), INTUNE_SCEP_OK, err);
+    for (size_t i = 0; i < n; i++) {
+        const char *k = intune_scep_config_key_name(i);
+        if (!intune_scep_config_get(cfg, k)) th_fail(__FILE__, __LINE__, "KTAB_%s was not read", k);
+        snprintf(name, sizeof name, "KTAB_%s", k);
+        unsetenv(name);
+    }
+    intune_scep_config_free(cfg);
+    intune_scep_error_free(err);
+}
+
+/* A whole file of the source tree (INTUNE_SCEP_SOURCE_DIR, set by CTest), NUL-terminated. */
+static char *source_file(const char *rel) {
+    const char *dir = getenv("INTUNE_SCEP_SOURCE_DIR");
+    if (!dir || !*dir) {
+        th_fail(__FILE__, __LINE__, "INTUNE_SCEP_SOURCE_DIR is not set (CTest sets it)");
+        th_abort_test();
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        th_fail(__FILE__, __LINE__, "cannot open %s", path);
+        th_abort_test();
+    }
+    size_t cap = 1 << 16, len = 0, got;
+    char *text = malloc(cap + 1);
+    REQUIRE(text != NULL);
+    while ((got = fread(text + len, 1, cap - len, f)) > 0) {
+        len += got;
+        if (len == cap) {
+            char *bigger = realloc(text, 2 * cap + 1);
+            REQUIRE(bigger != NULL);
+            text = bigger;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    text[len] = '\0';
+    return text;
+}
+
+/*
+ * The configuration table of a Markdown document (the one whose header row starts "| key |
+ * required |") against the library's table: each key of the library has a row, each `name`
+ * in a row's first cell is a key of the library, and a secret's row says it is a secret.
+ */
+static void check_doc_table(const char *rel) {
+    char *doc = source_file(rel);
+    size_t n = intune_scep_config_key_count();
+    char *seen = calloc(n, 1);
+    REQUIRE(seen != NULL);
+    const char *p = strstr(doc, "\n| key | required |");
+    if (!p) {
+        th_fail(__FILE__, __LINE__, "%s: no configuration table (a header row \"| key | required | ...\")", rel);
+    } else {
+        p = strchr(p + 1, '\n'); /* the header row */
+        p = p ? strchr(p + 1, '\n') : NULL; /* the |---| row */
+        size_t rows = 0;
+        while (p && p[1] == '|') {
+            const char *row = p + 1, *end = strchr(row, '\n');
+            size_t rowlen = end ? (size_t)(end - row) : strlen(row);
+            const char *cell_end = memchr(row + 1, '|', rowlen - 1);
+            size_t cell = cell_end ? (size_t)(cell_end - row) : rowlen;
+            char line[2048];
+            snprintf(line, sizeof line, "%.*s", (int)(rowlen < sizeof line ? rowlen : sizeof line - 1), row);
+            for (const char *q = memchr(row, '`', cell); q && q < row + cell;) {
+                const char *close = memchr(q + 1, '`', (size_t)(row + cell - q - 1));
+                if (!close) break;
+                char key[128];
+                snprintf(key, sizeof key, "%.*s", (int)(close - q - 1), q + 1);
+                int flags = intune_scep_config_key_flags(key);
+                if (!flags) {
+                    th_fail(__FILE__, __LINE__, "%s lists `%s`, which the library does not know", rel, key);
+                } else {
+                    for (size_t i = 0; i < n; i++)
+                        if (strcmp(intune_scep_config_key_name(i), key) == 0) seen[i] = 1;
+                    if ((flags & INTUNE_SCEP_CONFIG_KEY_SECRET) && !strstr(line, "secret"))
+                        th_fail(__FILE__, __LINE__, "%s: the row of `%s` does not say it is a secret", rel, key);
+                    if ((flags & INTUNE_SCEP_CONFIG_KEY_RETIRED) && !strstr(line, "retired"))
+                        th_fail(__FILE__, __LINE__, "%s: the row of `%s` does not say it is retired", rel, key);
+                }
+                q = memchr(close + 1, '`', (size_t)(row + cell - close - 1));
+            }
+            rows++;
+            p = end;
+        }
+        CHECK(rows > 0);
+        for (size_t i = 0; i < n; i++)
+            if (!seen[i])
+                th_fail(__FILE__, __LINE__, "%s: the configuration table has no row for %s", rel,
+                        intune_scep_config_key_name(i));
+    }
+    free(seen);
+    free(doc);
+}
+
+/* Each key of the library appears as a word in text [from, to). */
+static void check_words(const char *what, const char *from, const char *to) {
+    for (size_t i = 0; i < intune_scep_config_key_count(); i++) {
+        const char *k = intune_scep_config_key_name(i);
+        size_t kl = strlen(k);
+        int found = 0;
+        for (const char *q = from; !found && (q = strstr(q, k)) != NULL && q + kl <= to; q += kl) {
+            char before = q > from ? q[-1] : ' ', after = q[kl];
+            int word = !((before >= 'A' && before <= 'Z') || (before >= 'a' && before <= 'z') ||
+                         (before >= '0' && before <= '9') || before == '_') &&
+                       !((after >= 'A' && after <= 'Z') || (after >= 'a' && after <= 'z') ||
+                         (after >= '0' && after <= '9') || after == '_');
+            found = word;
+        }
+        if (!found) th_fail(__FILE__, __LINE__, "%s does not name the key %s", what, k);
+    }
+}
+
+/* The documented key lists and the library's table agree (README, onboarding, the header). */
+static void test_docs_list_every_key(void) {
+    check_doc_table("README.md");
+    check_doc_table("docs/onboarding.md");
+    char *h = source_file("bindings/include/intune_scep.h");
+    const char *from = strstr(h, "Keys (case-sensitive");
+    const char *to = from ? strstr(from, "*/") : NULL;
+    if (!from || !to) th_fail(__FILE__, __LINE__, "intune_scep.h: the key list at intune_scep_config_new is not found");
+    else check_words("intune_scep.h's key list at intune_scep_config_new", from, to);
+    free(h);
+}
+
 static const th_test tests[] = {
     {"minimal_config_ok", test_minimal_config_ok},
     {"required_keys", test_required_keys},
@@ -598,6 +775,8 @@ static const th_test tests[] = {
     {"load_file_errors", test_load_file_errors},
     {"load_file_then_client", test_load_file_then_client},
     {"load_env", test_load_env},
+    {"key_table", test_key_table},
+    {"docs_list_every_key", test_docs_list_every_key},
 };
 
 static void setup(void) {

@@ -227,6 +227,38 @@ INTUNE_SCEP_API int intune_scep_config_load_file(intune_scep_config *cfg, const 
  */
 INTUNE_SCEP_API int intune_scep_config_load_env(intune_scep_config *cfg, const char *prefix, intune_scep_error *err);
 
+/* The keys this library knows, for applications that copy, list or redact them (a tool
+ * that must never print a secret, a server that passes the library's keys on), so that
+ * none keeps a list of its own. The table is fixed for a given library version; a newer
+ * version may add keys (never remove one). Pure functions: any thread, any time. */
+
+/** intune_scep_config_key_flags: the library reads this key (every key of the table). */
+#define INTUNE_SCEP_CONFIG_KEY_KNOWN 1
+/** intune_scep_config_key_flags: the key's value is a secret (AAD_APP_KEY, PROXY_PASS,
+ *  AAD_CLIENT_KEY_PASSWORD, IDENTITY_HEADER): never printed, logged or echoed. */
+#define INTUNE_SCEP_CONFIG_KEY_SECRET 2
+/** intune_scep_config_key_flags: the key is retired: accepted, not used, warned about
+ *  when a client is created (GRAPH_RESOURCE_URL, GRAPH_API_VERSION). */
+#define INTUNE_SCEP_CONFIG_KEY_RETIRED 4
+
+/** The number of configuration keys this library knows (those listed at intune_scep_config_new). */
+INTUNE_SCEP_API size_t intune_scep_config_key_count(void);
+
+/**
+ * The name of known key number `index`, 0 to intune_scep_config_key_count() - 1, as it is
+ * spelled in a file (case-sensitive); NULL for an index past the end. The string is static:
+ * never free it. The order is fixed within a version but carries no meaning.
+ */
+INTUNE_SCEP_API const char *intune_scep_config_key_name(size_t index);
+
+/**
+ * What `key` is (case-sensitive, as in a file): INTUNE_SCEP_CONFIG_KEY_KNOWN, with
+ * INTUNE_SCEP_CONFIG_KEY_SECRET and INTUNE_SCEP_CONFIG_KEY_RETIRED or'ed in where they
+ * apply; 0 for a key this library does not know (it is then ignored and warned about)
+ * and for NULL.
+ */
+INTUNE_SCEP_API int intune_scep_config_key_flags(const char *key);
+
 /**
  * Route the log lines of clients created from this configuration to `fn`
  * (NULL: no logging, the default). Lines below `min_level` are not formatted.
