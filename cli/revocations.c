@@ -6,56 +6,32 @@
  * takes those JSON requests back with each one's outcome added ("succeeded",
  * "errorCode", "errorMessage") and reports whether Intune took them.
  *
- * Microsoft's guidance, kept in the defaults and the help: at most 100 requests
+ * Microsoft's guidance, kept in the defaults and the help (help.c): at most 100 requests
  * per download (500 is the service's limit), the issuer name as sent in the
  * success notifications (at most 256 characters), the same transaction for a
  * download and its upload, a download an hour or less often.
  */
-#include "cli.h"
-#include "hints.h"
+#include "revocations.h"
 
+#include "files.h"
+#include "hints.h"
+#include "output.h"
+
+#include <cjson/cJSON.h>
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define DEFAULT_MAX 100
 #define HARD_MAX 500
 #define ISSUER_MAX 256
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-void cli_revocations_help(FILE *out) {
-    fprintf(out,
-            "Usage: intune-scep -c FILE revocations download [--max N] [--issuer NAME] [--json]\n"
-            "       intune-scep -c FILE revocations upload RESULTS.json [--json]\n"
-            "\n"
-            "The revocation task of a CA (Intune's PkiConnectorFEService):\n"
-            "  download   fetch the revocation requests Intune queued for this CA and print them\n"
-            "             (with --json: {\"requests\": [{\"requestContext\", \"serialNumber\",\n"
-            "             \"issuerName\", \"caConfiguration\"}...]})\n"
-            "  upload     report what became of them: the JSON of download (or a list of results)\n"
-            "             with each request's outcome added: \"succeeded\" (true/false), \"errorCode\"\n"
-            "             (\"0\" for a success; for a failure 4000-4007 non-retryable, e.g. \"4004\"\n"
-            "             CertificateNotFoundError, \"4005\" ConflictError, or 4100-4103 retryable)\n"
-            "             and an optional \"errorMessage\". Exit 0 only when Intune took them.\n"
-            "\n"
-            "  --max N        requests per download, 1-500 (default 100; Microsoft recommends at most 100)\n"
-            "  --issuer NAME  only requests of this issuer: the issuing authority sent in the success\n"
-            "                 notifications (at most 256 characters); default: every issuer\n"
-            "\n"
-            "Microsoft's guidance: download once an hour or less often, and upload the results of a\n"
-            "download before the next one.\n");
-}
-
 static int usage(const char *message) {
-    return cli_fail_early(CLI_EXIT_USAGE, "USAGE", message);
+    return cli_fail_early(CLI_EXIT_USAGE, "USAGE", "%s", message);
 }
 
-int cli_revocations_check(const struct cli_revocations_args *a) {
+int cli_revocations_check(const struct cli_args *a) {
     char buf[320];
     if (a->subcommand == NULL)
         return usage("'revocations' needs a subcommand: download or upload");
@@ -90,13 +66,13 @@ int cli_revocations_check(const struct cli_revocations_args *a) {
     return usage(buf);
 }
 
-static int download(intune_scep_client *client, intune_scep_error *err, const struct cli_revocations_args *a) {
+static int download(intune_scep_client *client, intune_scep_error *err, const struct cli_args *a) {
     int max = a->max_text ? (int)strtol(a->max_text, NULL, 10) : DEFAULT_MAX;
     const char *issuer = a->issuer && *a->issuer ? a->issuer : NULL;
     intune_scep_revocation_requests *list = NULL;
-    double t0 = now_ms();
+    double t0 = cli_now_ms();
     int rc = intune_scep_download_revocation_requests(client, max, issuer, &list, err);
-    double elapsed = now_ms() - t0;
+    double elapsed = cli_now_ms() - t0;
     int code = cli_exit_code_for_status(rc);
     const char *fix = rc == INTUNE_SCEP_OK ? NULL : hint_for_error(HINT_STEP_SCEP_CALL, err);
     size_t n = intune_scep_revocation_requests_count(list);
@@ -154,7 +130,7 @@ static int read_results(const char *path, const char *text, size_t len, intune_s
     cJSON *root = cJSON_ParseWithLength(text, len);
     if (root == NULL) {
         snprintf(buf, sizeof buf, "%.200s: not JSON", path);
-        return cli_fail_early(CLI_EXIT_USAGE, "INTUNE_SCEP_E_INVALID_ARGUMENT", buf);
+        return cli_fail_early(CLI_EXIT_USAGE, "INTUNE_SCEP_E_INVALID_ARGUMENT", "%s", buf);
     }
     const cJSON *items = root;
     if (cJSON_IsObject(root)) {
@@ -166,7 +142,7 @@ static int read_results(const char *path, const char *text, size_t len, intune_s
     if (!cJSON_IsArray(items) || cJSON_GetArraySize(items) == 0) {
         snprintf(buf, sizeof buf, "%.200s: no results (a JSON list, or an object with a \"results\" or "
                  "\"requests\" list, of at least one)", path);
-        code = cli_fail_early(CLI_EXIT_USAGE, "INTUNE_SCEP_E_INVALID_ARGUMENT", buf);
+        code = cli_fail_early(CLI_EXIT_USAGE, "INTUNE_SCEP_E_INVALID_ARGUMENT", "%s", buf);
     }
     int i = 0;
     const cJSON *it;
@@ -188,13 +164,13 @@ static int read_results(const char *path, const char *text, size_t len, intune_s
                                                         cJSON_IsString(em) ? em->valuestring : NULL, err);
             if (rc != INTUNE_SCEP_OK) {
                 snprintf(buf, sizeof buf, "%.200s: result %d: %.250s", path, i, intune_scep_error_message(err));
-                code = cli_fail_early(cli_exit_code_for_status(rc), intune_scep_status_name(rc), buf);
+                code = cli_fail_early(cli_exit_code_for_status(rc), intune_scep_status_name(rc), "%s", buf);
                 break;
             }
             if (cJSON_IsTrue(ok)) (*succeeded)++;
         } else {
             snprintf(buf, sizeof buf, "%.200s: result %d %s", path, i, why);
-            code = cli_fail_early(CLI_EXIT_USAGE, "INTUNE_SCEP_E_INVALID_ARGUMENT", buf);
+            code = cli_fail_early(CLI_EXIT_USAGE, "INTUNE_SCEP_E_INVALID_ARGUMENT", "%s", buf);
             break;
         }
         i++;
@@ -203,14 +179,14 @@ static int read_results(const char *path, const char *text, size_t len, intune_s
     return code;
 }
 
-static int upload(intune_scep_client *client, intune_scep_error *err, const struct cli_revocations_args *a) {
+static int upload(intune_scep_client *client, intune_scep_error *err, const struct cli_args *a) {
     char buf[512];
     size_t len = 0;
     const char *why = NULL;
     char *text = cli_read_file(a->file, &len, &why);
     if (text == NULL) {
         snprintf(buf, sizeof buf, "%.200s: %.200s", a->file, why);
-        return cli_fail_early(CLI_EXIT_USAGE, "INTUNE_SCEP_E_INVALID_ARGUMENT", buf);
+        return cli_fail_early(CLI_EXIT_USAGE, "INTUNE_SCEP_E_INVALID_ARGUMENT", "%s", buf);
     }
     intune_scep_revocation_results *results = intune_scep_revocation_results_new();
     if (results == NULL) {
@@ -225,9 +201,9 @@ static int upload(intune_scep_client *client, intune_scep_error *err, const stru
         return code;
     }
     size_t n = intune_scep_revocation_results_count(results);
-    double t0 = now_ms();
+    double t0 = cli_now_ms();
     int rc = intune_scep_upload_revocation_results(client, results, err);
-    double elapsed = now_ms() - t0;
+    double elapsed = cli_now_ms() - t0;
     intune_scep_revocation_results_free(results);
     code = cli_exit_code_for_status(rc);
     const char *fix = rc == INTUNE_SCEP_OK ? NULL
@@ -261,6 +237,6 @@ static int upload(intune_scep_client *client, intune_scep_error *err, const stru
     return code;
 }
 
-int cli_revocations_run(intune_scep_client *client, intune_scep_error *err, const struct cli_revocations_args *a) {
+int cli_revocations_run(intune_scep_client *client, intune_scep_error *err, const struct cli_args *a) {
     return strcmp(a->subcommand, "download") == 0 ? download(client, err, a) : upload(client, err, a);
 }
