@@ -84,7 +84,7 @@ def main() -> int:
     args = ap.parse_args()
     build = args.build_dir or sorted(glob.glob(os.path.join(ROOT, "build*", "server", "intune-scep-server")),
                                      key=os.path.getmtime)[-1].rsplit("/server/", 1)[0]
-    os.environ["INTUNESCEP_SERVER"] = os.path.join(build, "server", "intune-scep-server")
+    os.environ["INTUNE_SCEP_SERVER"] = os.path.join(build, "server", "intune-scep-server")
     tool = os.path.join(build, "server", "scep_tool")
     from conftest import ScepServer, TestPKI
 

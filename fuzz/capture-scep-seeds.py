@@ -8,7 +8,7 @@ message as a POST seed (first byte 0) and as GET seeds (first byte 1: the base64
 text, also with '+' arriving as ' '). Also writes fuzz_csr_info seeds (requests
 with SANs, the SID URI and Intune's validity pairs). Run once; the files are committed.
 
-    INTUNESCEP_SERVER=build-test/server/intune-scep-server fuzz/capture-scep-seeds.py
+    INTUNE_SCEP_SERVER=build-test/server/intune-scep-server fuzz/capture-scep-seeds.py
 """
 import base64
 import os

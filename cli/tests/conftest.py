@@ -4,7 +4,7 @@ emulator (started as docs/emulator.md says, a child process on loopback) and a
 record of every byte the tool printed, for the secret-leak check.
 
 Environment:
-  INTUNESCEP_CLI   path of the built intune-scep binary (CTest sets it); else
+  INTUNE_SCEP_CLI  path of the built intune-scep binary (CTest sets it); else
                    build*/cli/intune-scep under the source tree is looked for.
 """
 
@@ -27,12 +27,12 @@ sys.path.insert(0, HERE)
 
 
 def _find_cli() -> str:
-    path = os.environ.get("INTUNESCEP_CLI")
+    path = os.environ.get("INTUNE_SCEP_CLI")
     if path:
         return path
     found = sorted(glob.glob(os.path.join(ROOT, "build*", "cli", "intune-scep")), key=os.path.getmtime)
     if not found:
-        raise RuntimeError("set INTUNESCEP_CLI to the built intune-scep binary")
+        raise RuntimeError("set INTUNE_SCEP_CLI to the built intune-scep binary")
     return found[-1]
 
 

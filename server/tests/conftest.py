@@ -5,8 +5,8 @@ two real SCEP clients Debian ships (strongSwan's `pki --scep`, micromdm's
 `scepclient`), each run unmodified.
 
 Environment:
-  INTUNESCEP_SERVER  path of the built intune-scep-server (CTest sets it); else
-                     build*/server/intune-scep-server under the source tree.
+  INTUNE_SCEP_SERVER  path of the built intune-scep-server (CTest sets it); else
+                      build*/server/intune-scep-server under the source tree.
 """
 
 from __future__ import annotations
@@ -40,12 +40,12 @@ SCEPCLIENT_BIN = shutil.which("scepclient")
 
 
 def _find_server() -> str:
-    path = os.environ.get("INTUNESCEP_SERVER")
+    path = os.environ.get("INTUNE_SCEP_SERVER")
     if path:
         return path
     found = sorted(glob.glob(os.path.join(ROOT, "build*", "server", "intune-scep-server")), key=os.path.getmtime)
     if not found:
-        raise RuntimeError("set INTUNESCEP_SERVER to the built intune-scep-server binary")
+        raise RuntimeError("set INTUNE_SCEP_SERVER to the built intune-scep-server binary")
     return found[-1]
 
 

@@ -617,7 +617,7 @@ def test_wrong_app_key_issues_nothing_and_says_why(workdir, pki, emulator, clien
 # --------------------------------------------------------------------------------------------
 
 def _scep_tool() -> str:
-    path = os.environ.get("INTUNESCEP_SCEP_TOOL")
+    path = os.environ.get("INTUNE_SCEP_SCEP_TOOL")
     if not path:
         path = os.path.join(os.path.dirname(_find_server()), "scep_tool")
     return path
