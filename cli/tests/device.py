@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-"""A device and a demo CA, for the intune-scep tool's tests and scripts/demo.sh.
+"""A device and a demo CA, for the intune-scep tool's tests (scripts/demo.sh uses the
+emulator's own, intune_scep.emulator.device).
 
 The device builds the PKCS#10 request an Intune-managed device builds for a SCEP
 profile (subject, optional SANs, and the Intune challenge as challengePassword);
 the CA signs it as a SCEP server's CA would. Uses `cryptography` only.
 
-As a program (used by the demo):
+As a program:
 
     python3 device.py csr  --subject "CN=alice,O=Contoso" --challenge-file F --out device.csr [--der]
     python3 device.py ca   --dir DIR                        # makes DIR/ca.pem and DIR/ca.key (0600)
