@@ -1109,18 +1109,31 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, en
 /* Configuration and start                                                    */
 /* ------------------------------------------------------------------------- */
 
-/* A new Intune client from the library's keys of `all`. */
-static int new_client(struct server *s, intune_scep_config *all, intune_scep_client **out, intune_scep_error *err) {
+/* A new Intune client from the library's keys of `all`; on failure `msg` says why. A key whose
+ * value the library refuses fails the whole client: leaving it unset could fall back to a default
+ * (TLS_CA_FILE unset means the system's trust store). */
+static int new_client(struct server *s, intune_scep_config *all, intune_scep_client **out, intune_scep_error *err,
+                      char *msg, size_t msglen) {
     intune_scep_config *lib = intune_scep_config_new();
-    if (lib == NULL) return INTUNE_SCEP_E_NOMEM;
+    if (lib == NULL) {
+        snprintf(msg, msglen, "out of memory");
+        return INTUNE_SCEP_E_NOMEM;
+    }
     /* The library's keys, from its own table (intune_scep_config_key_name). */
     for (size_t i = 0; i < intune_scep_config_key_count(); i++) {
         const char *key = intune_scep_config_key_name(i);
         const char *v = intune_scep_config_get(all, key);
-        if (v != NULL) intune_scep_config_set(lib, key, v);
+        int rc = v != NULL ? intune_scep_config_set(lib, key, v) : INTUNE_SCEP_OK;
+        if (rc != INTUNE_SCEP_OK) {
+            snprintf(msg, msglen, "configuration key %s: the library refused its value (%s)", key,
+                     rc == INTUNE_SCEP_E_NOMEM ? "out of memory" : "not valid UTF-8, or it holds a control character");
+            intune_scep_config_free(lib);
+            return rc;
+        }
     }
     intune_scep_config_set_log_callback(lib, library_log, s, INTUNE_SCEP_LOG_WARNING);
     int rc = intune_scep_client_new(lib, out, err);
+    if (rc != INTUNE_SCEP_OK) snprintf(msg, msglen, "%s", intune_scep_error_message(err));
     intune_scep_config_free(lib);
     return rc;
 }
@@ -1136,9 +1149,10 @@ static void reload_credential(struct server *s) {
     char detail[300] = "";
     if (all == NULL || err == NULL) {
         snprintf(detail, sizeof detail, "out of memory");
-    } else if (intune_scep_config_load_file(all, s->config_path, err) != INTUNE_SCEP_OK ||
-               new_client(s, all, &c, err) != INTUNE_SCEP_OK) {
+    } else if (intune_scep_config_load_file(all, s->config_path, err) != INTUNE_SCEP_OK) {
         snprintf(detail, sizeof detail, "%s", intune_scep_error_message(err));
+    } else if (new_client(s, all, &c, err, detail, sizeof detail) != INTUNE_SCEP_OK) {
+        /* detail says why */
     } else if (client_swap(s, c) != 0) {
         intune_scep_client_free(c);
         snprintf(detail, sizeof detail, "out of memory");
@@ -1409,8 +1423,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "intune-scep-server: %s\n", msg);
         goto out;
     }
-    if (new_client(&s, all, &client, err) != INTUNE_SCEP_OK) {
-        fprintf(stderr, "intune-scep-server: %s\n", intune_scep_error_message(err));
+    if (new_client(&s, all, &client, err, msg, sizeof msg) != INTUNE_SCEP_OK) {
+        fprintf(stderr, "intune-scep-server: %s\n", msg);
         goto out;
     }
     if (client_swap(&s, client) != 0) {

@@ -542,6 +542,11 @@ def test_help_and_configuration_errors(tmp_path, pki):
                                              "STATIC_PATH=/s\n"),
         "CA_KEY_FILE: the key does not match": (f"HTTP_PORT=0\nCA_CERT_FILE={pki.path('ca.pem')}\n"
                                                 f"CA_KEY_FILE={pki.path('ra.key')}\nDB_PATH={tmp_path}/b.db\n"),
+        # A library key whose value the library refuses (a control character through a properties
+        # escape) stops the start: dropped, TLS_CA_FILE would fall back to the system's trust store.
+        "configuration key TLS_CA_FILE": (f"HTTP_PORT=0\nCA_CERT_FILE={pki.path('ca.pem')}\n"
+                                          f"CA_KEY_FILE={pki.path('ca.key')}\nDB_PATH={tmp_path}/c.db\n"
+                                          "TLS_CA_FILE=/etc/ssl/a\\u0007b.pem\n"),
     }
     for want, text in cases.items():
         p = tmp_path / "c.properties"
