@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Microsoft's SCEP vendor test matrix through this package: the runner of
-tests/scenarios/vendor.json (the C runner is tests/test_matrix.c; the fields are
-described in tests/scenarios/README.md).
+tests/scenarios/vendor.json (the C and Java runners are tests/test_matrix.c and
+VendorMatrixTest.java; the fields are described in tests/scenarios/README.md).
 
 The emulator plays Intune, the device (it builds the CSR a device builds for the
 profile) and the CA; the test plays the SCEP server: it validates through the
