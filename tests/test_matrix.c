@@ -2,10 +2,11 @@
 /*
  * Microsoft's SCEP vendor test matrix: the C runner of tests/scenarios/vendor.json (the
  * Python and Java runners are python/tests/test_matrix.py and VendorMatrixTest.java; the
- * fields are described in tests/scenarios/README.md). The emulator plays Intune, the device
- * (POST device/csr builds the CSR a device builds for the profile) and the CA (POST
- * device/certificate); the runner plays the SCEP server: validate, have a certificate issued only on Success, notify, and
- * hand the certificate to the device only when Intune accepted the notification.
+ * fields are described in tests/scenarios/README.md). The emulator plays Intune, the
+ * device (POST device/csr builds the CSR a device builds for the profile) and the CA
+ * (POST device/certificate); the runner plays the SCEP server: validate, have a
+ * certificate issued only on Success, notify, and hand the certificate to the device
+ * only when Intune accepted the notification.
  */
 #include "harness.h"
 
