@@ -12,8 +12,9 @@ import os
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.oid import AttributeOID, NameOID
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+
+from intune_scep.emulator.device import make_csr as device_csr
 
 SID = "S-1-5-21-1004336348-1177238915-682003330-512"
 UPN = x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")
@@ -81,32 +82,33 @@ def validity_attribute(period: str, units: str, separate: bool = False) -> bytes
     return _tlv(0x30, oid + _tlv(0x31, b"".join(sorted([p1, p2]))))  # DER: a SET OF is sorted
 
 
-def make_csr(key=None, challenge="chal-123", extra_attributes=b"", sans=None, ku=None, ekus=None,
+def make_csr(key=None, challenge="chal-123", extra_attributes=b"", sans=None, key_usage=None, ekus=None,
              subject="CN=alice,O=Contoso") -> bytes:
-    key = key or rsa.generate_private_key(65537, 2048)
-    b = x509.CertificateSigningRequestBuilder().subject_name(x509.Name.from_rfc4514_string(subject))
-    if sans:
-        b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    if ku:
-        b = b.add_extension(x509.KeyUsage(**ku), critical=True)
-    if ekus:
-        b = b.add_extension(x509.ExtendedKeyUsage([x509.ObjectIdentifier(e) for e in ekus]), critical=False)
-    if challenge is not None:
-        b = b.add_attribute(AttributeOID.CHALLENGE_PASSWORD, challenge.encode())
-    tbs = b.sign(key, hashes.SHA256()).tbs_certrequest_bytes
-    if extra_attributes:
-        kids = _children(tbs)
-        attrs = kids[-1]
-        assert attrs[0] == 0xA0
-        extra = _children(_tlv(0x30, extra_attributes))
-        new_attrs = _tlv(0xA0, b"".join(sorted(_children(attrs) + extra)))  # DER: a SET OF is sorted
-        tbs = _tlv(0x30, b"".join(kids[:-1]) + new_attrs)
-    if isinstance(key, rsa.RSAPrivateKey):
-        sig = key.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
-        alg = _tlv(0x30, _oid("1.2.840.113549.1.1.11") + b"\x05\x00")
-    else:
+    """A device's request from the emulator's device module (SHA-256 with RSA, SHA-384 with EC).
+
+    `sans` are any general names (a SID URI among them), put in as the request's one SAN
+    extension. `extra_attributes` (Intune's ValidityPeriod pairs, which a device does not
+    make and the device module does not build) are spliced into the request's DER here and
+    the request signed again: that is the only DER this test writes itself.
+    """
+    is_ec = isinstance(key, ec.EllipticCurvePrivateKey)
+    key, der = device_csr({"subject": subject}, challenge, key=key, key_type="ec" if is_ec else "rsa",
+                          key_usage=key_usage, ekus=ekus, hash="sha384" if is_ec else "sha256",
+                          extra_extensions=[(x509.SubjectAlternativeName(sans), False)] if sans else ())
+    if not extra_attributes:
+        return der
+    kids = _children(_children(der)[0])
+    attrs = kids[-1]
+    assert attrs[0] == 0xA0
+    extra = _children(_tlv(0x30, extra_attributes))
+    new_attrs = _tlv(0xA0, b"".join(sorted(_children(attrs) + extra)))  # DER: a SET OF is sorted
+    tbs = _tlv(0x30, b"".join(kids[:-1]) + new_attrs)
+    if is_ec:
         sig = key.sign(tbs, ec.ECDSA(hashes.SHA384()))
         alg = _tlv(0x30, _oid("1.2.840.10045.4.3.3"))
+    else:
+        sig = key.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
+        alg = _tlv(0x30, _oid("1.2.840.113549.1.1.11") + b"\x05\x00")
     return _tlv(0x30, tbs + alg + _tlv(0x03, b"\x00" + sig))
 
 
@@ -121,8 +123,7 @@ def test_everything_a_request_asks_for(run, tmp_path):
     der = make_csr(
         sans=[x509.RFC822Name("alice@contoso.com"), x509.OtherName(UPN, b"\x0c\x11alice@contoso.com"),
               x509.DNSName("alice.contoso.com"), x509.UniformResourceIdentifier(f"tag:microsoft.com,2022-09-14:sid:{SID}")],
-        ku=dict(digital_signature=True, content_commitment=False, key_encipherment=True, data_encipherment=False,
-                key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False),
+        key_usage=["digitalSignature", "keyEncipherment"],
         ekus=["1.3.6.1.5.5.7.3.2", "1.3.6.1.5.5.7.3.6"],
         extra_attributes=validity_attribute("Years", "2"))
     r, j = inspect(run, tmp_path, der)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from pathlib import Path
@@ -11,13 +12,18 @@ from typing import Any, Callable, Dict, Iterator, List
 import pytest
 
 import intune_scep
-from scep_helpers import Control, DeviceRequest, TestCA, build_csr, csr_b64
+from scep_helpers import Control, EmulatorCA
 
 SOURCE_TREE = Path(__file__).resolve().parents[1]
 
 
-def pytest_report_header(config: Any) -> str:
-    return f"intune_scep imported from {Path(intune_scep.__file__).parent}"
+def pytest_report_header(config: Any) -> List[str]:
+    lines = [f"intune_scep imported from {Path(intune_scep.__file__).parent}"]
+    vendor = SOURCE_TREE.parent / "tests" / "scenarios" / "vendor.json"
+    if vendor.exists():  # the scenario count of test_matrix.py's table
+        with open(vendor, encoding="utf-8") as f:
+            lines.append(f"vendor matrix: {len(json.load(f)['scenarios'])} scenarios ({vendor})")
+    return lines
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -74,35 +80,24 @@ def client(make_client: Callable[..., Any]) -> Any:
 
 
 @pytest.fixture(scope="session")
-def ca() -> TestCA:
-    return TestCA()
+def ca(_emulator: Any) -> EmulatorCA:
+    """The SCEP server's CA: the emulator's test CA (POST device/certificate)."""
+    return EmulatorCA(Control(_emulator))
 
 
 @pytest.fixture
 def device(emu: Control) -> Callable[..., Dict[str, Any]]:
-    """Make a challenge for a profile and the matching device CSR.
+    """A challenge for a profile and the device's CSR for it, made by the emulator (POST device/csr).
 
     Returns a dict: profile_id, challenge, csr (x509 object), csr_b64, txid.
-    Keyword ``request`` overrides what the device asks for (DeviceRequest fields).
+    Keyword arguments change what the device asks for (device/csr fields: subject,
+    san_emails, san_upns, san_dns, key_usage, ekus, key_size, hash, challenge...).
     """
 
     def make(profile: Dict[str, Any], **request: Any) -> Dict[str, Any]:
-        issued = emu.challenge(profile)
-        fields: Dict[str, Any] = {
-            "subject": profile["subject"],
-            "challenge": issued["challenge"],
-            "san_emails": profile.get("san_emails", ()),
-            "san_upns": profile.get("san_upns", ()),
-            "san_dns": profile.get("san_dns", ()),
-            "key_usage": profile.get("key_usage"),
-            "ekus": profile.get("ekus"),
-            "key_size": profile.get("key_size", 2048),
-            "hash_name": (profile.get("hash_algorithms") or ["sha256"])[0],
-        }
-        fields.update(request)
-        csr = build_csr(DeviceRequest(**fields))
-        return {"profile_id": issued["profile_id"], "challenge": issued["challenge"], "csr": csr,
-                "csr_b64": csr_b64(csr), "txid": "tx-" + uuid.uuid4().hex[:12]}
+        d = emu.device_csr(profile, **request)
+        return {"profile_id": d["profile_id"], "challenge": d["challenge"], "csr": d["x509"],
+                "csr_b64": d["csr"], "txid": "tx-" + uuid.uuid4().hex[:12]}
 
     return make
 

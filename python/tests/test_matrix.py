@@ -1,260 +1,169 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The test-matrix scenarios (Intune's TestMatrix.csv) through this package.
+"""Microsoft's SCEP vendor test matrix through this package: the runner of
+tests/scenarios/vendor.json (the C and Java runners are tests/test_matrix.c and
+VendorMatrixTest.java; the fields are described in tests/scenarios/README.md).
 
-The emulator plays Intune and issues the challenge; the test plays the device
-(it builds the CSR a device builds for the profile) and the SCEP server / CA
-(it validates through the library, issues with a test CA only when validation
-passed, and notifies).
+The emulator plays Intune, the device (it builds the CSR a device builds for the
+profile) and the CA; the test plays the SCEP server: it validates through the
+library, has a certificate issued only when validation passed, and notifies;
+the certificate is handed to the device only when Intune took the notification.
 """
 
 from __future__ import annotations
 
-import datetime
-from typing import Any, Dict
+import base64
+import json
+import logging
+import uuid
+from pathlib import Path
+from typing import Any, Dict, List, Optional
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from intune_scep import (
-    ErrorCode,
     IntuneClientAuthException,
     IntuneClientException,
     IntuneClientHttpErrorException,
     IntuneScepServiceException,
 )
-from scep_helpers import CLIENT_AUTH, IPSEC_TUNNEL, expected_details, not_after, not_before
+from scep_helpers import EmulatorCA, expected_details, not_after, not_before
+
+SCENARIO_FILE = Path(__file__).resolve().parents[2] / "tests" / "scenarios" / "vendor.json"
+# The number of scenarios when the table was written: a table that shrinks fails.
+SCENARIO_FLOOR = 50
+
+
+def _scenarios() -> List[Dict[str, Any]]:
+    with open(SCENARIO_FILE, encoding="utf-8") as f:
+        return json.load(f)["scenarios"]
+
+
+SCENARIOS = _scenarios()
+
+
+def test_scenario_count() -> None:
+    names = [s["name"] for s in SCENARIOS]
+    print(f"vendor matrix: {len(SCENARIOS)} scenarios from {SCENARIO_FILE}")
+    assert len(set(names)) == len(names), "scenario names must be unique"
+    assert len(SCENARIOS) >= SCENARIO_FLOOR, f"{len(SCENARIOS)} scenarios, fewer than {SCENARIO_FLOOR}"
 
 
 class ScepServer:
     """What a SCEP server does with the library: validate, issue or refuse, notify."""
 
-    def __init__(self, client: Any, ca: Any) -> None:
+    def __init__(self, client: Any, ca: EmulatorCA) -> None:
         self.client = client
         self.ca = ca
         self.issued: Dict[str, x509.Certificate] = {}
         self.delivered: Dict[str, x509.Certificate] = {}
 
-    def enroll(self, txid: str, csr: x509.CertificateSigningRequest, csr_b64: str,
-               validity_days: int = 365) -> x509.Certificate:
+    def enroll(self, txid: str, csr_b64: str, validity_days: int) -> x509.Certificate:
         self.client.ValidateRequest(txid, csr_b64)  # raises: nothing is issued
-        cert = self.ca.issue(csr, validity_days)
+        cert = self.ca.issue(csr_b64, validity_days)
         self.issued[txid] = cert
-        try:
-            self.client.notify_success_for_certificate(
-                txid, csr_b64, cert.public_bytes(serialization.Encoding.DER), ca_configuration="ca01\\Test CA")
-        except IntuneClientException:
-            raise  # the certificate is not handed to the device
+        self.client.notify_success_for_certificate(  # raises: the device does not get it
+            txid, csr_b64, cert.public_bytes(serialization.Encoding.DER), ca_configuration="ca01\\Test CA")
         self.delivered[txid] = cert
         return cert
 
 
-@pytest.fixture
-def server(client, ca):
-    return ScepServer(client, ca)
+def _device_request(emu: Any, s: Dict[str, Any], profile: Optional[Dict[str, Any]] = None,
+                    **more: Any) -> Dict[str, Any]:
+    """The device's CSR for the scenario (the emulator builds it), checked to hold what was asked."""
+    fields = dict(s.get("device", {}))
+    fields.update(more)
+    d = emu.device_csr(profile if profile is not None else s["profile"], **fields)
+    p = profile or s["profile"]
+    want_hash = fields.get("hash") or (p.get("hash_algorithms") or ["sha256"])[0]
+    if not fields.get("corrupt_signature"):
+        assert d["x509"].signature_hash_algorithm.name == want_hash
+    assert d["x509"].public_key().key_size == (fields.get("key_size") or p.get("key_size") or 2048)
+    return d
 
 
-def _enroll_ok(emu, server, device, profile: Dict[str, Any], **request: Any) -> x509.Certificate:
-    d = device(profile, **request)
-    cert = server.enroll(d["txid"], d["csr"], d["csr_b64"], profile.get("validity_days", 365))
-    [validation] = [v for v in emu.validations() if v["transaction_id"] == d["txid"]]
-    assert validation["code"] == "Success"
-    assert validation["profile_id"] == d["profile_id"]
-    [note] = [n for n in emu.notifications()["success"] if n["transactionId"] == d["txid"]]
+def _enroll_ok(emu: Any, server: ScepServer, csr_b64: str, profile_id: str, days: int) -> x509.Certificate:
+    txid = "tx-" + uuid.uuid4().hex[:12]
+    cert = server.enroll(txid, csr_b64, days)
+    [validation] = [v for v in emu.validations() if v["transaction_id"] == txid]
+    assert validation["code"] == "Success" and validation["profile_id"] == profile_id
+    [note] = [n for n in emu.notifications()["success"] if n["transactionId"] == txid]
     for k, v in expected_details(cert).items():
         assert note[k] == v, k
-    assert note["certificateRequest"] == d["csr_b64"]
-    assert cert.subject == d["csr"].subject
+    assert note["certificateRequest"] == csr_b64
+    assert cert.subject == x509.load_der_x509_csr(base64.b64decode(csr_b64)).subject
+    lifetime = not_after(cert) - not_before(cert)
+    assert lifetime.days == days, lifetime
     return cert
 
 
-SUBJECT_ROWS = {
-    2: {"subject": "CN=alice"},
-    3: {"subject": "CN=alice,E=alice@contoso.com"},
-    4: {"subject": "CN=alice@contoso.com"},
-    5: {"subject": "CN=356938035643809"},  # IMEI
-    6: {"subject": "CN=C02XK1ABJGH5"},  # device serial number
-    7: {"subject": "CN=alice,OU=Engineering,O=Contoso,L=Redmond,ST=WA,C=US"},
-}
-
-
-@pytest.mark.parametrize("row", sorted(SUBJECT_ROWS))
-def test_rows_2_to_7_subjects(emu, server, device, row):
-    profile = dict(SUBJECT_ROWS[row])
-    cert = _enroll_ok(emu, server, device, profile)
-    assert cert.subject == x509.Name.from_rfc4514_string(
-        profile["subject"], {"E": x509.NameOID.EMAIL_ADDRESS})
-
-
-def test_row_1_validity_period(emu, server, device):
-    profile = {"subject": "CN=alice", "validity_days": 30}
-    cert = _enroll_ok(emu, server, device, profile)
-    lifetime = not_after(cert) - not_before(cert)
-    assert lifetime == datetime.timedelta(days=30)
-    [note] = emu.notifications()["success"]
-    assert note["certificateExpirationDateUtc"] == not_after(cert).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-SAN_ROWS = {
-    8: {"san_emails": ["alice@contoso.com"]},
-    9: {"san_upns": ["alice@contoso.onmicrosoft.com"]},
-    10: {"san_emails": ["alice@contoso.com"], "san_upns": ["alice@contoso.onmicrosoft.com"]},
-}
-
-
-@pytest.mark.parametrize("row", sorted(SAN_ROWS))
-def test_rows_8_to_10_san(emu, server, device, row):
-    profile = dict({"subject": "CN=alice"}, **SAN_ROWS[row])
-    cert = _enroll_ok(emu, server, device, profile)
-    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert sorted(san.get_values_for_type(x509.RFC822Name)) == sorted(profile.get("san_emails", []))
-    assert len(san.get_values_for_type(x509.OtherName)) == len(profile.get("san_upns", []))
-
-
-KU_ROWS = {11: ["digitalSignature"], 12: ["keyEncipherment"], 13: ["digitalSignature", "keyEncipherment"]}
-
-
-@pytest.mark.parametrize("row", sorted(KU_ROWS))
-def test_rows_11_to_13_key_usage(emu, server, device, row):
-    cert = _enroll_ok(emu, server, device, {"subject": "CN=alice", "key_usage": KU_ROWS[row]})
-    ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-    assert ku.digital_signature == ("digitalSignature" in KU_ROWS[row])
-    assert ku.key_encipherment == ("keyEncipherment" in KU_ROWS[row])
-
-
-@pytest.mark.parametrize("row,bits", [(14, 1024), (15, 2048)])
-def test_rows_14_15_key_size(emu, server, device, row, bits):
-    cert = _enroll_ok(emu, server, device, {"subject": "CN=alice", "key_size": bits})
-    assert cert.public_key().key_size == bits
-
-
-@pytest.mark.parametrize("row,allowed,used", [
-    (16, ["sha1"], "sha1"),
-    (17, ["sha256"], "sha256"),
-    (18, ["sha1", "sha256"], "sha1"),
-    (18, ["sha1", "sha256"], "sha256"),
-])
-def test_rows_16_to_18_hash(emu, server, device, row, allowed, used):
-    profile = {"subject": "CN=alice", "hash_algorithms": allowed}
-    d = device(profile, hash_name=used)
-    assert d["csr"].signature_hash_algorithm.name == used
-    server.enroll(d["txid"], d["csr"], d["csr_b64"])
-    assert emu.validations()[-1]["code"] == "Success"
-
-
-@pytest.mark.parametrize("row,eku", [(19, CLIENT_AUTH), (20, IPSEC_TUNNEL)])
-def test_rows_19_20_eku(emu, server, device, row, eku):
-    cert = _enroll_ok(emu, server, device, {"subject": "CN=alice", "ekus": [eku]})
-    ekus = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    assert [o.dotted_string for o in ekus] == [eku]
-
-
-def test_row_21_renewal(emu, server, device):
-    profile = {"subject": "CN=alice", "san_upns": ["alice@contoso.onmicrosoft.com"]}
-    first = _enroll_ok(emu, server, device, profile)
-    second = _enroll_ok(emu, server, device, profile)  # a new challenge, before the first expires
-    assert first.serial_number != second.serial_number
-    assert datetime.datetime.now(datetime.timezone.utc) < not_after(first)
-    assert len(emu.notifications()["success"]) == 2
-
-
-# -- rows 22-25: no certificate ---------------------------------------------------
-
-# Negative twins of rows 2-20: what the device asks for differs from the profile.
-NEGATIVE = {
-    "subject": ({"subject": "CN=alice"}, {"subject": "CN=mallory"}, ErrorCode.SubjectNameMismatch),
-    "missing-san": ({"subject": "CN=alice", "san_emails": ["alice@contoso.com"]}, {"san_emails": ()},
-                    ErrorCode.SubjectAltNameMissing),
-    "wrong-san": ({"subject": "CN=alice", "san_upns": ["alice@contoso.com"]}, {"san_upns": ["bob@contoso.com"]},
-                  ErrorCode.SubjectAltNameMismatch),
-    "wrong-ku": ({"subject": "CN=alice", "key_usage": ["digitalSignature"]}, {"key_usage": ["keyEncipherment"]},
-                 ErrorCode.KeyUsageMismatch),
-    "short-key": ({"subject": "CN=alice", "key_size": 2048}, {"key_size": 1024}, ErrorCode.KeyLengthMismatch),
-    "missing-eku": ({"subject": "CN=alice", "ekus": [CLIENT_AUTH]}, {"ekus": None},
-                    ErrorCode.EnhancedKeyUsageMissing),
-    "wrong-eku": ({"subject": "CN=alice", "ekus": [CLIENT_AUTH]}, {"ekus": [IPSEC_TUNNEL]},
-                  ErrorCode.EnhancedKeyUsageMismatch),
-    "hash": ({"subject": "CN=alice", "hash_algorithms": ["sha256"]}, {"hash_name": "sha1"},
-             ErrorCode.SignatureValidationFailed),
-    "expired-challenge": ({"subject": "CN=alice", "expires_in": -60}, {}, ErrorCode.ChallengeExpired),
-    "no-challenge": ({"subject": "CN=alice"}, {"challenge": None}, ErrorCode.ChallengePasswordMissing),
-    "forged-challenge": ({"subject": "CN=alice"}, {"challenge": "EMU1.e30.AAAA"},
-                         ErrorCode.ChallengeDeserializationError),
-    "not-a-challenge": ({"subject": "CN=alice"}, {"challenge": "hello"}, ErrorCode.ChallengeDecodingError),
-}
-
-
-def _assert_nothing_issued(emu, server, txid: str) -> None:
+def _nothing_issued(emu: Any, server: ScepServer, txid: str) -> None:
     assert txid not in server.issued and txid not in server.delivered
     assert not [n for n in emu.notifications()["success"] if n["transactionId"] == txid]
 
 
-@pytest.mark.parametrize("case", sorted(NEGATIVE))
-def test_row_22_challenge_validation_failure(emu, server, device, case):
-    profile, request, code = NEGATIVE[case]
-    d = device(profile, **request)
-    with pytest.raises(IntuneScepServiceException) as info:
-        server.enroll(d["txid"], d["csr"], d["csr_b64"])
-    assert info.value.parsed_error_code is code, info.value.error_code
-    assert info.value.error_code == code.name
-    assert info.value.transaction_id == d["txid"]
-    _assert_nothing_issued(emu, server, d["txid"])
-    [validation] = [v for v in emu.validations() if v["transaction_id"] == d["txid"]]
-    assert validation["code"] == code.name
-
-
-def test_row_22_profile_no_longer_targeted(emu, server, device):
-    d = device({"subject": "CN=alice"})
-    emu.untarget(d["profile_id"])
-    with pytest.raises(IntuneScepServiceException) as info:
-        server.enroll(d["txid"], d["csr"], d["csr_b64"])
-    assert info.value.parsed_error_code is ErrorCode.ScepProfileNoLongerTargetedToTheClient
-    _assert_nothing_issued(emu, server, d["txid"])
-
-
-def test_row_22_then_failure_notification(emu, server, device, client):
-    d = device({"subject": "CN=alice"}, subject="CN=mallory")
-    with pytest.raises(IntuneScepServiceException) as info:
-        server.enroll(d["txid"], d["csr"], d["csr_b64"])
-    client.SendFailureNotification(d["txid"], d["csr_b64"], 0x80004005, info.value.error_code)
-    [note] = emu.notifications()["failure"]
-    assert note["hResult"] == 0x80004005 and note["errorDescription"] == "SubjectNameMismatch"
-
-
-def test_row_23_validation_http_500(emu, server, device):
-    d = device({"subject": "CN=alice"})
-    emu.fault(endpoint="validateRequest", status=500, body="server error", times=0)
-    with pytest.raises(IntuneClientHttpErrorException) as info:
-        server.enroll(d["txid"], d["csr"], d["csr_b64"])
-    assert info.value.status_code == 500
-    _assert_nothing_issued(emu, server, d["txid"])
-    assert not emu.requests("successNotification")
-
-
-def test_row_24_success_notification_http_500(emu, server, device):
-    d = device({"subject": "CN=alice"})
-    emu.fault(endpoint="successNotification", status=500, body="server error", times=0)
-    with pytest.raises(IntuneClientHttpErrorException) as info:
-        server.enroll(d["txid"], d["csr"], d["csr_b64"])
-    assert info.value.status_code == 500
-    assert d["txid"] in server.issued  # the CA signed it ...
-    assert d["txid"] not in server.delivered  # ... but the device does not get it
-    assert emu.requests("successNotification")
-    assert not emu.notifications()["success"]
-
-
-def test_row_25_wrong_app_key(emu, make_client, ca, device, caplog):
-    import logging
-
+@pytest.mark.parametrize("s", SCENARIOS, ids=[s["name"] for s in SCENARIOS])
+def test_vendor_scenario(emu, make_client, ca, caplog, s):
     caplog.set_level(logging.INFO, logger="intune_scep")
-    server = ScepServer(make_client(AAD_APP_KEY="not-the-secret"), ca)
-    d = device({"subject": "CN=alice"})
-    with pytest.raises(IntuneClientAuthException) as info:
-        server.enroll(d["txid"], d["csr"], d["csr_b64"])
-    e = info.value
-    assert e.aadsts_code == 7000215 and "AADSTS7000215" in e.description and e.error_code == "invalid_client"
-    _assert_nothing_issued(emu, server, d["txid"])
-    assert not emu.requests("validateRequest")
-    lines = [r.getMessage() for r in caplog.records if r.name == "intune_scep" and r.levelno >= logging.WARNING]
-    assert any("AADSTS7000215" in m for m in lines), lines
-    assert not any("not-the-secret" in m for m in lines)
+    expect = s["expect"]
+    client = make_client(**s.get("client", {}))
+    server = ScepServer(client, ca)
+    days = s.get("profile", {}).get("validity_days") or 365
+    if "csr_b64" in s:
+        d: Dict[str, Any] = {"csr": s["csr_b64"], "profile_id": None}
+    else:
+        d = _device_request(emu, s)
+    if s.get("untarget"):
+        emu.untarget(d["profile_id"])
+    if "fault" in s:
+        emu.fault(**s["fault"])
+    txid = "tx-" + uuid.uuid4().hex[:12]
+
+    if expect["validate"] == "ok" and expect.get("notify", "ok") == "ok":
+        first = _enroll_ok(emu, server, d["csr"], d["profile_id"], days)
+        if s.get("renewal"):
+            # before the first certificate expires, the device renews: same profile, new challenge, new key
+            again = _device_request(emu, s, dict(s["profile"], profile_id=d["profile_id"]), fresh_key=True)
+            assert again["challenge"] != d["challenge"] and again["key_pem"] != d["key_pem"]
+            second = _enroll_ok(emu, server, again["csr"], d["profile_id"], days)
+            assert first.serial_number != second.serial_number
+            assert len(emu.notifications()["success"]) == 2
+        return
+
+    if expect["validate"] == "ok":  # the notification fails: issued, but not handed over
+        with pytest.raises(IntuneClientHttpErrorException) as info:
+            server.enroll(txid, d["csr"], days)
+        assert info.value.status_code == expect["http_status"]
+        assert txid in server.issued and txid not in server.delivered
+        assert emu.requests("successNotification") and not emu.notifications()["success"]
+        return
+
+    kind = {"rejected": IntuneScepServiceException, "http": IntuneClientHttpErrorException,
+            "auth": IntuneClientAuthException}[expect["validate"]]
+    with pytest.raises(kind) as info:
+        server.enroll(txid, d["csr"], days)
+    e: IntuneClientException = info.value
+    _nothing_issued(emu, server, txid)
+    if expect["validate"] == "rejected":
+        assert e.error_code == expect["code"] and e.parsed_error_code.name == expect["code"]
+        assert e.transaction_id == txid and e.error_description
+        [validation] = [v for v in emu.validations() if v["transaction_id"] == txid]
+        assert validation["code"] == expect["code"]
+    if expect["validate"] == "http":
+        assert e.status_code == expect["http_status"]
+    if expect["validate"] == "auth":
+        assert e.error_code == expect["code"] and e.aadsts_code == expect["aadsts"]
+        assert f"AADSTS{expect['aadsts']}" in e.description
+        secret = s["client"]["AAD_APP_KEY"]
+        assert secret not in str(e)
+        lines = [r.getMessage() for r in caplog.records if r.name == "intune_scep" and r.levelno >= logging.WARNING]
+        assert any(expect["log_warning"] in m for m in lines), lines
+        assert not any(secret in r.getMessage() for r in caplog.records)
+    for endpoint in expect.get("not_sent", []):
+        assert not emu.requests(endpoint), endpoint
+    if expect.get("failure_notification"):
+        client.SendFailureNotification(txid, d["csr"], 0x80004005, e.error_code)
+        [note] = emu.notifications()["failure"]
+        assert note["transactionId"] == txid and note["hResult"] == 0x80004005
+        assert note["errorDescription"] == expect["code"]

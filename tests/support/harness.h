@@ -259,21 +259,36 @@ typedef struct th_csr_spec {
 typedef struct th_csr {
     X509_REQ *req;
     EVP_PKEY *key;              /* owned (a reference) */
-    unsigned char *der;
+    unsigned char *der;         /* OPENSSL_malloc'd */
     size_t der_len;
     char *b64;                  /* one-line base64 of der */
     char *pem;
 } th_csr;
 
-/** Build a CSR (REQUIREs success). RSA keys are generated once per size and reused. */
+/**
+ * Build a CSR (REQUIREs success) by the emulator's device module: POST device/csr on an
+ * emulator this process starts on first use (and stops at exit). RSA keys are made once
+ * per size by that emulator and reused.
+ */
 th_csr *th_csr_build(const th_csr_spec *spec);
 void th_csr_free(th_csr *csr);
 
 /**
+ * POST /_emulator/device/csr with `request_json` (a profile and what the device changes,
+ * see docs/emulator.md): the request and key the emulator built (REQUIREs success).
+ * *challenge and *profile_id, when not NULL, get the answer's (malloc'd; NULL when none).
+ */
+th_csr *th_emu_csr(th_emu *emu, const char *request_json, char **challenge, char **profile_id);
+
+/**
  * A device CSR the emulator validates as Success: a challenge for the profile
- * {"subject": subject} and a request with that subject and challenge (RSA 2048, SHA-256).
+ * {"subject": subject} and a request with that subject and challenge (RSA 2048, SHA-256),
+ * both from POST device/csr.
  */
 th_csr *th_emu_device_csr(th_emu *emu, const char *subject);
+
+/** `relative` under the source tree (INTUNE_SCEP_SOURCE_DIR, else the configured one); malloc'd. */
+char *th_source_path(const char *relative);
 
 /** A throwaway certificate authority. */
 typedef struct th_ca {

@@ -69,130 +69,84 @@ __attribute__((destructor)) static void free_key_cache(void) {
     }
 }
 
-/*
- * An RFC 4514 string ("CN=alice,O=Contoso": the most significant RDN last) ->
- * X509_NAME (whose first RDN is the most significant), as Python's
- * x509.Name.from_rfc4514_string reads it. No escapes, no multi-valued RDNs.
- */
-static X509_NAME *parse_name(const char *s) {
-    X509_NAME *n = X509_NAME_new();
-    char *copy = strdup(s);
-    char *save = NULL;
-    for (char *part = strtok_r(copy, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
-        while (*part == ' ') part++;
-        char *eq = strchr(part, '=');
-        if (!eq) continue;
-        *eq = 0;
-        const char *field = part;
-        if (strcmp(field, "E") == 0 || strcmp(field, "EMAIL") == 0) field = "emailAddress";
-        if (strcmp(field, "SERIALNUMBER") == 0) field = "serialNumber";
-        if (!X509_NAME_add_entry_by_txt(n, field, MBSTRING_UTF8, (const unsigned char *)(eq + 1), -1, 0, 0)) {
-            free(copy);
-            X509_NAME_free(n);
-            return NULL;
-        }
+/* ---- device requests: built by the emulator's device module (POST /_emulator/device/csr) ---- */
+
+th_csr *th_emu_csr(th_emu *emu, const char *request_json, char **challenge, char **profile_id) {
+    long st = 0;
+    cJSON *j = th_emu_call(emu, "POST", "device/csr", request_json, &st);
+    if (st != 200 || !j) {
+        cJSON_Delete(j);
+        th_fail(__FILE__, __LINE__, "POST device/csr %s answered %ld", request_json, st);
+        th_abort_test();
     }
-    free(copy);
-    return n;
+    const char *b64 = th_json_str(j, "csr"), *pem = th_json_str(j, "csr_pem");
+    cJSON *key_item = cJSON_GetObjectItemCaseSensitive(j, "key_pem");
+    X509_REQUIRE(b64 && pem && cJSON_IsString(key_item));
+    th_csr *csr = calloc(1, sizeof *csr);
+    X509_REQUIRE(csr != NULL);
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    csr->req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    bio = BIO_new_mem_buf(key_item->valuestring, -1);
+    csr->key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    OPENSSL_cleanse(key_item->valuestring, strlen(key_item->valuestring)); /* the device's key */
+    X509_REQUIRE(csr->req != NULL && csr->key != NULL);
+    int len = i2d_X509_REQ(csr->req, &csr->der);
+    X509_REQUIRE(len > 0);
+    csr->der_len = (size_t)len;
+    csr->b64 = strdup(b64);
+    csr->pem = strdup(pem);
+    X509_REQUIRE(csr->b64 && csr->pem);
+    if (challenge) *challenge = th_json_str(j, "challenge") ? strdup(th_json_str(j, "challenge")) : NULL;
+    if (profile_id) *profile_id = th_json_str(j, "profile_id") ? strdup(th_json_str(j, "profile_id")) : NULL;
+    cJSON_Delete(j);
+    return csr;
 }
 
-static GENERAL_NAME *upn_name(const char *upn) {
-    GENERAL_NAME *gn = GENERAL_NAME_new();
-    ASN1_TYPE *val = ASN1_TYPE_new();
-    ASN1_UTF8STRING *u = ASN1_UTF8STRING_new();
-    ASN1_STRING_set(u, upn, -1);
-    ASN1_TYPE_set(val, V_ASN1_UTF8STRING, u);
-    ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.4.1.311.20.2.3", 1);
-    GENERAL_NAME_set0_othername(gn, oid, val);
-    return gn;
+/* th_csr_build's emulator: started on first use, stopped at exit. */
+static pthread_mutex_t device_mu = PTHREAD_MUTEX_INITIALIZER;
+static th_emu *device_emu;
+
+static void stop_device_emu(void) {
+    th_emu_stop(device_emu);
+    device_emu = NULL;
 }
 
-static GENERAL_NAME *ia5_name(int type, const char *v) {
-    GENERAL_NAME *gn = GENERAL_NAME_new();
-    ASN1_IA5STRING *s = ASN1_IA5STRING_new();
-    ASN1_STRING_set(s, v, -1);
-    GENERAL_NAME_set0_value(gn, type, s);
-    return gn;
-}
-
-static void b64_one_line(const unsigned char *der, size_t len, char **out) {
-    size_t cap = 4 * ((len + 2) / 3) + 1;
-    char *s = malloc(cap);
-    int n = EVP_EncodeBlock((unsigned char *)s, der, (int)len);
-    s[n] = 0;
-    *out = s;
+static void add_strings(cJSON *o, const char *name, const char *const *v) {
+    cJSON *a = cJSON_AddArrayToObject(o, name);
+    for (int i = 0; i < 4 && v[i]; i++) cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
 }
 
 th_csr *th_csr_build(const th_csr_spec *spec) {
-    th_csr *csr = calloc(1, sizeof *csr);
-    X509_REQUIRE(csr != NULL);
-    int bits = spec->key_bits ? spec->key_bits : 2048;
-    csr->key = rsa_key(bits);
-    X509_REQUIRE(csr->key != NULL);
-    X509_REQ *req = X509_REQ_new();
-    csr->req = req;
-    X509_REQUIRE(X509_REQ_set_version(req, 0));
-    if (spec->subject) {
-        X509_NAME *n = parse_name(spec->subject);
-        X509_REQUIRE(n != NULL);
-        X509_REQUIRE(X509_REQ_set_subject_name(req, n));
-        X509_NAME_free(n);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "subject", spec->subject ? spec->subject : "");
+    if (spec->challenge)
+        cJSON_AddStringToObject(o, "challenge", spec->challenge);
+    else
+        cJSON_AddNullToObject(o, "challenge");
+    add_strings(o, "san_emails", spec->san_emails);
+    add_strings(o, "san_upns", spec->san_upns);
+    add_strings(o, "san_dns", spec->san_dns);
+    const char *ku[3] = {NULL, NULL, NULL};
+    int k = 0;
+    if (spec->key_usage & TH_KU_DIGITAL_SIGNATURE) ku[k++] = "digitalSignature";
+    if (spec->key_usage & TH_KU_KEY_ENCIPHERMENT) ku[k++] = "keyEncipherment";
+    add_strings(o, "key_usage", ku);
+    add_strings(o, "ekus", spec->ekus);
+    cJSON_AddNumberToObject(o, "key_size", spec->key_bits ? spec->key_bits : 2048);
+    cJSON_AddStringToObject(o, "hash", spec->hash ? spec->hash : "sha256");
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    pthread_mutex_lock(&device_mu);
+    if (!device_emu) {
+        device_emu = th_emu_start(NULL);
+        atexit(stop_device_emu);
     }
-    X509_REQUIRE(X509_REQ_set_pubkey(req, csr->key));
-    if (spec->challenge) {
-        X509_REQUIRE(X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword, MBSTRING_UTF8,
-                                               (const unsigned char *)spec->challenge, -1));
-    }
-    STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
-    GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
-    for (int i = 0; i < 4 && spec->san_emails[i]; i++) sk_GENERAL_NAME_push(gens, ia5_name(GEN_EMAIL, spec->san_emails[i]));
-    for (int i = 0; i < 4 && spec->san_upns[i]; i++) sk_GENERAL_NAME_push(gens, upn_name(spec->san_upns[i]));
-    for (int i = 0; i < 4 && spec->san_dns[i]; i++) sk_GENERAL_NAME_push(gens, ia5_name(GEN_DNS, spec->san_dns[i]));
-    if (sk_GENERAL_NAME_num(gens) > 0) {
-        X509_EXTENSION *e = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens);
-        X509_REQUIRE(e != NULL);
-        sk_X509_EXTENSION_push(exts, e);
-    }
-    GENERAL_NAMES_free(gens);
-    if (spec->key_usage) {
-        ASN1_BIT_STRING *ku = ASN1_BIT_STRING_new();
-        if (spec->key_usage & TH_KU_DIGITAL_SIGNATURE) ASN1_BIT_STRING_set_bit(ku, 0, 1);
-        if (spec->key_usage & TH_KU_KEY_ENCIPHERMENT) ASN1_BIT_STRING_set_bit(ku, 2, 1);
-        X509_EXTENSION *e = X509V3_EXT_i2d(NID_key_usage, 1, ku);
-        ASN1_BIT_STRING_free(ku);
-        X509_REQUIRE(e != NULL);
-        sk_X509_EXTENSION_push(exts, e);
-    }
-    if (spec->ekus[0]) {
-        EXTENDED_KEY_USAGE *eku = sk_ASN1_OBJECT_new_null();
-        for (int i = 0; i < 4 && spec->ekus[i]; i++) sk_ASN1_OBJECT_push(eku, OBJ_txt2obj(spec->ekus[i], 1));
-        X509_EXTENSION *e = X509V3_EXT_i2d(NID_ext_key_usage, 0, eku);
-        sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
-        X509_REQUIRE(e != NULL);
-        sk_X509_EXTENSION_push(exts, e);
-    }
-    if (sk_X509_EXTENSION_num(exts) > 0) X509_REQUIRE(X509_REQ_add_extensions(req, exts));
-    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-
-    const EVP_MD *md = (spec->hash && strcmp(spec->hash, "sha1") == 0) ? EVP_sha1() : EVP_sha256();
-    X509_REQUIRE(X509_REQ_sign(req, csr->key, md) > 0);
-
-    int len = i2d_X509_REQ(req, NULL);
-    X509_REQUIRE(len > 0);
-    csr->der = malloc((size_t)len);
-    unsigned char *p = csr->der;
-    i2d_X509_REQ(req, &p);
-    csr->der_len = (size_t)len;
-    b64_one_line(csr->der, csr->der_len, &csr->b64);
-
-    BIO *bio = BIO_new(BIO_s_mem());
-    PEM_write_bio_X509_REQ(bio, req);
-    char *data;
-    long n = BIO_get_mem_data(bio, &data);
-    csr->pem = malloc((size_t)n + 1);
-    memcpy(csr->pem, data, (size_t)n);
-    csr->pem[n] = 0;
-    BIO_free(bio);
+    th_emu *emu = device_emu;
+    pthread_mutex_unlock(&device_mu);
+    th_csr *csr = th_emu_csr(emu, body, NULL, NULL);
+    free(body);
     return csr;
 }
 
@@ -200,22 +154,27 @@ void th_csr_free(th_csr *csr) {
     if (!csr) return;
     X509_REQ_free(csr->req);
     EVP_PKEY_free(csr->key);
-    free(csr->der);
+    OPENSSL_free(csr->der);
     free(csr->b64);
     free(csr->pem);
     free(csr);
 }
 
 th_csr *th_emu_device_csr(th_emu *emu, const char *subject) {
-    char *profile = th_strdupf("{\"subject\":\"%s\"}", subject);
-    char *challenge = th_emu_challenge(emu, profile, NULL);
-    th_csr_spec spec = {0};
-    spec.subject = subject;
-    spec.challenge = challenge;
-    th_csr *csr = th_csr_build(&spec);
-    free(challenge);
-    free(profile);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *p = cJSON_AddObjectToObject(o, "profile");
+    cJSON_AddStringToObject(p, "subject", subject);
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    th_csr *csr = th_emu_csr(emu, body, NULL, NULL);
+    free(body);
     return csr;
+}
+
+char *th_source_path(const char *relative) {
+    const char *src = getenv("INTUNE_SCEP_SOURCE_DIR");
+    if (!src || !*src) src = TH_SOURCE_DIR;
+    return th_strdupf("%s/%s", src, relative);
 }
 
 static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value) {

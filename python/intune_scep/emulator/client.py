@@ -28,6 +28,26 @@ class ControlMethods:
         p.update(fields)
         return self._call("POST", "challenges", p)
 
+    def device_csr(self, profile=None, **fields):
+        """A device's certificate request, built by the emulator (POST device/csr).
+
+        With `profile`, a challenge is issued for it and the request follows it;
+        `fields` change what the device asks for (subject, san_emails, san_upns,
+        san_dns, key_usage, ekus, key_size, key_type, key_pem, hash, challenge, fresh_key,
+        corrupt_signature, tamper_challenge; docs/emulator.md).  Returns
+        {"csr": base64 DER, "csr_pem", "key_pem", "challenge", "profile_id"}.
+        """
+        body = dict(fields)
+        if profile is not None:
+            body["profile"] = dict(profile)
+        return self._call("POST", "device/csr", body)
+
+    def device_certificate(self, csr, validity_days=365):
+        """A certificate for `csr` (PEM or base64 DER) from the emulator's test CA (POST
+        device/certificate): {"certificate": base64 DER, "certificate_pem", "ca_pem",
+        and the four certificate fields of a success notification}."""
+        return self._call("POST", "device/certificate", {"csr": csr, "validity_days": validity_days})
+
     def untarget(self, profile_id):
         return self._call("POST", "profiles/%s/untarget" % quote(profile_id, safe=""))
 

@@ -45,6 +45,10 @@ def _route(state, req, sub):
     m, s = req.method, sub.strip("/")
     if s == "challenges" and m == "POST":
         return _challenge(state, _body(req))
+    if s == "device/csr" and m == "POST":
+        return _device_csr(state, _body(req))
+    if s == "device/certificate" and m == "POST":
+        return _device_certificate(state, _body(req))
     mm = re.match(r"^profiles/([^/]+)/untarget$", s)
     if mm and m == "POST":
         with state.lock:
@@ -118,11 +122,9 @@ def _route(state, req, sub):
     return _err(404, "no such control call: %s %s" % (m, sub))
 
 
-def _challenge(state, body):
-    try:
-        profile = challenges.normalise_profile(body)
-    except challenges.ProfileError as e:
-        return _err(400, str(e))
+def _issue_challenge(state, body):
+    """Register a profile and issue a challenge for it (raises ProfileError)."""
+    profile = challenges.normalise_profile(body)
     pid = profile["profile_id"] or "p-" + uuid.uuid4().hex[:12]
     profile["profile_id"] = pid
     expires_at = int(time.time()) + profile["expires_in"]
@@ -130,7 +132,53 @@ def _challenge(state, body):
     with state.lock:
         profile["untargeted"] = False
         state.profiles[pid] = profile
-    return json_response(200, {"challenge": challenge, "profile_id": pid, "expires_at": expires_at})
+    return {"challenge": challenge, "profile_id": pid, "expires_at": expires_at}
+
+
+def _challenge(state, body):
+    try:
+        return json_response(200, _issue_challenge(state, body))
+    except challenges.ProfileError as e:
+        return _err(400, str(e))
+
+
+def _device_store(state, device):
+    """The emulator's device keys and test CA, made on first use; kept across resets."""
+    with state.lock:
+        store = getattr(state, "device_store", None)
+        if store is None:
+            store = state.device_store = device.DeviceStore()
+        return store
+
+
+def _device_csr(state, body):
+    """POST device/csr: the request a device builds (see device.csr_for_request)."""
+    from . import device  # needs cryptography, as the SCEP checks do
+
+    if not isinstance(body, dict):
+        return _err(400, "the body must be a JSON object")
+    try:
+        fields = device.check_csr_request(body)
+        issued = _issue_challenge(state, fields["profile"]) if fields["profile"] is not None else None
+    except (challenges.ProfileError, ValueError) as e:
+        return _err(400, str(e))
+    try:
+        out = device.csr_for_request(fields, issued, _device_store(state, device))
+    except ValueError as e:
+        return _err(400, str(e))
+    return json_response(200, out)
+
+
+def _device_certificate(state, body):
+    """POST device/certificate: a certificate for a CSR from this emulator's test CA."""
+    from . import device
+
+    if not isinstance(body, dict):
+        return _err(400, "the body must be a JSON object")
+    try:
+        return json_response(200, device.certificate_for_request(body, _device_store(state, device)))
+    except ValueError as e:
+        return _err(400, str(e))
 
 
 def _settings(state, body):

@@ -11,6 +11,11 @@
     cert = ca.sign(der, validity_days=30)
     fields = ca.notification_fields(cert)   # thumbprint, serial, expiry, issuer
 
+The control API offers the same to tests in any language (docs/emulator.md):
+``POST /_emulator/device/csr`` answers a device's CSR and key (``csr_for_request``),
+``POST /_emulator/device/certificate`` a certificate from the emulator's test CA
+(``certificate_for_request``).
+
 Run as a script it prints a CSR for other languages' tests:
 ``python -m intune_scep.emulator.device --profile '{"subject": "CN=x"}' --challenge C``
 prints ``{"csr": base64 DER, "key_pem": ...}``; ``--sign CSR_B64 --validity-days N``
@@ -21,6 +26,7 @@ import base64
 import datetime
 import hashlib
 import json
+import threading
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -248,6 +254,159 @@ class TestCA:
                 "certificateSerialNumber": self.serial_hex(cert),
                 "certificateExpirationDateUtc": self.expiry_iso(cert),
                 "issuingCertificateAuthority": self.issuer_name}
+
+
+# -- the control API's device calls ---------------------------------------------
+
+_CSR_FIELDS = ("profile", "challenge", "subject", "san_emails", "san_upns", "san_dns", "key_usage", "ekus",
+               "key_size", "key_type", "key_pem", "hash", "fresh_key", "corrupt_signature", "tamper_challenge")
+_KEY_SIZES = {"rsa": (1024, 2048, 3072, 4096), "ec": (256, 384, 521)}
+
+
+class DeviceStore:
+    """One emulator's device keys (one per type and size, unless a fresh one is asked for) and test CA."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._keys = {}
+        self._ca = None
+
+    def key(self, key_type, size, fresh=False):
+        if fresh:
+            return make_key(size, key_type)
+        with self._lock:
+            k = self._keys.get((key_type, size))
+            if k is None:
+                k = self._keys[(key_type, size)] = make_key(size, key_type)
+            return k
+
+    @property
+    def ca(self):
+        with self._lock:
+            if self._ca is None:
+                self._ca = TestCA()
+            return self._ca
+
+
+def _str_list(body, name):
+    v = body[name]
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise ValueError("%s must be a list of strings" % name)
+    return v
+
+
+def check_csr_request(body):
+    """Check the body of POST device/csr; returns the fields it sets (raises ValueError naming one).
+
+    A field left out (or null) takes the profile's value; an empty list or subject
+    leaves that part out of the request; ``challenge`` present replaces the
+    profile's challenge (null: no challengePassword attribute).
+    """
+    unknown = sorted(set(body) - set(_CSR_FIELDS))
+    if unknown:
+        raise ValueError("unknown field(s): %s (known: %s)" % (", ".join(unknown), ", ".join(_CSR_FIELDS)))
+    out = {k: None for k in _CSR_FIELDS}
+    out["challenge_given"] = "challenge" in body
+    for k, v in body.items():
+        if v is None:
+            continue
+        if k == "profile" and not isinstance(v, dict):
+            raise ValueError("profile must be a JSON object")
+        if k in ("challenge", "subject", "key_type", "key_pem", "hash") and not isinstance(v, str):
+            raise ValueError("%s must be a string" % k)
+        if k in ("san_emails", "san_upns", "san_dns", "key_usage", "ekus"):
+            v = _str_list(body, k)
+        if k in ("fresh_key", "corrupt_signature", "tamper_challenge") and not isinstance(v, bool):
+            raise ValueError("%s must be true or false" % k)
+        if k == "key_size" and (isinstance(v, bool) or not isinstance(v, int)):
+            raise ValueError("key_size must be an integer")
+        out[k] = v
+    out["key_type"] = out["key_type"] or "rsa"
+    if out["key_type"] not in _KEY_SIZES:
+        raise ValueError("key_type must be rsa or ec")
+    if out["key_pem"] is not None:
+        try:
+            out["key"] = serialization.load_pem_private_key(out["key_pem"].encode("ascii"), None)
+        except Exception:  # noqa: BLE001 - whatever the text, the caller's mistake
+            raise ValueError("key_pem is not an unencrypted PEM private key") from None
+        if not isinstance(out["key"], (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+            raise ValueError("key_pem must hold an RSA or EC key")
+        out["key_type"] = "rsa" if isinstance(out["key"], rsa.RSAPrivateKey) else "ec"
+        out["key_size"] = out["key"].key_size
+    else:
+        out["key"] = None
+    if out["hash"] is not None and out["hash"].lower().replace("-", "") not in _HASHES:
+        raise ValueError("hash must be one of %s" % ", ".join(_HASHES))
+    if out["key_usage"]:
+        key_usage_extension(out["key_usage"])  # names checked
+    for oid in out["ekus"] or ():
+        try:
+            x509.ObjectIdentifier(oid)
+        except ValueError:
+            raise ValueError("ekus: %r is not a dotted OID" % oid) from None
+    if out["subject"]:
+        try:
+            parse_name(out["subject"])
+        except Exception as e:  # noqa: BLE001 - any parse failure is the caller's
+            raise ValueError("subject is not an RFC 4514 name: %s" % e) from None
+    return out
+
+
+def csr_for_request(fields, issued, store):
+    """The device's CSR for checked `fields`; `issued` is the challenge issued for fields["profile"] or None.
+
+    Returns {"csr": base64 DER, "csr_pem", "key_pem", "challenge", "profile_id"}.
+    """
+    profile = fields["profile"] or {}
+    challenge = issued["challenge"] if issued else None
+    if fields["challenge_given"]:
+        challenge = fields["challenge"]
+    if fields["tamper_challenge"]:
+        dot = challenge.rfind(".") if challenge else -1
+        if dot < 0 or len(challenge) < dot + 6:
+            raise ValueError("tamper_challenge: no challenge with a signature to change")
+        i = dot + 5
+        challenge = challenge[:i] + ("B" if challenge[i] == "A" else "A") + challenge[i + 1:]
+    key_type = fields["key_type"]
+    size = fields["key_size"] or profile.get("key_size") or (2048 if key_type == "rsa" else 256)
+    if fields["key"] is None and size not in _KEY_SIZES[key_type]:
+        raise ValueError("key_size of an %s key must be one of %s"
+                         % (key_type, ", ".join(str(n) for n in _KEY_SIZES[key_type])))
+    hash_name = fields["hash"] or (profile.get("hash_algorithms") or ["sha256"])[0]
+    key = fields["key"] or store.key(key_type, size, bool(fields["fresh_key"]))
+    key, der = make_csr(profile, challenge, key_size=size, hash=hash_name, subject=fields["subject"],
+                        san_emails=fields["san_emails"], san_upns=fields["san_upns"], san_dns=fields["san_dns"],
+                        key_usage=fields["key_usage"], ekus=fields["ekus"], key=key, key_type=key_type,
+                        corrupt_signature=bool(fields["corrupt_signature"]))
+    pem = base64.encodebytes(der).decode("ascii")
+    return {"csr": csr_base64(der),
+            "csr_pem": "-----BEGIN CERTIFICATE REQUEST-----\n" + pem + "-----END CERTIFICATE REQUEST-----\n",
+            "key_pem": private_key_pem(key), "challenge": challenge,
+            "profile_id": issued["profile_id"] if issued else None}
+
+
+def certificate_for_request(body, store):
+    """POST device/certificate: {"csr": PEM or base64 DER, "validity_days": 365} -> the certificate
+    from the emulator's test CA (base64 DER and PEM), the CA's PEM and the notification fields."""
+    unknown = sorted(set(body) - {"csr", "validity_days"})
+    if unknown:
+        raise ValueError("unknown field(s): %s (known: csr, validity_days)" % ", ".join(unknown))
+    csr = body.get("csr")
+    if not isinstance(csr, str) or not csr.strip():
+        raise ValueError("csr is required: a certificate request in PEM or base64 DER")
+    days = body.get("validity_days", 365)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 36500:
+        raise ValueError("validity_days must be an integer from 1 to 36500")
+    ca = store.ca
+    try:
+        cert = ca.sign("".join(csr.split()) if "-----BEGIN" not in csr else csr, validity_days=days)
+    except Exception:  # noqa: BLE001 - whatever the bytes, the caller's mistake
+        raise ValueError("csr is not a certificate request (PEM or base64 DER)") from None
+    out = {"certificate": base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii"),
+           "certificate_pem": cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+           "ca_pem": ca.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")}
+    out.update(ca.notification_fields(cert))
+    return out
 
 
 def _main(argv=None):

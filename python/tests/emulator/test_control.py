@@ -390,3 +390,150 @@ def test_random_bodies_never_500(emu, wire):
     emu.clear_faults()
     emu.reset()
     assert wire.scep("validateRequest", VALID).status_code == 200
+
+
+# -- device/csr and device/certificate: the tests' one CSR and certificate builder -----------
+
+def _csr(answer):
+    from cryptography import x509
+    import base64
+    return x509.load_der_x509_csr(base64.b64decode(answer["csr"]))
+
+
+def test_device_csr_for_a_profile_validates(emu, wire):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    profile = {"subject": "CN=alice,O=Contoso", "san_emails": ["alice@contoso.com"], "san_upns": ["alice@contoso.com"],
+               "san_dns": ["alice-pc.contoso.com"], "key_usage": ["digitalSignature", "keyEncipherment"],
+               "ekus": ["1.3.6.1.5.5.7.3.2"], "key_size": 2048, "hash_algorithms": ["sha256"]}
+    d = emu.device_csr(profile)
+    assert set(d) == {"csr", "csr_pem", "key_pem", "challenge", "profile_id"}
+    assert d["profile_id"].startswith("p-") and d["challenge"].startswith("EMU1.")
+    csr = _csr(d)
+    assert csr.is_signature_valid and csr.signature_hash_algorithm.name == "sha256"
+    assert csr.subject.rfc4514_string() == "CN=alice,O=Contoso"
+    assert x509.load_pem_x509_csr(d["csr_pem"].encode()).public_bytes(serialization.Encoding.DER) == \
+        csr.public_bytes(serialization.Encoding.DER)
+    key = serialization.load_pem_private_key(d["key_pem"].encode(), None)
+    assert key.public_key().public_numbers() == csr.public_key().public_numbers()
+    assert wire.validate(d["csr"]) == "Success"
+    # the same profile again: a new challenge, the same (cached) key unless a fresh one is asked for
+    again = emu.device_csr(dict(profile, profile_id=d["profile_id"]))
+    assert again["challenge"] != d["challenge"] and again["profile_id"] == d["profile_id"]
+    assert again["key_pem"] == d["key_pem"]
+    fresh = emu.device_csr(profile, fresh_key=True)
+    assert fresh["key_pem"] != d["key_pem"]
+    assert wire.validate(fresh["csr"], "tid-2") == "Success"
+
+
+@pytest.mark.parametrize("fields,code", [
+    ({"subject": "CN=mallory"}, "SubjectNameMismatch"),
+    ({"subject": ""}, "SubjectNameMissing"),
+    ({"san_emails": []}, "SubjectAltNameMissing"),
+    ({"san_emails": ["mallory@contoso.com"]}, "SubjectAltNameMismatch"),
+    ({"key_usage": []}, "KeyUsageMismatch"),
+    ({"key_size": 1024}, "KeyLengthMismatch"),
+    ({"ekus": []}, "EnhancedKeyUsageMissing"),
+    ({"ekus": ["1.3.6.1.5.5.7.3.6"]}, "EnhancedKeyUsageMismatch"),
+    ({"hash": "sha1"}, "SignatureValidationFailed"),
+    ({"challenge": None}, "ChallengePasswordMissing"),
+    ({"challenge": "hello"}, "ChallengeDecodingError"),
+    ({"tamper_challenge": True}, "ChallengeDeserializationError"),
+    ({"corrupt_signature": True}, "SignatureValidationFailed"),
+])
+def test_device_csr_changes_exactly_what_is_asked(emu, wire, fields, code):
+    profile = {"subject": "CN=alice", "san_emails": ["alice@contoso.com"], "key_usage": ["digitalSignature"],
+               "key_size": 2048, "ekus": ["1.3.6.1.5.5.7.3.2"], "hash_algorithms": ["sha256"]}
+    assert wire.validate(emu.device_csr(profile)["csr"]) == "Success"
+    assert wire.validate(emu.device_csr(profile, **fields)["csr"]) == code
+
+
+def test_device_csr_without_a_profile(emu):
+    d = emu.device_csr(subject="CN=bob", challenge="given-challenge", hash="sha1", key_size=1024,
+                       san_dns=["bob.contoso.com"], ekus=["1.3.6.1.5.5.7.3.2", "1.3.6.1.5.5.7.3.6"])
+    assert d["challenge"] == "given-challenge" and d["profile_id"] is None
+    csr = _csr(d)
+    assert csr.signature_hash_algorithm.name == "sha1" and csr.public_key().key_size == 1024
+    assert csr.subject.rfc4514_string() == "CN=bob"
+    # a key of the caller's: the request carries it, whatever its size
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives import serialization
+    own = rsa.generate_private_key(public_exponent=65537, key_size=1536)
+    pem = own.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    mine = emu.device_csr(subject="CN=bob", key_pem=pem)
+    assert _csr(mine).public_key().public_numbers() == own.public_key().public_numbers()
+    bare = _csr(emu.device_csr(key_type="ec", key_size=384))
+    assert bare.subject.rfc4514_string() == "" and len(bare.attributes) == 0 and bare.public_key().key_size == 384
+
+
+@pytest.mark.parametrize("body,names", [
+    ({"nope": 1}, "nope"), ({"profile": "CN=x"}, "profile"), ({"profile": {"subject": 3}}, "subject"),
+    ({"profile": {"subject": "CN=x", "bogus": 1}}, "bogus"), ({"key_size": "2048"}, "key_size"),
+    ({"key_size": True}, "key_size"), ({"key_size": 1000}, "key_size"), ({"key_type": "dsa"}, "key_type"),
+    ({"hash": "md5"}, "hash"), ({"san_emails": "a@b.c"}, "san_emails"), ({"ekus": ["not-an-oid"]}, "ekus"),
+    ({"key_usage": ["bogus"]}, "key usage"), ({"subject": "not a name"}, "subject"),
+    ({"challenge": 5}, "challenge"), ({"fresh_key": "yes"}, "fresh_key"),
+    ({"tamper_challenge": True}, "tamper_challenge"), ({"key_pem": "not a key"}, "key_pem"),
+    ({"key_pem": 1}, "key_pem"),
+])
+def test_device_csr_refusals_name_the_field(emu, body, names):
+    with pytest.raises(EmulatorControlError) as e:
+        emu._call("POST", "device/csr", body)
+    assert e.value.status == 400 and names in e.value.body, e.value.body
+
+
+def test_device_csr_body_must_be_an_object(emu):
+    for raw in (b"[1]", b"not json", b'"x"'):
+        conn = http.client.HTTPSConnection("127.0.0.1", int(emu.base_url.rsplit(":", 1)[1].strip("/")),
+                                           context=ctx(emu), timeout=10)
+        conn.request("POST", "/_emulator/device/csr", body=raw, headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        assert r.status == 400, raw
+        r.read()
+        conn.close()
+
+
+def test_device_certificate(emu, wire):
+    import base64
+    import datetime
+    import hashlib
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+    d = emu.device_csr({"subject": "CN=alice,O=Contoso", "san_upns": ["alice@contoso.com"],
+                        "key_usage": ["digitalSignature"], "ekus": ["1.3.6.1.5.5.7.3.2"]})
+    a = emu.device_certificate(d["csr"], validity_days=30)
+    der = base64.b64decode(a["certificate"])
+    cert = x509.load_der_x509_certificate(der)
+    assert x509.load_pem_x509_certificate(a["certificate_pem"].encode()) == cert
+    ca = x509.load_pem_x509_certificate(a["ca_pem"].encode())
+    ca.public_key().verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
+    assert cert.issuer == ca.subject and cert.subject == _csr(d).subject
+    assert cert.public_key().public_numbers() == _csr(d).public_key().public_numbers()
+    for cls in (x509.SubjectAlternativeName, x509.KeyUsage, x509.ExtendedKeyUsage):
+        assert cert.extensions.get_extension_for_class(cls).value == _csr(d).extensions.get_extension_for_class(cls).value
+    after = getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+    before = getattr(cert, "not_valid_before_utc", None) or cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+    assert after - before == datetime.timedelta(days=30)
+    assert a["certificateThumbprint"] == hashlib.sha1(der).hexdigest().upper()
+    assert a["certificateSerialNumber"] == format(cert.serial_number, "X")
+    assert a["certificateExpirationDateUtc"] == after.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert a["issuingCertificateAuthority"] == ca.subject.rfc4514_string()
+    # PEM and base64 wrapped in lines are read too; one CA for the emulator's life, resets included
+    emu.reset()
+    b64 = d["csr"]
+    for form in (d["csr_pem"], "\n".join(b64[i:i + 64] for i in range(0, len(b64), 64))):
+        assert emu.device_certificate(form)["ca_pem"] == a["ca_pem"]
+
+
+@pytest.mark.parametrize("body,names", [
+    ({}, "csr"), ({"csr": ""}, "csr"), ({"csr": 5}, "csr"), ({"csr": "bm90IGEgY3Ny"}, "csr"),
+    ({"csr": "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"}, "csr"),
+    ({"csr": "\u00e9\u00e9"}, "csr"), ({"csr": "MIIB", "validity_days": 0}, "validity_days"),
+    ({"csr": "MIIB", "validity_days": True}, "validity_days"), ({"csr": "MIIB", "validity_days": 36501}, "validity_days"),
+    ({"csr": "MIIB", "other": 1}, "other"),
+])
+def test_device_certificate_refusals_name_the_field(emu, body, names):
+    with pytest.raises(EmulatorControlError) as e:
+        emu._call("POST", "device/certificate", body)
+    assert e.value.status == 400 and names in e.value.body, e.value.body

@@ -1,27 +1,30 @@
 // SPDX-License-Identifier: Apache-2.0
 package com.microsoft.intune.scepvalidation;
 
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
-import java.security.Signature;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Builds the PKCS#10 certificate request a device would send (DER by hand:
- * the JDK has no public CSR API), with a challenge password and optional
- * extensions, signed SHA256withRSA.
+ * The PKCS#10 certificate request a device would send, with a challenge password and
+ * optional rfc822Name SANs, signed SHA256withRSA: built by the Intune emulator's device
+ * module (POST /_emulator/device/csr, docs/emulator.md), the one CSR builder of the
+ * project's tests. An emulator for that is started on first use and stopped when the
+ * JVM exits.
  */
 final class Csr {
     private static KeyPair cached;
+    private static Emulator builder;
 
-    private final List<byte[]> subjectRdns = new ArrayList<>();
-    private final List<byte[]> extensions = new ArrayList<>();
+    private final List<String> subjectRdns = new ArrayList<>(); // in DER order, most significant first
+    private final List<String> sanEmails = new ArrayList<>();
     private String challenge;
     private KeyPair keyPair;
+    private Map<String, Object> built;
 
     static synchronized KeyPair rsa2048() throws Exception {
         if (cached == null) {
@@ -32,147 +35,80 @@ final class Csr {
         return cached;
     }
 
+    private static synchronized Emulator builder() throws Exception {
+        if (builder == null) {
+            Emulator e = Emulator.start();
+            Runtime.getRuntime().addShutdownHook(new Thread(e::close));
+            builder = e;
+        }
+        return builder;
+    }
+
     Csr cn(String cn) {
-        subjectRdns.add(rdn("2.5.4.3", cn));
+        subjectRdns.add("CN=" + cn);
+        built = null;
         return this;
     }
 
     Csr o(String o) {
-        subjectRdns.add(rdn("2.5.4.10", o));
+        subjectRdns.add("O=" + o);
+        built = null;
         return this;
     }
 
     Csr challenge(String c) {
         this.challenge = c;
+        built = null;
         return this;
     }
 
     Csr key(KeyPair kp) {
         this.keyPair = kp;
+        built = null;
         return this;
     }
 
     /** subjectAltName with rfc822Name entries. */
     Csr sanEmails(String... emails) {
-        ByteArrayOutputStream names = new ByteArrayOutputStream();
-        for (String e : emails) {
-            write(names, tlv(0x81, e.getBytes(StandardCharsets.US_ASCII)));
-        }
-        extensions.add(seq(oid("2.5.29.17"), tlv(0x04, seq(names.toByteArray()))));
+        sanEmails.addAll(List.of(emails));
+        built = null;
         return this;
+    }
+
+    @SuppressWarnings("unchecked")
+    private synchronized Map<String, Object> build() throws Exception {
+        if (built == null) {
+            StringBuilder subject = new StringBuilder(); // RFC 4514: the most significant RDN last
+            for (int k = subjectRdns.size() - 1; k >= 0; k--) {
+                subject.append(subject.length() > 0 ? "," : "").append(subjectRdns.get(k));
+            }
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("subject", subject.toString());
+            body.put("challenge", challenge); // null: no challengePassword
+            body.put("san_emails", new ArrayList<>(sanEmails));
+            body.put("hash", "sha256");
+            if (keyPair != null) {
+                body.put("key_pem", "-----BEGIN PRIVATE KEY-----\n"
+                        + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(keyPair.getPrivate().getEncoded())
+                        + "\n-----END PRIVATE KEY-----\n");
+            }
+            built = (Map<String, Object>) builder().post("device/csr", body);
+        }
+        return built;
     }
 
     /** The DER request. */
     byte[] der() throws Exception {
-        KeyPair kp = keyPair != null ? keyPair : rsa2048();
-        ByteArrayOutputStream rdns = new ByteArrayOutputStream();
-        for (byte[] r : subjectRdns) {
-            write(rdns, r);
-        }
-        byte[] subject = seq(rdns.toByteArray());
-        ByteArrayOutputStream attrs = new ByteArrayOutputStream();
-        if (challenge != null) {
-            write(attrs, seq(oid("1.2.840.113549.1.9.7"),
-                    set(tlv(0x0c, challenge.getBytes(StandardCharsets.UTF_8)))));
-        }
-        if (!extensions.isEmpty()) {
-            ByteArrayOutputStream ex = new ByteArrayOutputStream();
-            for (byte[] e : extensions) {
-                write(ex, e);
-            }
-            write(attrs, seq(oid("1.2.840.113549.1.9.14"), set(seq(ex.toByteArray()))));
-        }
-        byte[] info = seq(integer(0), subject, kp.getPublic().getEncoded(), tlv(0xa0, attrs.toByteArray()));
-        Signature sig = Signature.getInstance("SHA256withRSA");
-        sig.initSign(kp.getPrivate());
-        sig.update(info);
-        byte[] s = sig.sign();
-        byte[] bits = new byte[s.length + 1];
-        System.arraycopy(s, 0, bits, 1, s.length);
-        byte[] alg = seq(oid("1.2.840.113549.1.1.11"), new byte[] {0x05, 0x00});
-        return seq(info, alg, tlv(0x03, bits));
+        return Base64.getDecoder().decode(base64());
     }
 
     /** Base64 of the DER, one line: what the SCEP calls take. */
     String base64() throws Exception {
-        return Base64.getEncoder().encodeToString(der());
+        return (String) build().get("csr");
     }
 
     /** PEM with line breaks. */
     String pem() throws Exception {
-        return "-----BEGIN CERTIFICATE REQUEST-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'})
-                .encodeToString(der()) + "\n-----END CERTIFICATE REQUEST-----\n";
-    }
-
-    // ---- DER ----
-
-    private static void write(ByteArrayOutputStream o, byte[] b) {
-        o.write(b, 0, b.length);
-    }
-
-    static byte[] tlv(int tag, byte[] content) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        o.write(tag);
-        int n = content.length;
-        if (n < 0x80) {
-            o.write(n);
-        } else if (n < 0x100) {
-            o.write(0x81);
-            o.write(n);
-        } else if (n < 0x10000) {
-            o.write(0x82);
-            o.write(n >> 8);
-            o.write(n & 0xff);
-        } else {
-            o.write(0x83);
-            o.write(n >> 16);
-            o.write((n >> 8) & 0xff);
-            o.write(n & 0xff);
-        }
-        write(o, content);
-        return o.toByteArray();
-    }
-
-    static byte[] seq(byte[]... parts) {
-        return tlv(0x30, concat(parts));
-    }
-
-    static byte[] set(byte[]... parts) {
-        return tlv(0x31, concat(parts));
-    }
-
-    static byte[] concat(byte[]... parts) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        for (byte[] p : parts) {
-            write(o, p);
-        }
-        return o.toByteArray();
-    }
-
-    static byte[] integer(int v) {
-        return tlv(0x02, new byte[] {(byte) v});
-    }
-
-    static byte[] oid(String dotted) {
-        String[] parts = dotted.split("\\.");
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        o.write(Integer.parseInt(parts[0]) * 40 + Integer.parseInt(parts[1]));
-        for (int k = 2; k < parts.length; k++) {
-            long v = Long.parseLong(parts[k]);
-            byte[] tmp = new byte[10];
-            int n = 0;
-            do {
-                tmp[n++] = (byte) (v & 0x7f);
-                v >>= 7;
-            } while (v != 0);
-            for (int j = n - 1; j >= 0; j--) {
-                o.write(tmp[j] | (j > 0 ? 0x80 : 0));
-            }
-        }
-        return tlv(0x06, o.toByteArray());
-    }
-
-    private static byte[] rdn(String oid, String value) {
-        return set(seq(oid(oid), tlv(0x0c, value.getBytes(StandardCharsets.UTF_8))));
+        return (String) build().get("csr_pem");
     }
 }
