@@ -42,7 +42,9 @@ static X509 *read_cert(const char *data, size_t len) {
 char *isc_bio_string(BIO *bio) {
     char *mem = NULL;
     long n = BIO_get_mem_data(bio, &mem);
-    return n >= 0 ? isc_strndup(mem, (size_t)n) : NULL;
+    /* An empty BIO (an empty subject, say) may give no pointer at all: that is "", not a failure. */
+    if (n < 0) return NULL;
+    return isc_strndup(n > 0 && mem ? mem : "", n > 0 && mem ? (size_t)n : 0);
 }
 
 void isc_cert_details_free(intune_scep_cert_details *d) {

@@ -82,6 +82,23 @@ static void test_absent_parts(void) {
     intune_scep_csr_info_free(NULL);
 }
 
+static void test_empty_subject(void) {
+    /* A request with an empty subject (a device that names itself only in its SANs) is read,
+     * and its subject is "", not an out-of-memory failure. */
+    th_csr_spec spec = {0};
+    spec.subject = "";
+    spec.challenge = "chal-empty";
+    spec.san_dns[0] = "device.contoso.com";
+    th_csr *csr = th_csr_build(&spec);
+    intune_scep_csr_info *info = NULL;
+    REQUIRE_STATUS(intune_scep_csr_info_parse((const char *)csr->der, csr->der_len, &info, NULL), INTUNE_SCEP_OK, NULL);
+    CHECK_STR(intune_scep_csr_info_subject(info), "");
+    CHECK_STR(intune_scep_csr_info_challenge_password(info), "chal-empty");
+    CHECK_INT(intune_scep_csr_info_san_count(info), 1);
+    intune_scep_csr_info_free(info);
+    th_csr_free(csr);
+}
+
 static void test_refusals(void) {
     intune_scep_error *err = intune_scep_error_new();
     intune_scep_csr_info *info = (intune_scep_csr_info *)err; /* must be reset to NULL */
@@ -102,6 +119,7 @@ static void test_refusals(void) {
 static const th_test tests[] = {
     {"everything", test_everything},
     {"absent_parts", test_absent_parts},
+    {"empty_subject", test_empty_subject},
     {"refusals", test_refusals},
 };
 
