@@ -126,7 +126,7 @@ static th_csr *device_request(const cJSON *s, const cJSON *profile, int fresh_ke
     if (!want_hash) want_hash = cJSON_IsString(th_item(hashes, 0)) ? th_item(hashes, 0)->valuestring : "sha256";
     const cJSON *bits = cJSON_GetObjectItemCaseSensitive(body, "key_size");
     if (!cJSON_IsNumber(bits)) bits = cJSON_GetObjectItemCaseSensitive(profile, "key_size");
-    /* read with OpenSSL: the library's reader refuses a request with an empty subject */
+    /* read with OpenSSL, independently of the library's own request reader */
     int md_nid = 0;
     CHECK(OBJ_find_sigid_algs(X509_REQ_get_signature_nid(csr->req), &md_nid, NULL) == 1);
     if (strcasecmp(OBJ_nid2sn(md_nid), want_hash) != 0)

@@ -79,9 +79,6 @@ class VendorMatrixTest extends EmulatorTestBase {
         List<Object> hashes = (List<Object>) profile.get("hash_algorithms");
         Object hash = body.get("hash") != null ? body.get("hash") : hashes != null ? hashes.get(0) : "sha256";
         int bits = number(body.get("key_size"), number(profile.get("key_size"), 2048));
-        if ("".equals(body.get("subject"))) {
-            return d; // the library's reader refuses a request with an empty subject ("out of memory"): not read here
-        }
         String info = CertificateRequestInspector.inspectJson(Base64.getDecoder().decode((String) d.get("csr")));
         assertTrue(info.contains("\"signature_hash\":\"" + hash + "\""), info);
         assertTrue(info.contains("\"key_bits\":" + bits), info);
