@@ -105,7 +105,10 @@ final class FaultScenarios {
         }
     }
 
-    static final Path FILE = Emulator.repo().resolve("tests").resolve("scenarios").resolve("faults.json");
+    /** The table; -Dintunescep.fault.scenarios=FILE reads another one. */
+    static final Path FILE = System.getProperty("intunescep.fault.scenarios") != null
+            ? Path.of(System.getProperty("intunescep.fault.scenarios"))
+            : Emulator.repo().resolve("tests").resolve("scenarios").resolve("faults.json");
     private static Map<String, Object> table;
 
     static synchronized Map<String, Object> table() throws Exception {
