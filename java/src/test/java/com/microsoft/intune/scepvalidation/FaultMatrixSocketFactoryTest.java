@@ -3,31 +3,37 @@ package com.microsoft.intune.scepvalidation;
 
 import java.util.Properties;
 
+import com.microsoft.intune.scepvalidation.FaultScenarios.Row;
+
 /**
- * The rows of {@link FaultMatrixTest}, with the same expectations, on a client
- * whose HTTPS goes through SetSslSocketFactory (TLS_CA_FILE not set: the
- * factory's trust decides; the "untrusted" row's factory trusts another CA).
+ * The rows of {@link FaultMatrixTest}, with the same expectations, on clients whose
+ * HTTPS goes through SetSslSocketFactory (TLS_CA_FILE not set: the factory's trust
+ * decides; the "untrusted" row's factory trusts another CA). Where the JDK's HTTP
+ * client makes a row differ, the row says so in its "via_socket_factory" field.
  */
 class FaultMatrixSocketFactoryTest extends FaultMatrixTest {
     @Override
-    IntuneScepServiceClient newClient(Row r, String[] extra) throws Exception {
-        Properties p = emu.properties(extra);
+    String runner() {
+        return "java-socket-factory";
+    }
+
+    @Override
+    AutoCloseable newClient(Row r, Properties p, String trusted) throws Exception {
         p.remove("TLS_CA_FILE");
+        javax.net.ssl.SSLSocketFactory factory = Emulator.sslContextTrusting(trusted).getSocketFactory();
+        if (r.step.equals("uploadRevocationResults")) {
+            IntuneRevocationClient c = new IntuneRevocationClient(p);
+            c.SetSslSocketFactory(factory);
+            return c;
+        }
         IntuneScepServiceClient c = new IntuneScepServiceClient(p);
-        c.SetSslSocketFactory(Emulator.sslContextTrusting(r.special == Special.UNTRUSTED ? otherCaFile : emu.caFile)
-                .getSocketFactory());
+        c.SetSslSocketFactory(factory);
         return c;
     }
 
-    /**
-     * One difference, the JDK's: HttpURLConnection repeats a request once by itself when the connection is
-     * reset before the status line, so each of the library's attempts reaches the emulator twice.
-     */
     @Override
     int expectedRequests(Row r) {
-        if (r.fault != null && "reset".equals(r.fault.get("action")) && r.requests > 0) {
-            return 2 * r.requests;
-        }
-        return r.requests;
+        Object n = r.viaSocketFactory.get("requests");
+        return n != null ? ((Number) n).intValue() : r.requests;
     }
 }

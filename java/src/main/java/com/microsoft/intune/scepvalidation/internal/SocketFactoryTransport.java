@@ -166,6 +166,10 @@ public final class SocketFactoryTransport {
                 IntuneScepNative.intune_scep_transport_response_add_header(r, "Retry-After", retryAfter);
             }
             InputStream in = status >= 400 ? conn.getErrorStream() : conn.getInputStream();
+            // HttpURLConnection ends a body cut short of its Content-Length as if it were whole: an answer
+            // that stops early (a complete {"code":"Success"} among it) is a closed connection, as with libcurl.
+            long announced = status == 204 || status == 304 || status < 200 ? 0 : conn.getContentLengthLong();
+            long received = 0;
             if (in != null) {
                 try (InputStream s = in) {
                     byte[] buf = new byte[CHUNK];
@@ -184,6 +188,7 @@ public final class SocketFactoryTransport {
                         if ((n = s.read(buf)) <= 0) {
                             break;
                         }
+                        received += n;
                         int st = IntuneScepNative.intune_scep_transport_response_append_body(r,
                                 n == buf.length ? buf : Arrays.copyOf(buf, n));
                         if (st != intune_scep_status.INTUNE_SCEP_OK) {
@@ -193,6 +198,12 @@ public final class SocketFactoryTransport {
                         }
                     }
                 }
+            }
+            if (announced > 0 && received < announced) {
+                conn.disconnect();
+                conn = null;
+                return fail(r, intune_scep_transport_failure.INTUNE_SCEP_TRANSPORT_E_CLOSED,
+                        "the connection closed after " + received + " of the " + announced + " bytes announced");
             }
             IntuneScepNative.intune_scep_transport_response_set_status(r, status);
             conn = null; // read to the end and closed: the connection goes back to the keep-alive cache
