@@ -78,6 +78,34 @@ int isc_client_in_other_process(const intune_scep_client *c) {
     return c->owner_pid != getpid();
 }
 
+int isc_client_usable(const intune_scep_client *c, intune_scep_error *err) {
+    if (!c) return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument client is required (got NULL)");
+    if (isc_client_in_other_process(c))
+        return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT,
+                             "argument client was created by process %ld, not this one (%ld): a client cannot be "
+                             "used after fork(); create a new client in the child",
+                             (long)c->owner_pid, (long)getpid());
+    return INTUNE_SCEP_OK;
+}
+
+void isc_client_set_log(intune_scep_client *c, intune_scep_log_fn fn, void *userdata, int min_level) {
+    if (!isc_client_in_other_process(c)) isc_logger_set(&c->log, fn, userdata, min_level);
+}
+
+int isc_client_credential_kind(intune_scep_client *c) {
+    isc_auth *a = isc_auth_acquire(c);
+    int kind = a->kind;
+    isc_auth_release(c, a);
+    return kind;
+}
+
+int64_t isc_client_certificate_expiry(intune_scep_client *c) {
+    isc_auth *a = isc_auth_acquire(c);
+    int64_t t = a->kind == INTUNE_SCEP_CREDENTIAL_CERTIFICATE ? a->cert.not_after : 0;
+    isc_auth_release(c, a);
+    return t;
+}
+
 void isc_client_free(intune_scep_client *c) {
     if (!c) return;
     if (isc_client_in_other_process(c)) return; /* the parent's: left alone (see intune_scep.h) */
@@ -228,11 +256,7 @@ int isc_client_update_credentials(intune_scep_client *c, const intune_scep_confi
     else rc = isc_settings_from_config(&staged, &s, &c->log, err);
     if (!rc) rc = isc_auth_from_settings(&s, &a, &c->log, err);
     isc_settings_free(&s);
-    for (size_t i = 0; i < staged.count; i++) {
-        free(staged.items[i].key);
-        isc_free_secret(staged.items[i].value);
-    }
-    free(staged.items);
+    isc_config_clear(&staged);
     if (rc) return rc;
     int kind = a->kind;
     auth_swap(c, a);

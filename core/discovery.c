@@ -115,6 +115,15 @@ int isc_service_uri(intune_scep_client *c, const char *service, isc_call *call, 
     return rc;
 }
 
+int isc_client_discover(intune_scep_client *c, const char *service, char **uri, intune_scep_error *err) {
+    isc_call call;
+    isc_call_begin(&call, c, "discover", NULL);
+    int rc = isc_service_uri(c, service, &call, 1, uri, NULL, err);
+    if (rc) isc_call_stamp(&call, err);
+    isc_call_end(&call);
+    return rc;
+}
+
 /* ---- a path under a discovered service: the target of the SCEP and revocation calls ---- */
 
 /* Join a discovered service URI and a path with exactly one slash. */

@@ -102,6 +102,13 @@ void isc_error_field(char **field, const char *value);
 void isc_error_move(intune_scep_error *dst, intune_scep_error *src);
 /** Copy every field of src into dst (dst reset first). */
 void isc_error_copy(intune_scep_error *dst, const intune_scep_error *src);
+/**
+ * The check of a required text argument named `name`: present, non-empty, valid UTF-8; `oneline` also refuses
+ * control characters. INTUNE_SCEP_E_INVALID_ARGUMENT with a message naming the argument, else INTUNE_SCEP_OK.
+ */
+int isc_check_text(intune_scep_error *err, const char *name, const char *value, int oneline);
+/** isc_check_text(..., 1) for an optional argument: NULL and "" pass. */
+int isc_check_optional(intune_scep_error *err, const char *name, const char *value);
 
 /* ---- configuration (config.c) ------------------------------------------- */
 
@@ -161,6 +168,15 @@ typedef struct {
     char *proxy_url;
 } isc_settings;
 
+/** A new, empty configuration (NULL when out of memory). */
+intune_scep_config *isc_config_new(void);
+/** Free every key and value (values wiped), leaving `cfg` empty. */
+void isc_config_clear(intune_scep_config *cfg);
+void isc_config_free(intune_scep_config *cfg);
+void isc_config_set_log(intune_scep_config *cfg, intune_scep_log_fn fn, void *userdata, int min_level);
+void isc_config_set_transport(intune_scep_config *cfg, intune_scep_transport_fn fn, void *userdata);
+/** Read the properties file `path` (at most 1 MiB, unbuffered, wiped) into `cfg`: all keys or none. */
+int isc_config_load_file(intune_scep_config *cfg, const char *path, intune_scep_error *err);
 int isc_config_set(intune_scep_config *cfg, const char *key, const char *value);
 /** isc_config_set, remembering the properties file line the key was read from (for warnings). */
 int isc_config_set_line(intune_scep_config *cfg, const char *key, const char *value, long line);
@@ -324,6 +340,7 @@ int isc_parse_revocation_requests(const char *body, size_t len, intune_scep_revo
 /** Read an uploadRevocationResults answer: OK only for {"value": true}. */
 int isc_parse_revocation_upload(const char *body, size_t len, intune_scep_error *err);
 void isc_revocation_requests_free(intune_scep_revocation_requests *r);
+intune_scep_revocation_results *isc_revocation_results_new(void);
 void isc_revocation_results_free(intune_scep_revocation_results *r);
 int isc_revocation_results_add(intune_scep_revocation_results *r, const char *request_context, int succeeded,
                                const char *error_code, const char *error_message, intune_scep_error *err);
@@ -607,10 +624,34 @@ int isc_service_call(intune_scep_client *c, const isc_service_op *op, const char
 /** Send `body` (taken over and freed) to ScepActions/`action`; one log line. */
 int isc_scep_call(intune_scep_client *c, const char *action, const char *transaction_id, char *body,
                   intune_scep_error *err);
+/* The three SCEP calls, their arguments checked by the ABI (bindings/intune_scep.c). */
+int isc_scep_validate(intune_scep_client *c, const char *transaction_id, const char *csr, intune_scep_error *err);
+int isc_scep_success(intune_scep_client *c, const char *transaction_id, const char *csr, const char *thumbprint,
+                     const char *serial, const char *expiration, const char *issuer, const char *ca_configuration,
+                     const char *certificate_authority, intune_scep_error *err);
+/** isc_scep_success with what the certificate `cert` (PEM or DER, `cert_len` bytes) gives; INVALID_ARGUMENT naming
+ * "cert" when it cannot be read. */
+int isc_scep_success_for_cert(intune_scep_client *c, const char *transaction_id, const char *csr, const char *cert,
+                              size_t cert_len, const char *ca_configuration, const char *certificate_authority,
+                              intune_scep_error *err);
+int isc_scep_failure(intune_scep_client *c, const char *transaction_id, const char *csr, int64_t hresult,
+                     const char *description, intune_scep_error *err);
 
 /* client.c */
 int isc_client_new(const intune_scep_config *cfg, intune_scep_client **out, intune_scep_error *err);
 void isc_client_free(intune_scep_client *c);
+/** The argument check of a client: present, and created by this process (not a parent before fork()). */
+int isc_client_usable(const intune_scep_client *c, intune_scep_error *err);
+/** Replace the log sink (nothing in a child after fork()). */
+void isc_client_set_log(intune_scep_client *c, intune_scep_log_fn fn, void *userdata, int min_level);
+/** The kind of the credential in use (an intune_scep_credential_kind). */
+int isc_client_credential_kind(intune_scep_client *c);
+/** The certificate credential's expiry (Unix seconds), 0 for another kind. */
+int64_t isc_client_certificate_expiry(intune_scep_client *c);
+/** Fetch a fresh token for `resource` now (the cached one is replaced); the call stamps its errors. */
+int isc_client_fetch_token(intune_scep_client *c, int resource, intune_scep_error *err);
+/** Discover afresh and give a copy of `service`'s URI (free with isc_free_secret); the call stamps its errors. */
+int isc_client_discover(intune_scep_client *c, const char *service, char **uri, intune_scep_error *err);
 int isc_client_set_app_key(intune_scep_client *c, const char *key, intune_scep_error *err);
 /** Swap the whole credential for the one `cfg` describes; cached tokens are dropped. */
 int isc_client_update_credentials(intune_scep_client *c, const intune_scep_config *cfg, intune_scep_error *err);

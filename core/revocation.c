@@ -10,6 +10,10 @@
 
 #define ISC_MAX_REVOCATION_RESULTS 500
 
+intune_scep_revocation_results *isc_revocation_results_new(void) {
+    return calloc(1, sizeof(intune_scep_revocation_results));
+}
+
 void isc_revocation_results_free(intune_scep_revocation_results *r) {
     if (!r) return;
     for (size_t i = 0; i < r->count; i++) {

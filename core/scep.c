@@ -239,3 +239,40 @@ int isc_scep_call(intune_scep_client *c, const char *action, const char *transac
     isc_service_op op = {action, INTUNE_SCEP_SERVICE_VALIDATION, path, c->settings.scep_api_version};
     return isc_service_call(c, &op, transaction_id, body, read_scep_answer, NULL, err);
 }
+
+int isc_scep_validate(intune_scep_client *c, const char *transaction_id, const char *csr, intune_scep_error *err) {
+    char *body = isc_body_validate(transaction_id, csr, c->settings.provider);
+    return isc_scep_call(c, "validateRequest", transaction_id, body, err);
+}
+
+int isc_scep_success(intune_scep_client *c, const char *transaction_id, const char *csr, const char *thumbprint,
+                     const char *serial, const char *expiration, const char *issuer, const char *ca_configuration,
+                     const char *certificate_authority, intune_scep_error *err) {
+    char *body = isc_body_success(transaction_id, csr, thumbprint, serial, expiration, issuer, c->settings.provider,
+                                  ca_configuration, certificate_authority);
+    return isc_scep_call(c, "successNotification", transaction_id, body, err);
+}
+
+int isc_scep_success_for_cert(intune_scep_client *c, const char *transaction_id, const char *csr, const char *cert,
+                              size_t cert_len, const char *ca_configuration, const char *certificate_authority,
+                              intune_scep_error *err) {
+    intune_scep_cert_details *d = NULL;
+    int rc = isc_cert_details(cert, cert_len, &d, err);
+    if (rc) return rc;
+    /* What the certificate gives is held to the rules of the arguments it stands for. */
+    if (!rc) rc = isc_check_text(err, "cert_thumbprint", d->thumbprint, 1);
+    if (!rc) rc = isc_check_text(err, "cert_serial_number", d->serial_number, 1);
+    if (!rc) rc = isc_check_text(err, "cert_expiration_date", d->expiration_date, 1);
+    if (!rc) rc = isc_check_text(err, "cert_issuing_authority", d->issuing_authority, 1);
+    if (!rc)
+        rc = isc_scep_success(c, transaction_id, csr, d->thumbprint, d->serial_number, d->expiration_date,
+                              d->issuing_authority, ca_configuration, certificate_authority, err);
+    isc_cert_details_free(d);
+    return rc;
+}
+
+int isc_scep_failure(intune_scep_client *c, const char *transaction_id, const char *csr, int64_t hresult,
+                     const char *description, intune_scep_error *err) {
+    char *body = isc_body_failure(transaction_id, csr, hresult, description, c->settings.provider);
+    return isc_scep_call(c, "failureNotification", transaction_id, body, err);
+}

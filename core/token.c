@@ -349,6 +349,17 @@ int isc_token_header(intune_scep_client *c, int resource, isc_call *call, int fo
                          err);
 }
 
+int isc_client_fetch_token(intune_scep_client *c, int resource, intune_scep_error *err) {
+    isc_call call;
+    isc_call_begin(&call, c, "fetchToken", NULL);
+    char *header = NULL;
+    int rc = isc_token_header(c, resource, &call, 1, &header, NULL, err);
+    isc_free_secret(header);
+    if (rc) isc_call_stamp(&call, err);
+    isc_call_end(&call);
+    return rc;
+}
+
 /* ---- a fixed URL with a token: the target of token and discovery requests ---- */
 
 int isc_auth_target_token(intune_scep_client *c, isc_call *call, isc_auth_target *t, char **auth,
