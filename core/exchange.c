@@ -156,12 +156,12 @@ const char *isc_transport_cause(CURLcode cc) {
 int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, const isc_request *req,
                  int non2xx_status, isc_handle **handle, intune_scep_error *err) {
     const isc_settings *s = &c->settings;
-    isc_handle *h = isc_http_acquire(c, err);
-    if (!h) return INTUNE_SCEP_E_INTERNAL;
+    /* The pooled handle is taken once the first attempt is prepared: a token fetch or a discovery that
+     * preparing needs runs its own exchange first, so a thread holds one handle at a time. */
+    isc_handle *h = NULL;
     int rc = INTUNE_SCEP_OK, retries = 0, url_kept = 0;
     char *auth = NULL, *url = NULL;
     *handle = NULL;
-    call->handle = h;
     for (;;) {
         if (!url_kept) free(url);
         url = NULL;
@@ -174,6 +174,11 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
             break;
         }
         if ((rc = target->prepare(c, call, target, &url, &auth, err)) != INTUNE_SCEP_OK) break;
+        if (!h && !(h = isc_http_acquire(c, err))) {
+            rc = INTUNE_SCEP_E_INTERNAL;
+            break;
+        }
+        if (target->check && (rc = target->check(c, call, target, h, url, err)) != INTUNE_SCEP_OK) break;
 
         struct curl_slist *headers = request_headers(c, h, req, auth, call->activity_id);
         if (!headers) {
@@ -263,7 +268,6 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
     }
     if (!url_kept) free(url);
     isc_free_secret(auth);
-    call->handle = NULL;
     if (h) isc_http_release(c, h);
     return rc;
 }

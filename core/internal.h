@@ -446,7 +446,6 @@ typedef struct {
     int attempts;
     long http_status;
     char *url; /* last URL tried (owned) */
-    isc_handle *handle; /* the handle of the request under way (set by isc_exchange), or NULL */
 } isc_call;
 
 void isc_call_begin(isc_call *call, const intune_scep_client *c, const char *op, const char *transaction_id);
@@ -526,14 +525,20 @@ int isc_service_uri(intune_scep_client *c, const char *service, isc_call *call, 
 
 /**
  * Where a request goes and with which token, decided afresh before each attempt:
- * token.c gives a fixed URL with an optional token (isc_auth_target), discovery.c
- * a discovered service's URL with a token (isc_service_target).
+ * token.c gives a fixed URL with an optional token (isc_auth_target), service.c
+ * a path under a discovered service's URI with a token.
  */
 typedef struct isc_target isc_target;
 struct isc_target {
     /** Give the URL (owned) and the Authorization line (owned, a secret; NULL for none) of the next attempt. */
     int (*prepare)(intune_scep_client *c, isc_call *call, isc_target *t, char **url, char **auth,
                    intune_scep_error *err);
+    /**
+     * May be NULL. Once the attempt has its pooled handle `h`: whether `url` may be sent to (a status other than
+     * INTUNE_SCEP_OK ends the request with that error). Runs after prepare, so prepare holds no handle.
+     */
+    int (*check)(intune_scep_client *c, isc_call *call, isc_target *t, isc_handle *h, const char *url,
+                 intune_scep_error *err);
     /**
      * After an HTTP answer `status` (0: none) or a transport failure `cc` from `url`: 1 when the target
      * dropped something stale (a refused token, a moved endpoint) and the attempt is to be repeated at once,
@@ -556,19 +561,6 @@ void isc_auth_target_init(isc_auth_target *t, const char *url, int resource);
 /** The Authorization line for `t`'s resource (the token part of isc_auth_target's prepare). */
 int isc_auth_target_token(intune_scep_client *c, isc_call *call, isc_auth_target *t, char **auth,
                           intune_scep_error *err);
-
-/** `path` under a discovered service, with an Intune token; a 404 or failed connect rediscovers once. */
-typedef struct {
-    isc_target base;
-    isc_auth_target auth;
-    const char *service;
-    const char *path;
-    char *uri; /* owned */
-    isc_cache_stamp stamp;
-    int rediscovered;
-} isc_service_target;
-void isc_service_target_init(isc_service_target *t, const char *service, const char *path);
-void isc_service_target_release(isc_service_target *t);
 
 /** 1 for a failure to reach the host at all (connect, DNS): nothing was sent. */
 int isc_connect_failure(CURLcode cc);
@@ -609,6 +601,7 @@ char *isc_body_success(const char *transaction_id, const char *csr, const char *
                        const char *certificate_authority);
 char *isc_body_failure(const char *transaction_id, const char *csr, int64_t hresult, const char *description,
                        const char *provider);
+/* service.c: one call to a discovered service (the SCEP and revocation calls) */
 /** A call to one of Intune's services. */
 typedef struct {
     const char *name;        /* for the log and errors: "validateRequest" */
@@ -621,6 +614,7 @@ typedef int (*isc_answer_fn)(const char *body, size_t len, void *ctx, intune_sce
 /** POST `body` (taken over and freed) to `op` with a fresh activity id, read the answer; one log line. */
 int isc_service_call(intune_scep_client *c, const isc_service_op *op, const char *transaction_id, char *body,
                      isc_answer_fn read_answer, void *answer_ctx, intune_scep_error *err);
+/* scep.c */
 /** Send `body` (taken over and freed) to ScepActions/`action`; one log line. */
 int isc_scep_call(intune_scep_client *c, const char *action, const char *transaction_id, char *body,
                   intune_scep_error *err);
