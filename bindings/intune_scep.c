@@ -2,8 +2,19 @@
 /* intune_scep.c - the exported functions of the public ABI: each checks its
  * arguments (naming the one at fault, before anything is sent), gives the core
  * an error object even when the caller passed none, and forwards to core/. */
+#include "certinfo.h"
+#include "client.h"
+#include "config.h"
 #include "csrinfo.h"
-#include "internal.h"
+#include "discovery.h"
+#include "error.h"
+#include "log.h"
+#include "parse.h"
+#include "revocation.h"
+#include "scep.h"
+#include "token.h"
+#include "transport.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,13 +2,14 @@
 /* cache.c - a single-flight cache of one value (a token, the service map).
  * One thread fetches while the others wait for it (bounded by their own call's
  * deadline) or, when the value is only due for refresh, keep using it. */
-#include "internal.h"
+#include "cache.h"
+#include "util.h"
 
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 
-int isc_cache_init(isc_cache *cache, void (*free_value)(void *)) {
+int isc_cache_init(isc_cache *cache, void (*free_value)(void *), const char *what) {
     memset(cache, 0, sizeof *cache);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -17,6 +18,7 @@ int isc_cache_init(isc_cache *cache, void (*free_value)(void *)) {
     pthread_cond_init(&cache->cv, &attr);
     pthread_condattr_destroy(&attr);
     cache->free_value = free_value;
+    cache->what = what;
     return INTUNE_SCEP_OK;
 }
 
@@ -132,7 +134,7 @@ int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int f
                 pthread_mutex_unlock(&cache->mu);
                 return isc_error_set(err, INTUNE_SCEP_E_TRANSPORT,
                                      "%s: the call's deadline passed while waiting for another thread's %s", call->op,
-                                     cache == &c->services ? "service discovery" : "token request");
+                                     cache->what);
             }
         }
         if (!cache->value && cache->last_failure.status != INTUNE_SCEP_OK) {

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* client.c - the client object: settings, caches, the connection pool, the
  * log sink, and the bookkeeping of one call. */
-#include "internal.h"
+#include "client.h"
+#include "discovery.h"
+#include "http.h"
+#include "token.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +21,6 @@ static void init_curl(void) {
 }
 
 static void auth_free(isc_auth *a);
-
-static void free_secret_value(void *p) {
-    isc_free_secret(p);
-}
-
-static void free_service_map(void *p) {
-    isc_service_map_free(p);
-    free(p);
-}
 
 int isc_client_new(const intune_scep_config *cfg, intune_scep_client **out, intune_scep_error *err) {
     *out = NULL;
@@ -52,10 +47,9 @@ int isc_client_new(const intune_scep_config *cfg, intune_scep_client **out, intu
         free(c);
         return rc;
     }
-    isc_cache_init(&c->tokens[0], free_secret_value);
-    isc_cache_init(&c->tokens[1], free_secret_value);
-    isc_cache_init(&c->services, free_service_map);
-    c->services.outlives_lifetime = 1; /* the map is refreshed after SERVICE_MAP_LIFETIME_MS, never expires */
+    isc_token_cache_init(&c->tokens[0]);
+    isc_token_cache_init(&c->tokens[1]);
+    isc_discovery_cache_init(&c->services);
     rc = isc_http_init(c, err);
     if (rc != INTUNE_SCEP_OK) {
         isc_client_free(c);

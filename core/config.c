@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* config.c - the configuration store, the java.util.Properties reader, and the
  * validation of every key into a client's settings. */
-#include "internal.h"
+#include "config.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* discovery.c - where Intune's services are: Microsoft Graph's endpoints of the
  * Intune service principal, cached until a call finds a URL stale. */
-#include "internal.h"
+#include "discovery.h"
+#include "client.h"
+#include "exchange.h"
+#include "parse.h"
+#include "token.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +16,11 @@
 static void free_map(void *p) {
     isc_service_map_free(p);
     free(p);
+}
+
+void isc_discovery_cache_init(isc_cache *cache) {
+    isc_cache_init(cache, free_map, "service discovery");
+    cache->outlives_lifetime = 1; /* refreshed after SERVICE_MAP_LIFETIME_MS, never expires */
 }
 
 /* A nextLink gets the Graph token: it must stay on the configured Graph host. */

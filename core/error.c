@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* error.c - the error object every fallible call fills. */
-#include "internal.h"
+#include "error.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

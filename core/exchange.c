@@ -3,7 +3,10 @@
  * the discovered URL, the activity id, retries with backoff and jitter inside
  * the call's deadline, the token refresh on a 401, and the rediscovery on a
  * stale endpoint. Token, discovery and SCEP requests all go through here. */
-#include "internal.h"
+#include "exchange.h"
+#include "client.h"
+#include "parse.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,10 @@
  * threads never queue on a shared connection cache) and one share for DNS and
  * TLS sessions. Fixed options are set once per handle; a call changes only the
  * URL, headers, body and timeouts. */
-#include "internal.h"
+#include "http.h"
+#include "client.h"
+#include "transport.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* log.c - the client's log sink, replaceable while calls run. */
-#include "internal.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

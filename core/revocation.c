@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* revocation.c - the revocation calls of PkiConnectorFEService: download the
  * revocation requests Intune queued for this CA, upload what became of them. */
-#include "internal.h"
+#include "revocation.h"
+#include "client.h"
+#include "parse.h"
+#include "service.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>

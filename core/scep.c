@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* scep.c - the three SCEP calls: their JSON bodies and the verdict (only
  * "Success" passes); the call itself (target, exchange, log line) is service.c's. */
-#include "internal.h"
+#include "scep.h"
+#include "certinfo.h"
+#include "client.h"
+#include "parse.h"
+#include "service.h"
+#include "util.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -168,7 +173,8 @@ static int read_scep_answer(const char *body, size_t len, void *ctx, intune_scep
     return isc_parse_scep_answer(body, len, err);
 }
 
-int isc_scep_call(intune_scep_client *c, const char *action, const char *transaction_id, char *body,
+/* Send `body` (taken over and freed) to ScepActions/`action`; one log line. */
+static int isc_scep_call(intune_scep_client *c, const char *action, const char *transaction_id, char *body,
                   intune_scep_error *err) {
     char path[96];
     snprintf(path, sizeof path, "ScepActions/%s", action);

@@ -4,7 +4,13 @@
  * path under the discovered URI with an Intune token; a 404 or a failed connect
  * discovers again, once; a URI that cannot be used drops the map), the exchange,
  * the reading of the answer, and the one log line of the call. */
-#include "internal.h"
+#include "service.h"
+#include "client.h"
+#include "discovery.h"
+#include "exchange.h"
+#include "parse.h"
+#include "token.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* token.c - OAuth 2.0 client-credentials tokens from the identity platform
  * (v2.0 endpoint), one cache per resource, single flight. */
-#include "internal.h"
+#include "token.h"
+#include "assertion.h"
+#include "client.h"
+#include "exchange.h"
+#include "parse.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -334,6 +339,14 @@ acquired: {
     isc_call_end(&sub);
     return INTUNE_SCEP_OK;
 }
+}
+
+static void free_header(void *p) {
+    isc_free_secret(p);
+}
+
+void isc_token_cache_init(isc_cache *cache) {
+    isc_cache_init(cache, free_header, "token request");
 }
 
 static int copy_header(const void *value, void *ctx, intune_scep_error *err) {
