@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h> /* its URL parser checks the URLs of the configuration */
+
 /* ---- the store ---------------------------------------------------------- */
 
 static isc_kv *find_item(const intune_scep_config *cfg, const char *key) {

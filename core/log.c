@@ -2,6 +2,7 @@
 /* log.c - the client's log sink, replaceable while calls run. */
 #include "log.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -4,6 +4,8 @@
 #ifndef ISC_UTIL_H
 #define ISC_UTIL_H
 
+#include "intune_scep.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
