@@ -74,10 +74,6 @@ void isc_client_set_log(intune_scep_client *c, intune_scep_log_fn fn, void *user
 int isc_client_credential_kind(intune_scep_client *c);
 /** The certificate credential's expiry (Unix seconds), 0 for another kind. */
 int64_t isc_client_certificate_expiry(intune_scep_client *c);
-/** Fetch a fresh token for `resource` now (the cached one is replaced); the call stamps its errors. */
-int isc_client_fetch_token(intune_scep_client *c, int resource, intune_scep_error *err);
-/** Discover afresh and give a copy of `service`'s URI (free with isc_free_secret); the call stamps its errors. */
-int isc_client_discover(intune_scep_client *c, const char *service, char **uri, intune_scep_error *err);
 int isc_client_set_app_key(intune_scep_client *c, const char *key, intune_scep_error *err);
 /** Swap the whole credential for the one `cfg` describes; cached tokens are dropped. */
 int isc_client_update_credentials(intune_scep_client *c, const intune_scep_config *cfg, intune_scep_error *err);

@@ -88,47 +88,38 @@ static int fetch_services(intune_scep_client *c, void *ctx, isc_call *call, void
     return rc;
 }
 
-/* Runs under the cache's lock: it only copies; nothing here calls the log sink (see isc_service_uri). */
-typedef struct {
-    const char *service;
-    char **uri;
-    char *names; /* when the service is missing: the names found, logged after the lock is released */
-} lookup_ctx;
-
-static int lookup(const void *value, void *ctx, intune_scep_error *err) {
-    const isc_service_map *map = value;
-    lookup_ctx *l = ctx;
-    const char *uri = isc_service_map_find(map, l->service);
-    if (!uri) {
-        free(l->names);
-        l->names = isc_service_map_names(map);
-        return isc_error_set(err, INTUNE_SCEP_E_SERVICE_NOT_FOUND, "service discovery found no %s (services found: %s)",
-                             l->service, l->names ? l->names : "?");
-    }
-    *l->uri = isc_strdup(uri);
-    return *l->uri ? INTUNE_SCEP_OK : isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
-}
-
-int isc_service_uri(intune_scep_client *c, const char *service, isc_call *call, int force, char **uri,
-                    isc_cache_stamp *stamp, intune_scep_error *err) {
+int isc_service_uri(intune_scep_client *c, const char *service, isc_call *call, int force, isc_cache_entry **map,
+                    const char **uri, intune_scep_error *err) {
+    *map = NULL;
     *uri = NULL;
-    lookup_ctx l = {service, uri, NULL};
-    isc_cache_stamp used = {0, 0};
-    int rc = isc_cache_get(c, &c->services, call, force, fetch_services, NULL, lookup, &l, &used, err);
+    isc_cache_entry *e = NULL;
+    int rc = isc_cache_get(c, &c->services, call, force, fetch_services, NULL, &e, err);
+    if (rc != INTUNE_SCEP_OK) return rc;
+    const char *found = isc_service_map_find(e->value, service);
+    if (found) {
+        *map = e;
+        *uri = found;
+        return INTUNE_SCEP_OK;
+    }
+    char *names = isc_service_map_names(e->value);
+    rc = isc_error_set(err, INTUNE_SCEP_E_SERVICE_NOT_FOUND, "service discovery found no %s (services found: %s)",
+                       service, names ? names : "?");
     /* A map without the service is not kept: the next call discovers again. */
-    if (rc == INTUNE_SCEP_E_SERVICE_NOT_FOUND) isc_cache_invalidate(&c->services, used.generation);
-    /* Logged only now, with no cache lock held: a slow log sink stalls this call, never another thread's. */
-    if (l.names)
-        isc_log(&c->log, INTUNE_SCEP_LOG_ERROR, "discovery found no %s; services found: %s", service, l.names);
-    free(l.names);
-    if (stamp) *stamp = used;
+    isc_cache_invalidate(&c->services, e->generation);
+    isc_cache_entry_release(e);
+    if (names) isc_log(&c->log, INTUNE_SCEP_LOG_ERROR, "discovery found no %s; services found: %s", service, names);
+    free(names);
     return rc;
 }
 
 int isc_client_discover(intune_scep_client *c, const char *service, char **uri, intune_scep_error *err) {
     isc_call call;
     isc_call_begin(&call, c, "discover", NULL);
-    int rc = isc_service_uri(c, service, &call, 1, uri, NULL, err);
+    isc_cache_entry *map = NULL;
+    const char *found = NULL;
+    int rc = isc_service_uri(c, service, &call, 1, &map, &found, err);
+    if (rc == INTUNE_SCEP_OK && !(*uri = isc_strdup(found))) rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+    isc_cache_entry_release(map);
     if (rc) isc_call_stamp(&call, err);
     isc_call_end(&call);
     return rc;

@@ -40,9 +40,10 @@ static int same_text(const char *a, const char *b) {
 /* The attempt's header lines: the handle's own list when it says the same (then only the
  * client-request-id is rewritten, in place), otherwise a new one. NULL when out of memory. */
 static struct curl_slist *request_headers(intune_scep_client *c, isc_handle *h, const isc_request *req,
-                                          const char *auth, const char *activity_id) {
+                                          isc_cache_entry *auth, const char *activity_id) {
     const char *ua = req->send_user_agent_header ? c->settings.provider : NULL;
-    if (h->headers && h->header_id && same_text(auth, h->header_auth) && same_text(req->content_type, h->header_ctype) &&
+    /* The same token is the same entry: the handle holds a reference to the one its lines were built with. */
+    if (h->headers && h->header_id && auth == h->header_auth && same_text(req->content_type, h->header_ctype) &&
         same_text(req->api_version, h->header_api) && h->header_ua == (ua != NULL) && strlen(activity_id) == 36) {
         memcpy(h->header_id, activity_id, 36);
         return h->headers;
@@ -50,10 +51,11 @@ static struct curl_slist *request_headers(intune_scep_client *c, isc_handle *h, 
     isc_free_headers(h->headers);
     h->headers = NULL;
     h->header_id = NULL;
+    isc_cache_entry_release(h->header_auth);
     h->header_auth = NULL;
     struct curl_slist *headers = NULL;
     int hrc = INTUNE_SCEP_OK;
-    if (auth) hrc |= add_header(&headers, auth);
+    if (auth) hrc |= add_header(&headers, auth->value);
     if (req->content_type) hrc |= add_header_fmt(&headers, "Content-Type", req->content_type);
     hrc |= add_header(&headers, "Accept: application/json");
     hrc |= add_header(&headers, c->user_agent);
@@ -69,7 +71,7 @@ static struct curl_slist *request_headers(intune_scep_client *c, isc_handle *h, 
         if (strncmp(p->data, "client-request-id: ", 19) == 0 && strlen(p->data + 19) == 36) h->header_id = p->data + 19;
     }
     h->headers = headers; /* without a client-request-id to rewrite in place (header_id NULL), used once */
-    h->header_auth = auth ? headers->data : NULL;
+    h->header_auth = isc_cache_entry_ref(auth);
     h->header_ctype = req->content_type;
     h->header_api = req->api_version;
     h->header_ua = ua != NULL;
@@ -163,13 +165,14 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
      * preparing needs runs its own exchange first, so a thread holds one handle at a time. */
     isc_handle *h = NULL;
     int rc = INTUNE_SCEP_OK, retries = 0, url_kept = 0;
-    char *auth = NULL, *url = NULL;
+    char *url = NULL;
+    isc_cache_entry *auth = NULL;
     *handle = NULL;
     for (;;) {
         if (!url_kept) free(url);
         url = NULL;
         url_kept = 0;
-        isc_free_secret(auth);
+        isc_cache_entry_release(auth);
         auth = NULL;
         if (isc_now_ms() >= call->deadline_ms) {
             rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "the call's deadline of %ld ms (TIMEOUT_MS) passed",
@@ -270,7 +273,7 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
         break;
     }
     if (!url_kept) free(url);
-    isc_free_secret(auth);
+    isc_cache_entry_release(auth);
     if (h) isc_http_release(c, h);
     return rc;
 }

@@ -8,6 +8,7 @@
 #error "a pure reader (core/parse.c, fuzz/) sees neither libcurl nor the client: see docs/architecture.md"
 #endif
 
+#include "cache.h"
 #include "call.h"
 #include "http.h"
 
@@ -20,8 +21,11 @@
  */
 typedef struct isc_target isc_target;
 struct isc_target {
-    /** Give the URL (owned) and the Authorization line (owned, a secret; NULL for none) of the next attempt. */
-    int (*prepare)(intune_scep_client *c, isc_call *call, isc_target *t, char **url, char **auth,
+    /**
+     * Give the URL (owned) and a reference to the token cache's entry whose value is the Authorization line
+     * (NULL for none; isc_exchange releases it) of the next attempt.
+     */
+    int (*prepare)(intune_scep_client *c, isc_call *call, isc_target *t, char **url, isc_cache_entry **auth,
                    intune_scep_error *err);
     /**
      * May be NULL. Once the attempt has its pooled handle `h`: whether `url` may be sent to (a status other than

@@ -74,6 +74,7 @@ static void handle_free(isc_handle *h) {
     if (!h) return;
     if (h->easy) curl_easy_cleanup(h->easy);
     isc_free_headers(h->headers);
+    isc_cache_entry_release(h->header_auth);
     free(h->checked_url);
     isc_buf_free(&h->body);
     free(h);

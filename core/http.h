@@ -7,6 +7,7 @@
 #error "a pure reader (core/parse.c, fuzz/) sees neither libcurl nor the client: see docs/architecture.md"
 #endif
 
+#include "cache.h"
 #include "error.h"
 #include "util.h"
 
@@ -32,7 +33,7 @@ typedef struct isc_handle {
      * They hold the Authorization line, a secret: wiped when rebuilt and when the handle is freed. */
     struct curl_slist *headers;
     char *header_id;           /* the 36 characters of the client-request-id value inside `headers` */
-    const char *header_auth;   /* the Authorization line inside `headers`, NULL when none */
+    isc_cache_entry *header_auth; /* a reference to the token entry whose line is inside `headers`, NULL when none */
     const char *header_ctype;  /* the Content-Type and api-version they were built with (NULL: none) */
     const char *header_api;
     int header_ua;             /* built with the UserAgent header */

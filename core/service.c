@@ -22,8 +22,8 @@ typedef struct {
     isc_auth_target auth;
     const char *service;
     const char *path;
-    char *uri; /* owned */
-    isc_cache_stamp stamp;
+    isc_cache_entry *map; /* a reference to the service map the URI is from, NULL before discovery */
+    const char *uri;      /* the service's URI, in that map */
     int rediscovered;
 } service_target;
 
@@ -56,11 +56,11 @@ static const char *unusable_url(const char *url) {
     return why;
 }
 
-static int service_prepare(intune_scep_client *c, isc_call *call, isc_target *base, char **url, char **auth,
-                           intune_scep_error *err) {
+static int service_prepare(intune_scep_client *c, isc_call *call, isc_target *base, char **url,
+                           isc_cache_entry **auth, intune_scep_error *err) {
     service_target *t = (service_target *)base;
     int rc;
-    if (!t->uri && (rc = isc_service_uri(c, t->service, call, 0, &t->uri, &t->stamp, err)) != INTUNE_SCEP_OK)
+    if (!t->map && (rc = isc_service_uri(c, t->service, call, 0, &t->map, &t->uri, err)) != INTUNE_SCEP_OK)
         return rc;
     if (!(*url = join_url(t->uri, t->path))) return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
     return isc_auth_target_token(c, call, &t->auth, auth, err);
@@ -78,7 +78,7 @@ static int service_check(intune_scep_client *c, isc_call *call, isc_target *base
         return INTUNE_SCEP_OK;
     }
     /* Not kept: the next call discovers again instead of failing on this map until a restart. */
-    isc_cache_invalidate(&c->services, t->stamp.generation);
+    isc_cache_invalidate(&c->services, t->map->generation);
     isc_log(&c->log, INTUNE_SCEP_LOG_WARNING, "%s activity_id=%s: discovery gave %s a URI that %s; the service map "
             "is dropped", call->op, call->activity_id, t->service, why);
     return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "discovery gave %s a URI that %s", t->service, why);
@@ -91,13 +91,14 @@ static int service_stale(intune_scep_client *c, isc_call *call, isc_target *base
     service_target *t = (service_target *)base;
     if (t->auth.base.stale(c, call, &t->auth.base, status, cc, connect_failed, url)) return 1;
     int moved = status == 404 || (status == 0 && connect_failed);
-    if (!moved || t->rediscovered || !t->uri) return 0;
+    if (!moved || t->rediscovered || !t->map) return 0;
     isc_log(&c->log, INTUNE_SCEP_LOG_INFO, "%s activity_id=%s: %s from %s; the service may have moved, discovering it again",
             call->op, call->activity_id,
             status == 404 ? "HTTP 404" : cc == CURLE_OPERATION_TIMEDOUT ? "no connection in time" : isc_transport_cause(cc),
             url);
-    isc_cache_invalidate(&c->services, t->stamp.generation);
-    free(t->uri);
+    isc_cache_invalidate(&c->services, t->map->generation);
+    isc_cache_entry_release(t->map);
+    t->map = NULL;
     t->uri = NULL;
     t->rediscovered = 1;
     return 1;
@@ -114,7 +115,8 @@ static void service_target_init(service_target *t, const char *service, const ch
 }
 
 static void service_target_release(service_target *t) {
-    free(t->uri);
+    isc_cache_entry_release(t->map);
+    t->map = NULL;
     t->uri = NULL;
 }
 

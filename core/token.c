@@ -349,25 +349,17 @@ void isc_token_cache_init(isc_cache *cache) {
     isc_cache_init(cache, free_header, "token request");
 }
 
-static int copy_header(const void *value, void *ctx, intune_scep_error *err) {
-    char **out = ctx;
-    *out = isc_strdup(value);
-    return *out ? INTUNE_SCEP_OK : isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
-}
-
-int isc_token_header(intune_scep_client *c, int resource, isc_call *call, int force, char **header,
-                     isc_cache_stamp *stamp, intune_scep_error *err) {
-    *header = NULL;
-    return isc_cache_get(c, &c->tokens[resource], call, force, fetch_token, &resource, copy_header, header, stamp,
-                         err);
+int isc_token_header(intune_scep_client *c, int resource, isc_call *call, int force, isc_cache_entry **header,
+                     intune_scep_error *err) {
+    return isc_cache_get(c, &c->tokens[resource], call, force, fetch_token, &resource, header, err);
 }
 
 int isc_client_fetch_token(intune_scep_client *c, int resource, intune_scep_error *err) {
     isc_call call;
     isc_call_begin(&call, c, "fetchToken", NULL);
-    char *header = NULL;
-    int rc = isc_token_header(c, resource, &call, 1, &header, NULL, err);
-    isc_free_secret(header);
+    isc_cache_entry *header = NULL;
+    int rc = isc_token_header(c, resource, &call, 1, &header, err);
+    isc_cache_entry_release(header);
     if (rc) isc_call_stamp(&call, err);
     isc_call_end(&call);
     return rc;
@@ -375,14 +367,16 @@ int isc_client_fetch_token(intune_scep_client *c, int resource, intune_scep_erro
 
 /* ---- a fixed URL with a token: the target of token and discovery requests ---- */
 
-int isc_auth_target_token(intune_scep_client *c, isc_call *call, isc_auth_target *t, char **auth,
+int isc_auth_target_token(intune_scep_client *c, isc_call *call, isc_auth_target *t, isc_cache_entry **auth,
                           intune_scep_error *err) {
     *auth = NULL;
     if (t->resource < 0) return INTUNE_SCEP_OK;
-    return isc_token_header(c, t->resource, call, 0, auth, &t->stamp, err);
+    int rc = isc_token_header(c, t->resource, call, 0, auth, err);
+    if (rc == INTUNE_SCEP_OK) t->stamp = isc_cache_entry_stamp(*auth);
+    return rc;
 }
 
-static int auth_prepare(intune_scep_client *c, isc_call *call, isc_target *base, char **url, char **auth,
+static int auth_prepare(intune_scep_client *c, isc_call *call, isc_target *base, char **url, isc_cache_entry **auth,
                         intune_scep_error *err) {
     isc_auth_target *t = (isc_auth_target *)base;
     if (!(*url = isc_strdup(t->url))) return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
@@ -425,12 +419,13 @@ int isc_client_token_roles(intune_scep_client *c, int resource, char **roles, in
     *roles = NULL;
     isc_call call;
     isc_call_begin(&call, c, "fetchToken", NULL);
-    char *header = NULL;
-    int rc = isc_token_header(c, resource, &call, 1, &header, NULL, err);
+    isc_cache_entry *entry = NULL;
+    int rc = isc_token_header(c, resource, &call, 1, &entry, err);
     if (rc) isc_call_stamp(&call, err);
     isc_call_end(&call);
     if (rc != INTUNE_SCEP_OK) return rc;
     /* "Authorization: Bearer <header>.<payload>.<signature>": only the payload is decoded, never verified. */
+    const char *header = entry->value;
     const char *tok = strchr(header, ' ');
     tok = tok ? strchr(tok + 1, ' ') : NULL;
     const char *p1 = tok ? strchr(tok + 1, '.') : NULL;
@@ -465,7 +460,7 @@ int isc_client_token_roles(intune_scep_client *c, int resource, char **roles, in
         free(b64);
         free(json);
     }
-    isc_free_secret(header);
+    isc_cache_entry_release(entry);
     if (isc_buf_append(&out, "", 0)) {
         isc_buf_free(&out);
         return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");

@@ -9,11 +9,12 @@
 #include "exchange.h"
 
 /**
- * Give a copy of the "Authorization: Bearer ..." header line for `resource`
- * (wipe with isc_free_secret), fetching a token when needed.
+ * A reference to the cache entry whose value is the "Authorization: Bearer ..." header line for
+ * `resource` (release with isc_cache_entry_release; the line is wiped when the last reference goes),
+ * fetching a token when needed. A fresh token is had without a lock and without a copy.
  */
-int isc_token_header(intune_scep_client *c, int resource, isc_call *call, int force, char **header,
-                     isc_cache_stamp *stamp, intune_scep_error *err);
+int isc_token_header(intune_scep_client *c, int resource, isc_call *call, int force, isc_cache_entry **header,
+                     intune_scep_error *err);
 
 /** A fixed URL with a token for `resource` (-1: none); a 401 drops the token and repeats once. */
 typedef struct {
@@ -25,8 +26,8 @@ typedef struct {
     uint64_t first_refusal_at;
 } isc_auth_target;
 void isc_auth_target_init(isc_auth_target *t, const char *url, int resource);
-/** The Authorization line for `t`'s resource (the token part of isc_auth_target's prepare). */
-int isc_auth_target_token(intune_scep_client *c, isc_call *call, isc_auth_target *t, char **auth,
+/** The Authorization line's entry for `t`'s resource, NULL for none (the token part of isc_auth_target's prepare). */
+int isc_auth_target_token(intune_scep_client *c, isc_call *call, isc_auth_target *t, isc_cache_entry **auth,
                           intune_scep_error *err);
 /** Fetch a fresh token for `resource` now (the cached one is replaced); the call stamps its errors. */
 int isc_client_fetch_token(intune_scep_client *c, int resource, intune_scep_error *err);
