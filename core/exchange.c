@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* exchange.c - one request of a call, with everything around it: the token,
- * the discovered URL, the activity id, retries with backoff and jitter inside
- * the call's deadline, the token refresh on a 401, and the rediscovery on a
- * stale endpoint. Token, discovery and SCEP requests all go through here. */
+/* exchange.c - one request of a call: the activity id on every attempt, the
+ * request's header lines (kept on the pooled handle), retries with backoff and
+ * jitter inside the call's deadline, Retry-After, the 1 MiB cap, refused proxies,
+ * and the final error. Where each attempt goes and with which token is asked of
+ * a target (exchange.h) before it; what a failed attempt answered is told to the
+ * target, whose business the 401 (token.c's auth target: drop the token, repeat
+ * once) and the 404 or failed connect (service.c's service target: discover
+ * again, once) are. Token, discovery and service requests all go through here. */
 #include "exchange.h"
 #include "client.h"
 #include "parse.h"
