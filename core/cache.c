@@ -46,7 +46,7 @@ void isc_cache_entry_release(isc_cache_entry *e) {
 }
 
 isc_cache_stamp isc_cache_entry_stamp(const isc_cache_entry *e) {
-    isc_cache_stamp s = {e->generation, e->installed_at};
+    isc_cache_stamp s = {e->generation, e->requested_at};
     return s;
 }
 
@@ -107,7 +107,7 @@ static int wait_until(isc_cache *cache, uint64_t deadline_ms) {
 }
 
 /* A new entry for a fetched value, with two references: the cache's and the caller's. */
-static isc_cache_entry *entry_new(isc_cache *cache, void *value, uint64_t lifetime_ms) {
+static isc_cache_entry *entry_new(isc_cache *cache, void *value, uint64_t lifetime_ms, uint64_t requested_at) {
     isc_cache_entry *e = calloc(1, sizeof *e);
     if (!e) return NULL;
     uint64_t t = isc_now_ms(), refresh_at, expires_at;
@@ -127,7 +127,7 @@ static isc_cache_entry *entry_new(isc_cache *cache, void *value, uint64_t lifeti
     atomic_init(&e->refresh_at, refresh_at);
     e->expires_at = expires_at;
     e->generation = ++cache->generation;
-    e->installed_at = t;
+    e->requested_at = requested_at;
     e->value = value;
     e->free_value = cache->free_value;
     return e;
@@ -171,12 +171,13 @@ int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int f
             void *value = NULL;
             uint64_t lifetime_ms = 0;
             intune_scep_error local = {0};
+            uint64_t requested_at = isc_now_ms();
             int rc = fetch(c, fetch_ctx, call, &value, &lifetime_ms, &local);
             pthread_mutex_lock(&cache->mu);
             cache->fetching = 0;
             cache->seq++;
             isc_cache_entry *e = NULL;
-            if (rc == INTUNE_SCEP_OK && !(e = entry_new(cache, value, lifetime_ms))) {
+            if (rc == INTUNE_SCEP_OK && !(e = entry_new(cache, value, lifetime_ms, requested_at))) {
                 if (cache->free_value) cache->free_value(value);
                 rc = isc_error_set(&local, INTUNE_SCEP_E_NOMEM, "out of memory");
             }

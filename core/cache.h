@@ -23,7 +23,7 @@ typedef struct isc_cache_entry {
     _Atomic uint64_t refresh_at; /* monotonic ms; UINT64_MAX = never; moved on after a failed refresh */
     uint64_t expires_at;         /* monotonic ms; UINT64_MAX = never */
     uint64_t generation;         /* the cache's count of installed values when this one was installed */
-    uint64_t installed_at;       /* monotonic ms */
+    uint64_t requested_at;       /* monotonic ms when the fetch that got it began */
     void *value;
     void (*free_value)(void *);  /* called on the value when the last reference goes */
 } isc_cache_entry;
@@ -48,7 +48,7 @@ typedef int (*isc_fetch_fn)(intune_scep_client *c, void *ctx, isc_call *call, vo
 /** Which cached value a caller used: to drop exactly that one later. */
 typedef struct {
     uint64_t generation;
-    uint64_t installed_at; /* monotonic ms */
+    uint64_t requested_at; /* monotonic ms when the fetch that got the value began */
 } isc_cache_stamp;
 /** `what` names a fetch in messages ("token request"): a waiter whose deadline passes says what it waited for. */
 int isc_cache_init(isc_cache *cache, void (*free_value)(void *), const char *what);

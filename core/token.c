@@ -385,9 +385,9 @@ static int auth_prepare(intune_scep_client *c, isc_call *call, isc_target *base,
 
 /*
  * A 401 drops the token and repeats the call once. Once more only when the token
- * of that repeat was already cached before the first 401 arrived (another
- * thread's refresh raced the revocation): no token fetched after the refusal
- * has been tried yet then.
+ * of that repeat was asked for before the first 401 arrived (another thread's
+ * refresh raced the revocation, even one whose answer came in after the refusal):
+ * no token requested after the refusal has been tried yet then.
  */
 static int auth_stale(intune_scep_client *c, isc_call *call, isc_target *base, long status, CURLcode cc,
                       int connect_failed, const char *url) {
@@ -395,7 +395,7 @@ static int auth_stale(intune_scep_client *c, isc_call *call, isc_target *base, l
     (void)cc;
     (void)connect_failed;
     if (status != 401 || t->resource < 0) return 0;
-    if (t->refusals >= 2 || (t->refusals == 1 && t->stamp.installed_at >= t->first_refusal_at)) return 0;
+    if (t->refusals >= 2 || (t->refusals == 1 && t->stamp.requested_at >= t->first_refusal_at)) return 0;
     isc_log(&c->log, INTUNE_SCEP_LOG_INFO,
             "%s activity_id=%s: HTTP 401 from %s; dropping the cached token and trying once more", call->op,
             call->activity_id, url);
