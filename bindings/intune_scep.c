@@ -8,7 +8,6 @@
 #include "csrinfo.h"
 #include "discovery.h"
 #include "error.h"
-#include "log.h"
 #include "parse.h"
 #include "revocation.h"
 #include "scep.h"
