@@ -2,12 +2,21 @@
 /* intune_scep.c - the exported functions of the public ABI: each checks its
  * arguments (naming the one at fault, before anything is sent), gives the core
  * an error object even when the caller passed none, and forwards to core/. */
+#include "certinfo.h"
+#include "client.h"
+#include "config.h"
 #include "csrinfo.h"
-#include "internal.h"
+#include "discovery.h"
+#include "error.h"
+#include "parse.h"
+#include "revocation.h"
+#include "scep.h"
+#include "token.h"
+#include "transport.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define API INTUNE_SCEP_API
 
@@ -19,35 +28,9 @@ API const char *intune_scep_status_name(int status) {
     return isc_status_name(status);
 }
 
-/* ---- argument checks ----------------------------------------------------- */
-
-/* A required text argument: present, non-empty, valid UTF-8; `oneline` also refuses control characters. */
-static int check_text(intune_scep_error *err, const char *name, const char *value, int oneline) {
-    if (!value) return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument %s is required (got NULL)", name);
-    if (!*value) return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument %s must not be empty", name);
-    /* Fast path, a word at a time: printable ASCII (a base64 CSR, a transaction id) is valid UTF-8 on one line. */
-    size_t n = strlen(value);
-    if (isc_printable_span(value, n) == n) return INTUNE_SCEP_OK;
-    if (!isc_utf8_valid(value, n))
-        return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument %s is not valid UTF-8", name);
-    if (oneline && isc_has_control(value))
-        return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument %s holds a control character", name);
-    return INTUNE_SCEP_OK;
-}
-
-static int check_optional(intune_scep_error *err, const char *name, const char *value) {
-    return value && *value ? check_text(err, name, value, 1) : INTUNE_SCEP_OK;
-}
-
-static int check_client(intune_scep_error *err, const intune_scep_client *client) {
-    if (!client) return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument client is required (got NULL)");
-    if (isc_client_in_other_process(client))
-        return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT,
-                             "argument client was created by process %ld, not this one (%ld): a client cannot be "
-                             "used after fork(); create a new client in the child",
-                             (long)client->owner_pid, (long)getpid());
-    return INTUNE_SCEP_OK;
-}
+/* ---- argument checks ------------------------------------------------------
+ * isc_check_text / isc_check_optional (core/error.c) and isc_client_usable (core/client.c): the core holds
+ * what it derives from an argument (a certificate's fields) to the same rules. */
 
 /* The error object the core fills: the caller's, or a local one when the caller passed NULL. */
 #define BEGIN_ERR(err)                                                                                                \
@@ -65,9 +48,7 @@ static int end_err(intune_scep_error *local, int rc) {
 /* ---- configuration ------------------------------------------------------- */
 
 API intune_scep_config *intune_scep_config_new(void) {
-    intune_scep_config *cfg = calloc(1, sizeof *cfg);
-    if (cfg) cfg->log_min_level = INTUNE_SCEP_LOG_INFO;
-    return cfg;
+    return isc_config_new();
 }
 
 API int intune_scep_config_set(intune_scep_config *cfg, const char *key, const char *value) {
@@ -84,31 +65,9 @@ API const char *intune_scep_config_get(const intune_scep_config *cfg, const char
 API int intune_scep_config_load_file(intune_scep_config *cfg, const char *path, intune_scep_error *err) {
     BEGIN_ERR(err);
     if (!cfg) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument cfg is required (got NULL)"));
-    int rc = check_text(e, "path", path, 1);
+    int rc = isc_check_text(e, "path", path, 1);
     if (rc) return END_ERR(rc);
-    FILE *f = fopen(path, "rb");
-    if (!f) return END_ERR(isc_error_set(e, INTUNE_SCEP_E_CONFIG, "%s: cannot be opened", path));
-    /* Unbuffered: stdio's own buffer would hold the file (an app key) and be freed unwiped. */
-    setvbuf(f, NULL, _IONBF, 0);
-    isc_buf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (b.len + n > ISC_MAX_CONFIG_FILE) {
-            rc = isc_error_set(e, INTUNE_SCEP_E_CONFIG, "%s: larger than 1 MiB; not a properties file", path);
-            break;
-        }
-        if (isc_buf_append(&b, chunk, n)) {
-            rc = isc_error_set(e, INTUNE_SCEP_E_NOMEM, "out of memory");
-            break;
-        }
-    }
-    if (!rc && ferror(f)) rc = isc_error_set(e, INTUNE_SCEP_E_CONFIG, "%s: cannot be read", path);
-    fclose(f);
-    isc_wipe(chunk, sizeof chunk);
-    if (!rc) rc = isc_properties_parse(cfg, b.data ? b.data : "", b.len, path, e);
-    isc_buf_free(&b);
-    return END_ERR(rc);
+    return END_ERR(isc_config_load_file(cfg, path, e));
 }
 
 API int intune_scep_config_load_env(intune_scep_config *cfg, const char *prefix, intune_scep_error *err) {
@@ -139,16 +98,11 @@ API int intune_scep_config_key_flags(const char *key) {
 
 API void intune_scep_config_set_log_callback(intune_scep_config *cfg, intune_scep_log_fn fn, void *userdata,
                                              int min_level) {
-    if (!cfg) return;
-    cfg->log_fn = fn;
-    cfg->log_userdata = userdata;
-    cfg->log_min_level = min_level;
+    if (cfg) isc_config_set_log(cfg, fn, userdata, min_level);
 }
 
 API void intune_scep_config_set_transport(intune_scep_config *cfg, intune_scep_transport_fn fn, void *userdata) {
-    if (!cfg) return;
-    cfg->transport_fn = fn;
-    cfg->transport_userdata = fn ? userdata : NULL;
+    if (cfg) isc_config_set_transport(cfg, fn, userdata);
 }
 
 API int intune_scep_transport_response_set_status(intune_scep_transport_response *r, long status) {
@@ -174,13 +128,7 @@ API void intune_scep_transport_response_fail(intune_scep_transport_response *r, 
 }
 
 API void intune_scep_config_free(intune_scep_config *cfg) {
-    if (!cfg) return;
-    for (size_t i = 0; i < cfg->count; i++) {
-        free(cfg->items[i].key);
-        isc_free_secret(cfg->items[i].value);
-    }
-    free(cfg->items);
-    free(cfg);
+    isc_config_free(cfg);
 }
 
 /* ---- errors -------------------------------------------------------------- */
@@ -252,12 +200,12 @@ API void intune_scep_client_free(intune_scep_client *client) {
 
 API void intune_scep_client_set_log_callback(intune_scep_client *client, intune_scep_log_fn fn, void *userdata,
                                              int min_level) {
-    if (client && !isc_client_in_other_process(client)) isc_logger_set(&client->log, fn, userdata, min_level);
+    if (client) isc_client_set_log(client, fn, userdata, min_level);
 }
 
 API int intune_scep_client_set_app_key(intune_scep_client *client, const char *app_key, intune_scep_error *err) {
     BEGIN_ERR(err);
-    int rc = check_client(e, client);
+    int rc = isc_client_usable(client, e);
     if (!rc && !app_key) rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument app_key is required (got NULL)");
     if (!rc && !*app_key) rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument app_key must not be empty");
     if (rc) return END_ERR(rc);
@@ -267,33 +215,25 @@ API int intune_scep_client_set_app_key(intune_scep_client *client, const char *a
 API int intune_scep_client_update_credentials(intune_scep_client *client, const intune_scep_config *config,
                                               intune_scep_error *err) {
     BEGIN_ERR(err);
-    int rc = check_client(e, client);
+    int rc = isc_client_usable(client, e);
     if (!rc && !config) rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument config is required (got NULL)");
     if (rc) return END_ERR(rc);
     return END_ERR(isc_client_update_credentials(client, config, e));
 }
 
 API int intune_scep_client_credential_kind(intune_scep_client *client) {
-    if (!client) return 0;
-    isc_auth *a = isc_auth_acquire(client);
-    int kind = a->kind;
-    isc_auth_release(client, a);
-    return kind;
+    return client ? isc_client_credential_kind(client) : 0;
 }
 
 API int64_t intune_scep_client_certificate_expiry(intune_scep_client *client) {
-    if (!client) return 0;
-    isc_auth *a = isc_auth_acquire(client);
-    int64_t t = a->kind == INTUNE_SCEP_CREDENTIAL_CERTIFICATE ? a->cert.not_after : 0;
-    isc_auth_release(client, a);
-    return t;
+    return client ? isc_client_certificate_expiry(client) : 0;
 }
 
 API int intune_scep_client_token_roles(intune_scep_client *client, int resource, char **roles_out,
                                        intune_scep_error *err) {
     BEGIN_ERR(err);
     if (roles_out) *roles_out = NULL;
-    int rc = check_client(e, client);
+    int rc = isc_client_usable(client, e);
     if (!rc && resource != INTUNE_SCEP_RESOURCE_GRAPH && resource != INTUNE_SCEP_RESOURCE_INTUNE)
         rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument resource must be INTUNE_SCEP_RESOURCE_GRAPH or "
                            "INTUNE_SCEP_RESOURCE_INTUNE (got %d)", resource);
@@ -304,35 +244,23 @@ API int intune_scep_client_token_roles(intune_scep_client *client, int resource,
 
 API int intune_scep_client_fetch_token(intune_scep_client *client, int resource, intune_scep_error *err) {
     BEGIN_ERR(err);
-    int rc = check_client(e, client);
+    int rc = isc_client_usable(client, e);
     if (!rc && resource != INTUNE_SCEP_RESOURCE_GRAPH && resource != INTUNE_SCEP_RESOURCE_INTUNE)
         rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT,
                            "argument resource must be INTUNE_SCEP_RESOURCE_GRAPH or INTUNE_SCEP_RESOURCE_INTUNE");
     if (rc) return END_ERR(rc);
-    isc_call call;
-    isc_call_begin(&call, client, "fetchToken", NULL);
-    char *header = NULL;
-    rc = isc_token_header(client, resource, &call, 1, &header, NULL, e);
-    isc_free_secret(header);
-    if (rc) isc_call_stamp(&call, e);
-    isc_call_end(&call);
-    return END_ERR(rc);
+    return END_ERR(isc_client_fetch_token(client, resource, e));
 }
 
 API int intune_scep_client_discover(intune_scep_client *client, const char *service_name, char **uri_out,
                                     intune_scep_error *err) {
     BEGIN_ERR(err);
     if (uri_out) *uri_out = NULL;
-    int rc = check_client(e, client);
-    if (!rc) rc = check_text(e, "service_name", service_name, 1);
+    int rc = isc_client_usable(client, e);
+    if (!rc) rc = isc_check_text(e, "service_name", service_name, 1);
     if (!rc && !uri_out) rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument uri_out is required (got NULL)");
     if (rc) return END_ERR(rc);
-    isc_call call;
-    isc_call_begin(&call, client, "discover", NULL);
-    rc = isc_service_uri(client, service_name, &call, 1, uri_out, NULL, e);
-    if (rc) isc_call_stamp(&call, e);
-    isc_call_end(&call);
-    return END_ERR(rc);
+    return END_ERR(isc_client_discover(client, service_name, uri_out, e));
 }
 
 API void intune_scep_string_free(char *s) {
@@ -344,12 +272,11 @@ API void intune_scep_string_free(char *s) {
 API int intune_scep_validate_request(intune_scep_client *client, const char *transaction_id,
                                      const char *certificate_request, intune_scep_error *err) {
     BEGIN_ERR(err);
-    int rc = check_client(e, client);
-    if (!rc) rc = check_text(e, "transaction_id", transaction_id, 1);
-    if (!rc) rc = check_text(e, "certificate_request", certificate_request, 1);
+    int rc = isc_client_usable(client, e);
+    if (!rc) rc = isc_check_text(e, "transaction_id", transaction_id, 1);
+    if (!rc) rc = isc_check_text(e, "certificate_request", certificate_request, 1);
     if (rc) return END_ERR(rc);
-    char *body = isc_body_validate(transaction_id, certificate_request, client->settings.provider);
-    return END_ERR(isc_scep_call(client, "validateRequest", transaction_id, body, e));
+    return END_ERR(isc_scep_validate(client, transaction_id, certificate_request, e));
 }
 
 API int intune_scep_send_success_notification(intune_scep_client *client, const char *transaction_id,
@@ -358,34 +285,31 @@ API int intune_scep_send_success_notification(intune_scep_client *client, const 
                                               const char *cert_issuing_authority, const char *ca_configuration,
                                               const char *certificate_authority, intune_scep_error *err) {
     BEGIN_ERR(err);
-    int rc = check_client(e, client);
-    if (!rc) rc = check_text(e, "transaction_id", transaction_id, 1);
-    if (!rc) rc = check_text(e, "certificate_request", certificate_request, 1);
-    if (!rc) rc = check_text(e, "cert_thumbprint", cert_thumbprint, 1);
-    if (!rc) rc = check_text(e, "cert_serial_number", cert_serial_number, 1);
-    if (!rc) rc = check_text(e, "cert_expiration_date", cert_expiration_date, 1);
-    if (!rc) rc = check_text(e, "cert_issuing_authority", cert_issuing_authority, 1);
-    if (!rc) rc = check_optional(e, "ca_configuration", ca_configuration);
-    if (!rc) rc = check_optional(e, "certificate_authority", certificate_authority);
+    int rc = isc_client_usable(client, e);
+    if (!rc) rc = isc_check_text(e, "transaction_id", transaction_id, 1);
+    if (!rc) rc = isc_check_text(e, "certificate_request", certificate_request, 1);
+    if (!rc) rc = isc_check_text(e, "cert_thumbprint", cert_thumbprint, 1);
+    if (!rc) rc = isc_check_text(e, "cert_serial_number", cert_serial_number, 1);
+    if (!rc) rc = isc_check_text(e, "cert_expiration_date", cert_expiration_date, 1);
+    if (!rc) rc = isc_check_text(e, "cert_issuing_authority", cert_issuing_authority, 1);
+    if (!rc) rc = isc_check_optional(e, "ca_configuration", ca_configuration);
+    if (!rc) rc = isc_check_optional(e, "certificate_authority", certificate_authority);
     if (rc) return END_ERR(rc);
-    char *body = isc_body_success(transaction_id, certificate_request, cert_thumbprint, cert_serial_number,
-                                  cert_expiration_date, cert_issuing_authority, client->settings.provider,
-                                  ca_configuration, certificate_authority);
-    return END_ERR(isc_scep_call(client, "successNotification", transaction_id, body, e));
+    return END_ERR(isc_scep_success(client, transaction_id, certificate_request, cert_thumbprint, cert_serial_number,
+                                    cert_expiration_date, cert_issuing_authority, ca_configuration,
+                                    certificate_authority, e));
 }
 
 API int intune_scep_send_failure_notification(intune_scep_client *client, const char *transaction_id,
                                               const char *certificate_request, int64_t hresult,
                                               const char *error_description, intune_scep_error *err) {
     BEGIN_ERR(err);
-    int rc = check_client(e, client);
-    if (!rc) rc = check_text(e, "transaction_id", transaction_id, 1);
-    if (!rc) rc = check_text(e, "certificate_request", certificate_request, 1);
-    if (!rc) rc = check_text(e, "error_description", error_description, 0);
+    int rc = isc_client_usable(client, e);
+    if (!rc) rc = isc_check_text(e, "transaction_id", transaction_id, 1);
+    if (!rc) rc = isc_check_text(e, "certificate_request", certificate_request, 1);
+    if (!rc) rc = isc_check_text(e, "error_description", error_description, 0);
     if (rc) return END_ERR(rc);
-    char *body = isc_body_failure(transaction_id, certificate_request, hresult, error_description,
-                                  client->settings.provider);
-    return END_ERR(isc_scep_call(client, "failureNotification", transaction_id, body, e));
+    return END_ERR(isc_scep_failure(client, transaction_id, certificate_request, hresult, error_description, e));
 }
 
 API int intune_scep_send_success_notification_for_cert(intune_scep_client *client, const char *transaction_id,
@@ -393,17 +317,15 @@ API int intune_scep_send_success_notification_for_cert(intune_scep_client *clien
                                                        size_t cert_len, const char *ca_configuration,
                                                        const char *certificate_authority, intune_scep_error *err) {
     BEGIN_ERR(err);
-    int rc = check_client(e, client);
+    int rc = isc_client_usable(client, e);
+    if (!rc) rc = isc_check_text(e, "transaction_id", transaction_id, 1);
+    if (!rc) rc = isc_check_text(e, "certificate_request", certificate_request, 1);
     if (!rc && !cert) rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument cert is required (got NULL)");
+    if (!rc) rc = isc_check_optional(e, "ca_configuration", ca_configuration);
+    if (!rc) rc = isc_check_optional(e, "certificate_authority", certificate_authority);
     if (rc) return END_ERR(rc);
-    intune_scep_cert_details *d = NULL;
-    rc = isc_cert_details(cert, cert_len, &d, e);
-    if (rc) return END_ERR(rc);
-    rc = intune_scep_send_success_notification(client, transaction_id, certificate_request, d->thumbprint,
-                                               d->serial_number, d->expiration_date, d->issuing_authority,
-                                               ca_configuration, certificate_authority, e);
-    isc_cert_details_free(d);
-    return END_ERR(rc);
+    return END_ERR(isc_scep_success_for_cert(client, transaction_id, certificate_request, cert, cert_len,
+                                             ca_configuration, certificate_authority, e));
 }
 
 /* ---- certificate helpers ------------------------------------------------- */
@@ -503,11 +425,11 @@ API int intune_scep_download_revocation_requests(intune_scep_client *client, int
                                                  intune_scep_error *err) {
     BEGIN_ERR(err);
     if (out) *out = NULL;
-    int rc = check_client(e, client);
+    int rc = isc_client_usable(client, e);
     if (!rc && (max_requests < 1 || max_requests > 500))
         rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument max_requests must be from 1 to 500 (got %d)",
                            max_requests);
-    if (!rc) rc = check_optional(e, "issuer_name", issuer_name);
+    if (!rc) rc = isc_check_optional(e, "issuer_name", issuer_name);
     if (!rc && !out) rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument out is required (got NULL)");
     if (rc) return END_ERR(rc);
     return END_ERR(isc_download_revocation_requests(client, max_requests, issuer_name, out, e));
@@ -538,7 +460,7 @@ API void intune_scep_revocation_requests_free(intune_scep_revocation_requests *r
 }
 
 API intune_scep_revocation_results *intune_scep_revocation_results_new(void) {
-    return calloc(1, sizeof(intune_scep_revocation_results));
+    return isc_revocation_results_new();
 }
 
 API int intune_scep_revocation_results_add(intune_scep_revocation_results *r, const char *request_context,
@@ -546,8 +468,8 @@ API int intune_scep_revocation_results_add(intune_scep_revocation_results *r, co
                                            intune_scep_error *err) {
     BEGIN_ERR(err);
     int rc = r ? INTUNE_SCEP_OK : isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument results is required (got NULL)");
-    if (!rc) rc = check_text(e, "request_context", request_context, 1);
-    if (!rc && error_message && *error_message) rc = check_text(e, "error_message", error_message, 0);
+    if (!rc) rc = isc_check_text(e, "request_context", request_context, 1);
+    if (!rc && error_message && *error_message) rc = isc_check_text(e, "error_message", error_message, 0);
     if (rc) return END_ERR(rc);
     return END_ERR(isc_revocation_results_add(r, request_context, succeeded, error_code, error_message, e));
 }
@@ -563,7 +485,7 @@ API void intune_scep_revocation_results_free(intune_scep_revocation_results *r) 
 API int intune_scep_upload_revocation_results(intune_scep_client *client,
                                               const intune_scep_revocation_results *results, intune_scep_error *err) {
     BEGIN_ERR(err);
-    int rc = check_client(e, client);
+    int rc = isc_client_usable(client, e);
     if (!rc && (!results || results->count == 0))
         rc = isc_error_set(e, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument results must hold at least one result");
     if (rc) return END_ERR(rc);

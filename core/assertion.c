@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* assertion.c - the certificate credential: a client-assertion JWT (RS256, x5t)
  * signed with the application's private key, instead of a client secret. */
-#include "internal.h"
+#include "assertion.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

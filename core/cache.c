@@ -1,15 +1,27 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cache.c - a single-flight cache of one value (a token, the service map).
  * One thread fetches while the others wait for it (bounded by their own call's
- * deadline) or, when the value is only due for refresh, keep using it. */
-#include "internal.h"
+ * deadline) or, when the value is only due for refresh, keep using it.
+ *
+ * The value is published as a reference-counted entry that a refresh or a drop
+ * swaps whole. A reader of a fresh value takes no lock: it announces itself in
+ * `readers`, loads `current`, takes a reference, and leaves `readers`. Whoever
+ * swaps `current` (under the mutex) waits until `readers` is 0 before it lets go
+ * of the old entry's reference: a reader that loaded the old entry holds its own
+ * reference by then, and a reader that comes later loads the new one. */
+#include "cache.h"
+#include "util.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-int isc_cache_init(isc_cache *cache, void (*free_value)(void *)) {
+int isc_cache_init(isc_cache *cache, void (*free_value)(void *), const char *what) {
     memset(cache, 0, sizeof *cache);
+    atomic_init(&cache->current, NULL);
+    atomic_init(&cache->readers, 0);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -17,12 +29,47 @@ int isc_cache_init(isc_cache *cache, void (*free_value)(void *)) {
     pthread_cond_init(&cache->cv, &attr);
     pthread_condattr_destroy(&attr);
     cache->free_value = free_value;
+    cache->what = what;
     return INTUNE_SCEP_OK;
 }
 
+isc_cache_entry *isc_cache_entry_ref(isc_cache_entry *e) {
+    if (e) atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+    return e;
+}
+
+void isc_cache_entry_release(isc_cache_entry *e) {
+    if (!e) return;
+    if (atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) != 1) return;
+    if (e->value && e->free_value) e->free_value(e->value); /* a token is wiped there */
+    free(e);
+}
+
+isc_cache_stamp isc_cache_entry_stamp(const isc_cache_entry *e) {
+    isc_cache_stamp s = {e->generation, e->requested_at};
+    return s;
+}
+
+/* The current entry with a reference, or NULL; no lock. */
+static isc_cache_entry *acquire_current(isc_cache *cache) {
+    atomic_fetch_add(&cache->readers, 1);
+    isc_cache_entry *e = atomic_load(&cache->current);
+    if (e) atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&cache->readers, 1, memory_order_release);
+    return e;
+}
+
+/* Make `e` (its reference taken over; NULL: none) the current entry and let go of the old one, once no
+ * reader is between loading it and holding its own reference. Called with the mutex held (or alone). */
+static void publish(isc_cache *cache, isc_cache_entry *e) {
+    isc_cache_entry *old = atomic_exchange(&cache->current, e);
+    if (!old) return;
+    while (atomic_load(&cache->readers) != 0) sched_yield(); /* a few instructions per reader */
+    isc_cache_entry_release(old);
+}
+
 static void drop_value(isc_cache *cache) {
-    if (cache->value && cache->free_value) cache->free_value(cache->value);
-    cache->value = NULL;
+    publish(cache, NULL);
 }
 
 void isc_cache_destroy(isc_cache *cache) {
@@ -34,7 +81,8 @@ void isc_cache_destroy(isc_cache *cache) {
 
 void isc_cache_invalidate(isc_cache *cache, uint64_t generation) {
     pthread_mutex_lock(&cache->mu);
-    if (cache->value && cache->generation == generation) drop_value(cache);
+    isc_cache_entry *cur = atomic_load(&cache->current);
+    if (cur && cur->generation == generation) drop_value(cache);
     pthread_mutex_unlock(&cache->mu);
 }
 
@@ -58,20 +106,63 @@ static int wait_until(isc_cache *cache, uint64_t deadline_ms) {
     return pthread_cond_timedwait(&cache->cv, &cache->mu, &ts);
 }
 
+/* A new entry for a fetched value, with two references: the cache's and the caller's. */
+static isc_cache_entry *entry_new(isc_cache *cache, void *value, uint64_t lifetime_ms, uint64_t requested_at) {
+    isc_cache_entry *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    uint64_t t = isc_now_ms(), refresh_at, expires_at;
+    if (lifetime_ms == UINT64_MAX) {
+        expires_at = refresh_at = UINT64_MAX;
+    } else if (cache->outlives_lifetime) {
+        /* Refreshed when its lifetime is over, by one thread; the others keep using it. */
+        refresh_at = t + lifetime_ms;
+        expires_at = UINT64_MAX;
+    } else {
+        /* Refresh ahead: 5 minutes before expiry, or half the lifetime if shorter. */
+        uint64_t margin = lifetime_ms / 2 < 300000u ? lifetime_ms / 2 : 300000u;
+        expires_at = t + lifetime_ms;
+        refresh_at = t + lifetime_ms - margin;
+    }
+    atomic_init(&e->refs, 2);
+    atomic_init(&e->refresh_at, refresh_at);
+    e->expires_at = expires_at;
+    e->generation = ++cache->generation;
+    e->requested_at = requested_at;
+    e->value = value;
+    e->free_value = cache->free_value;
+    return e;
+}
+
 int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int force, isc_fetch_fn fetch,
-                  void *fetch_ctx, isc_use_fn use, void *use_ctx, isc_cache_stamp *stamp, intune_scep_error *err) {
+                  void *fetch_ctx, isc_cache_entry **entry, intune_scep_error *err) {
+    *entry = NULL;
+    if (!force) {
+        /* The warm path: a fresh value, no lock. */
+        isc_cache_entry *e = acquire_current(cache);
+        if (e) {
+            uint64_t now = isc_now_ms();
+            if (now < atomic_load_explicit(&e->refresh_at, memory_order_relaxed) && now < e->expires_at) {
+                *entry = e;
+                return INTUNE_SCEP_OK;
+            }
+            isc_cache_entry_release(e);
+        }
+    }
     pthread_mutex_lock(&cache->mu);
     if (force) drop_value(cache);
     for (;;) {
         uint64_t now = isc_now_ms();
-        if (cache->value && now >= cache->expires_at) drop_value(cache);
-        int fresh = cache->value && now < cache->refresh_at;
-        int usable_while_refreshing = cache->value && cache->fetching;
+        isc_cache_entry *cur = atomic_load(&cache->current); /* only swapped under the mutex */
+        if (cur && now >= cur->expires_at) {
+            drop_value(cache);
+            cur = NULL;
+        }
+        int fresh = cur && now < atomic_load(&cur->refresh_at);
+        int usable_while_refreshing = cur && cache->fetching;
         if (fresh || usable_while_refreshing) {
-            int rc = use(cache->value, use_ctx, err);
-            if (stamp) stamp->generation = cache->generation, stamp->installed_at = cache->installed_at;
+            *entry = isc_cache_entry_ref(cur);
             pthread_mutex_unlock(&cache->mu);
-            return rc;
+            return INTUNE_SCEP_OK;
         }
         if (!cache->fetching) {
             /* This thread fetches; others wait (or keep using a still-valid value). */
@@ -80,46 +171,35 @@ int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int f
             void *value = NULL;
             uint64_t lifetime_ms = 0;
             intune_scep_error local = {0};
+            uint64_t requested_at = isc_now_ms();
             int rc = fetch(c, fetch_ctx, call, &value, &lifetime_ms, &local);
             pthread_mutex_lock(&cache->mu);
             cache->fetching = 0;
             cache->seq++;
+            isc_cache_entry *e = NULL;
+            if (rc == INTUNE_SCEP_OK && !(e = entry_new(cache, value, lifetime_ms, requested_at))) {
+                if (cache->free_value) cache->free_value(value);
+                rc = isc_error_set(&local, INTUNE_SCEP_E_NOMEM, "out of memory");
+            }
             if (rc == INTUNE_SCEP_OK) {
-                drop_value(cache);
-                uint64_t t = isc_now_ms();
-                cache->value = value;
-                cache->generation++;
-                cache->installed_at = t;
-                if (lifetime_ms == UINT64_MAX) {
-                    cache->expires_at = cache->refresh_at = UINT64_MAX;
-                } else if (cache->outlives_lifetime) {
-                    /* Refreshed when its lifetime is over, by one thread; the others keep using it. */
-                    cache->refresh_at = t + lifetime_ms;
-                    cache->expires_at = UINT64_MAX;
-                } else {
-                    /* Refresh ahead: 5 minutes before expiry, or half the lifetime if shorter. */
-                    uint64_t margin = lifetime_ms / 2 < 300000u ? lifetime_ms / 2 : 300000u;
-                    cache->expires_at = t + lifetime_ms;
-                    cache->refresh_at = t + lifetime_ms - margin;
-                }
+                publish(cache, e);
                 isc_error_reset(&cache->last_failure);
                 pthread_cond_broadcast(&cache->cv);
-                rc = use(cache->value, use_ctx, err);
-                if (stamp) stamp->generation = cache->generation, stamp->installed_at = cache->installed_at;
                 pthread_mutex_unlock(&cache->mu);
-                return rc;
+                *entry = e;
+                return INTUNE_SCEP_OK;
             }
             isc_error_copy(&cache->last_failure, &local);
             pthread_cond_broadcast(&cache->cv);
             uint64_t t = isc_now_ms();
-            if (cache->value && t < cache->expires_at) {
+            cur = atomic_load(&cache->current);
+            if (cur && t < cur->expires_at) {
                 /* A refresh ahead of expiry failed: the current value still serves; try again in 30 s. */
                 isc_error_reset(&local);
-                cache->refresh_at = t + 30000u < cache->expires_at ? t + 30000u : cache->expires_at;
-                rc = use(cache->value, use_ctx, err);
-                if (stamp) stamp->generation = cache->generation, stamp->installed_at = cache->installed_at;
+                atomic_store(&cur->refresh_at, t + 30000u < cur->expires_at ? t + 30000u : cur->expires_at);
+                *entry = isc_cache_entry_ref(cur);
                 pthread_mutex_unlock(&cache->mu);
-                return rc;
+                return INTUNE_SCEP_OK;
             }
             pthread_mutex_unlock(&cache->mu);
             isc_error_move(err, &local);
@@ -132,10 +212,10 @@ int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int f
                 pthread_mutex_unlock(&cache->mu);
                 return isc_error_set(err, INTUNE_SCEP_E_TRANSPORT,
                                      "%s: the call's deadline passed while waiting for another thread's %s", call->op,
-                                     cache == &c->services ? "service discovery" : "token request");
+                                     cache->what);
             }
         }
-        if (!cache->value && cache->last_failure.status != INTUNE_SCEP_OK) {
+        if (!atomic_load(&cache->current) && cache->last_failure.status != INTUNE_SCEP_OK) {
             /* The fetch this thread waited for failed: report that failure rather than repeat it. */
             int rc = cache->last_failure.status;
             if (err) isc_error_copy(err, &cache->last_failure);

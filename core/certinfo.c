@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* certinfo.c - X.509 helpers (OpenSSL): the success-notification fields of an
  * issued certificate, and the one-line base64 DER form of a CSR. */
-#include "internal.h"
+#include "certinfo.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* client.c - the client object: settings, caches, the connection pool, the
  * log sink, and the bookkeeping of one call. */
-#include "internal.h"
+#include "client.h"
+#include "discovery.h"
+#include "http.h"
+#include "token.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +21,6 @@ static void init_curl(void) {
 }
 
 static void auth_free(isc_auth *a);
-
-static void free_secret_value(void *p) {
-    isc_free_secret(p);
-}
-
-static void free_service_map(void *p) {
-    isc_service_map_free(p);
-    free(p);
-}
 
 int isc_client_new(const intune_scep_config *cfg, intune_scep_client **out, intune_scep_error *err) {
     *out = NULL;
@@ -52,10 +47,9 @@ int isc_client_new(const intune_scep_config *cfg, intune_scep_client **out, intu
         free(c);
         return rc;
     }
-    isc_cache_init(&c->tokens[0], free_secret_value);
-    isc_cache_init(&c->tokens[1], free_secret_value);
-    isc_cache_init(&c->services, free_service_map);
-    c->services.outlives_lifetime = 1; /* the map is refreshed after SERVICE_MAP_LIFETIME_MS, never expires */
+    isc_token_cache_init(&c->tokens[0]);
+    isc_token_cache_init(&c->tokens[1]);
+    isc_discovery_cache_init(&c->services);
     rc = isc_http_init(c, err);
     if (rc != INTUNE_SCEP_OK) {
         isc_client_free(c);
@@ -76,6 +70,34 @@ int isc_client_in_other_process(const intune_scep_client *c) {
     /* A child of fork() shares the parent's connections (sockets and TLS state) and may hold a
        copy of a lock some parent thread had taken: it must neither use nor free them. */
     return c->owner_pid != getpid();
+}
+
+int isc_client_usable(const intune_scep_client *c, intune_scep_error *err) {
+    if (!c) return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument client is required (got NULL)");
+    if (isc_client_in_other_process(c))
+        return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT,
+                             "argument client was created by process %ld, not this one (%ld): a client cannot be "
+                             "used after fork(); create a new client in the child",
+                             (long)c->owner_pid, (long)getpid());
+    return INTUNE_SCEP_OK;
+}
+
+void isc_client_set_log(intune_scep_client *c, intune_scep_log_fn fn, void *userdata, int min_level) {
+    if (!isc_client_in_other_process(c)) isc_logger_set(&c->log, fn, userdata, min_level);
+}
+
+int isc_client_credential_kind(intune_scep_client *c) {
+    isc_auth *a = isc_auth_acquire(c);
+    int kind = a->kind;
+    isc_auth_release(c, a);
+    return kind;
+}
+
+int64_t isc_client_certificate_expiry(intune_scep_client *c) {
+    isc_auth *a = isc_auth_acquire(c);
+    int64_t t = a->kind == INTUNE_SCEP_CREDENTIAL_CERTIFICATE ? a->cert.not_after : 0;
+    isc_auth_release(c, a);
+    return t;
 }
 
 void isc_client_free(intune_scep_client *c) {
@@ -228,11 +250,7 @@ int isc_client_update_credentials(intune_scep_client *c, const intune_scep_confi
     else rc = isc_settings_from_config(&staged, &s, &c->log, err);
     if (!rc) rc = isc_auth_from_settings(&s, &a, &c->log, err);
     isc_settings_free(&s);
-    for (size_t i = 0; i < staged.count; i++) {
-        free(staged.items[i].key);
-        isc_free_secret(staged.items[i].value);
-    }
-    free(staged.items);
+    isc_config_clear(&staged);
     if (rc) return rc;
     int kind = a->kind;
     auth_swap(c, a);

@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* config.c - the configuration store, the java.util.Properties reader, and the
  * validation of every key into a client's settings. */
-#include "internal.h"
+#include "config.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <strings.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <curl/curl.h> /* its URL parser checks the URLs of the configuration */
 
 /* ---- the store ---------------------------------------------------------- */
 
@@ -67,6 +71,66 @@ int isc_config_set_line(intune_scep_config *cfg, const char *key, const char *va
 const char *isc_config_get(const intune_scep_config *cfg, const char *key) {
     const isc_kv *it = find_item(cfg, key);
     return it ? it->value : NULL;
+}
+
+intune_scep_config *isc_config_new(void) {
+    intune_scep_config *cfg = calloc(1, sizeof *cfg);
+    if (cfg) cfg->log_min_level = INTUNE_SCEP_LOG_INFO;
+    return cfg;
+}
+
+void isc_config_clear(intune_scep_config *cfg) {
+    for (size_t i = 0; i < cfg->count; i++) {
+        free(cfg->items[i].key);
+        isc_free_secret(cfg->items[i].value);
+    }
+    free(cfg->items);
+    cfg->items = NULL;
+    cfg->count = cfg->cap = 0;
+}
+
+void isc_config_free(intune_scep_config *cfg) {
+    if (!cfg) return;
+    isc_config_clear(cfg);
+    free(cfg);
+}
+
+void isc_config_set_log(intune_scep_config *cfg, intune_scep_log_fn fn, void *userdata, int min_level) {
+    cfg->log_fn = fn;
+    cfg->log_userdata = userdata;
+    cfg->log_min_level = min_level;
+}
+
+void isc_config_set_transport(intune_scep_config *cfg, intune_scep_transport_fn fn, void *userdata) {
+    cfg->transport_fn = fn;
+    cfg->transport_userdata = fn ? userdata : NULL;
+}
+
+int isc_config_load_file(intune_scep_config *cfg, const char *path, intune_scep_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return isc_error_set(err, INTUNE_SCEP_E_CONFIG, "%s: cannot be opened", path);
+    /* Unbuffered: stdio's own buffer would hold the file (an app key) and be freed unwiped. */
+    setvbuf(f, NULL, _IONBF, 0);
+    isc_buf b = {0};
+    char chunk[4096];
+    size_t n;
+    int rc = INTUNE_SCEP_OK;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (b.len + n > ISC_MAX_CONFIG_FILE) {
+            rc = isc_error_set(err, INTUNE_SCEP_E_CONFIG, "%s: larger than 1 MiB; not a properties file", path);
+            break;
+        }
+        if (isc_buf_append(&b, chunk, n)) {
+            rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+            break;
+        }
+    }
+    if (!rc && ferror(f)) rc = isc_error_set(err, INTUNE_SCEP_E_CONFIG, "%s: cannot be read", path);
+    fclose(f);
+    isc_wipe(chunk, sizeof chunk);
+    if (!rc) rc = isc_properties_parse(cfg, b.data ? b.data : "", b.len, path, err);
+    isc_buf_free(&b);
+    return rc;
 }
 
 /* ---- java.util.Properties ------------------------------------------------ */
@@ -272,11 +336,7 @@ int isc_properties_parse(intune_scep_config *cfg, const char *text, size_t len, 
                 INTUNE_SCEP_OK)
                 rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
     }
-    for (size_t i = 0; i < staged.count; i++) {
-        free(staged.items[i].key);
-        isc_free_secret(staged.items[i].value);
-    }
-    free(staged.items);
+    isc_config_clear(&staged);
     if (converted) isc_free_secret(converted);
     return rc;
 }

@@ -4,7 +4,9 @@
  * key usage and EKUs, and Intune's ValidityPeriod / ValidityPeriodUnits name-value pairs.
  * A pure reader of outside bytes (fuzzed by fuzz_csr_info). */
 #include "csrinfo.h"
-#include "internal.h"
+#include "certinfo.h"
+#include "error.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <limits.h>

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* discovery.c - where Intune's services are: Microsoft Graph's endpoints of the
  * Intune service principal, cached until a call finds a URL stale. */
-#include "internal.h"
+#include "discovery.h"
+#include "client.h"
+#include "exchange.h"
+#include "parse.h"
+#include "token.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +16,11 @@
 static void free_map(void *p) {
     isc_service_map_free(p);
     free(p);
+}
+
+void isc_discovery_cache_init(isc_cache *cache) {
+    isc_cache_init(cache, free_map, "service discovery");
+    cache->outlives_lifetime = 1; /* refreshed after SERVICE_MAP_LIFETIME_MS, never expires */
 }
 
 /* A nextLink gets the Graph token: it must stay on the configured Graph host. */
@@ -78,129 +88,39 @@ static int fetch_services(intune_scep_client *c, void *ctx, isc_call *call, void
     return rc;
 }
 
-/* Runs under the cache's lock: it only copies; nothing here calls the log sink (see isc_service_uri). */
-typedef struct {
-    const char *service;
-    char **uri;
-    char *names; /* when the service is missing: the names found, logged after the lock is released */
-} lookup_ctx;
-
-static int lookup(const void *value, void *ctx, intune_scep_error *err) {
-    const isc_service_map *map = value;
-    lookup_ctx *l = ctx;
-    const char *uri = isc_service_map_find(map, l->service);
-    if (!uri) {
-        free(l->names);
-        l->names = isc_service_map_names(map);
-        return isc_error_set(err, INTUNE_SCEP_E_SERVICE_NOT_FOUND, "service discovery found no %s (services found: %s)",
-                             l->service, l->names ? l->names : "?");
-    }
-    *l->uri = isc_strdup(uri);
-    return *l->uri ? INTUNE_SCEP_OK : isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
-}
-
-int isc_service_uri(intune_scep_client *c, const char *service, isc_call *call, int force, char **uri,
-                    isc_cache_stamp *stamp, intune_scep_error *err) {
+int isc_service_uri(intune_scep_client *c, const char *service, isc_call *call, int force, isc_cache_entry **map,
+                    const char **uri, intune_scep_error *err) {
+    *map = NULL;
     *uri = NULL;
-    lookup_ctx l = {service, uri, NULL};
-    isc_cache_stamp used = {0, 0};
-    int rc = isc_cache_get(c, &c->services, call, force, fetch_services, NULL, lookup, &l, &used, err);
+    isc_cache_entry *e = NULL;
+    int rc = isc_cache_get(c, &c->services, call, force, fetch_services, NULL, &e, err);
+    if (rc != INTUNE_SCEP_OK) return rc;
+    const char *found = isc_service_map_find(e->value, service);
+    if (found) {
+        *map = e;
+        *uri = found;
+        return INTUNE_SCEP_OK;
+    }
+    char *names = isc_service_map_names(e->value);
+    rc = isc_error_set(err, INTUNE_SCEP_E_SERVICE_NOT_FOUND, "service discovery found no %s (services found: %s)",
+                       service, names ? names : "?");
     /* A map without the service is not kept: the next call discovers again. */
-    if (rc == INTUNE_SCEP_E_SERVICE_NOT_FOUND) isc_cache_invalidate(&c->services, used.generation);
-    /* Logged only now, with no cache lock held: a slow log sink stalls this call, never another thread's. */
-    if (l.names)
-        isc_log(&c->log, INTUNE_SCEP_LOG_ERROR, "discovery found no %s; services found: %s", service, l.names);
-    free(l.names);
-    if (stamp) *stamp = used;
+    isc_cache_invalidate(&c->services, e->generation);
+    isc_cache_entry_release(e);
+    if (names) isc_log(&c->log, INTUNE_SCEP_LOG_ERROR, "discovery found no %s; services found: %s", service, names);
+    free(names);
     return rc;
 }
 
-/* ---- a path under a discovered service: the target of the SCEP and revocation calls ---- */
-
-/* Join a discovered service URI and a path with exactly one slash. */
-static char *join_url(const char *base, const char *path) {
-    size_t n = strlen(base);
-    while (n > 0 && base[n - 1] == '/') n--;
-    while (*path == '/') path++;
-    size_t m = strlen(path);
-    char *url = malloc(n + 1 + m + 1);
-    if (!url) return NULL;
-    memcpy(url, base, n);
-    url[n] = '/';
-    memcpy(url + n + 1, path, m + 1);
-    return url;
-}
-
-/* A URL a request can go to: https, and read by libcurl's own parser with a host. */
-static const char *unusable_url(const char *url) {
-    if (!isc_has_prefix_ci(url, "https://")) return "is not https";
-    CURLU *u = curl_url();
-    if (!u) return NULL; /* out of memory: let the request itself fail */
-    char *host = NULL;
-    const char *why = NULL;
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK || curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        !host || !*host)
-        why = "cannot be parsed";
-    curl_free(host);
-    curl_url_cleanup(u);
-    return why;
-}
-
-static int service_prepare(intune_scep_client *c, isc_call *call, isc_target *base, char **url, char **auth,
-                           intune_scep_error *err) {
-    isc_service_target *t = (isc_service_target *)base;
-    int rc;
-    if (!t->uri && (rc = isc_service_uri(c, t->service, call, 0, &t->uri, &t->stamp, err)) != INTUNE_SCEP_OK)
-        return rc;
-    if (!(*url = join_url(t->uri, t->path))) return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
-    /* libcurl's URL parser runs once per URL and handle: the handle remembers the last URL it found usable. */
-    isc_handle *h = call->handle;
-    const char *why = h && h->checked_url && strcmp(h->checked_url, *url) == 0 ? NULL : unusable_url(*url);
-    if (!why && h && (!h->checked_url || strcmp(h->checked_url, *url) != 0)) {
-        free(h->checked_url);
-        h->checked_url = isc_strdup(*url); /* NULL when out of memory: checked again next time */
-    }
-    if (why) {
-        /* Not kept: the next call discovers again instead of failing on this map until a restart. */
-        isc_cache_invalidate(&c->services, t->stamp.generation);
-        free(*url);
-        *url = NULL;
-        isc_log(&c->log, INTUNE_SCEP_LOG_WARNING, "%s activity_id=%s: discovery gave %s a URI that %s; the service map "
-                "is dropped", call->op, call->activity_id, t->service, why);
-        return isc_error_set(err, INTUNE_SCEP_E_PROTOCOL, "discovery gave %s a URI that %s", t->service, why);
-    }
-    return isc_auth_target_token(c, call, &t->auth, auth, err);
-}
-
-/* A 404 or a failed connect (nothing sent: refused, timed out, TLS handshake stalled or cut)
- * means Intune may have moved the tenant: discover again, once. */
-static int service_stale(intune_scep_client *c, isc_call *call, isc_target *base, long status, CURLcode cc,
-                         int connect_failed, const char *url) {
-    isc_service_target *t = (isc_service_target *)base;
-    if (t->auth.base.stale(c, call, &t->auth.base, status, cc, connect_failed, url)) return 1;
-    int moved = status == 404 || (status == 0 && connect_failed);
-    if (!moved || t->rediscovered || !t->uri) return 0;
-    isc_log(&c->log, INTUNE_SCEP_LOG_INFO, "%s activity_id=%s: %s from %s; the service may have moved, discovering it again",
-            call->op, call->activity_id,
-            status == 404 ? "HTTP 404" : cc == CURLE_OPERATION_TIMEDOUT ? "no connection in time" : isc_transport_cause(cc),
-            url);
-    isc_cache_invalidate(&c->services, t->stamp.generation);
-    free(t->uri);
-    t->uri = NULL;
-    t->rediscovered = 1;
-    return 1;
-}
-
-void isc_service_target_init(isc_service_target *t, const char *service, const char *path) {
-    memset(t, 0, sizeof *t);
-    t->base.prepare = service_prepare;
-    t->base.stale = service_stale;
-    isc_auth_target_init(&t->auth, NULL, INTUNE_SCEP_RESOURCE_INTUNE);
-    t->service = service;
-    t->path = path;
-}
-
-void isc_service_target_release(isc_service_target *t) {
-    free(t->uri);
-    t->uri = NULL;
+int isc_client_discover(intune_scep_client *c, const char *service, char **uri, intune_scep_error *err) {
+    isc_call call;
+    isc_call_begin(&call, c, "discover", NULL);
+    isc_cache_entry *map = NULL;
+    const char *found = NULL;
+    int rc = isc_service_uri(c, service, &call, 1, &map, &found, err);
+    if (rc == INTUNE_SCEP_OK && !(*uri = isc_strdup(found))) rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+    isc_cache_entry_release(map);
+    if (rc) isc_call_stamp(&call, err);
+    isc_call_end(&call);
+    return rc;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* error.c - the error object every fallible call fills. */
-#include "internal.h"
+#include "error.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,23 @@ void isc_error_copy(intune_scep_error *dst, const intune_scep_error *src) {
     dst->response_body = isc_strdup(src->response_body);
     dst->http_status = src->http_status;
     dst->aadsts_code = src->aadsts_code;
+}
+
+int isc_check_text(intune_scep_error *err, const char *name, const char *value, int oneline) {
+    if (!value) return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument %s is required (got NULL)", name);
+    if (!*value) return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument %s must not be empty", name);
+    /* Fast path, a word at a time: printable ASCII (a base64 CSR, a transaction id) is valid UTF-8 on one line. */
+    size_t n = strlen(value);
+    if (isc_printable_span(value, n) == n) return INTUNE_SCEP_OK;
+    if (!isc_utf8_valid(value, n))
+        return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument %s is not valid UTF-8", name);
+    if (oneline && isc_has_control(value))
+        return isc_error_set(err, INTUNE_SCEP_E_INVALID_ARGUMENT, "argument %s holds a control character", name);
+    return INTUNE_SCEP_OK;
+}
+
+int isc_check_optional(intune_scep_error *err, const char *name, const char *value) {
+    return value && *value ? isc_check_text(err, name, value, 1) : INTUNE_SCEP_OK;
 }
 
 const char *isc_status_name(int status) {

@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* exchange.c - one request of a call, with everything around it: the token,
- * the discovered URL, the activity id, retries with backoff and jitter inside
- * the call's deadline, the token refresh on a 401, and the rediscovery on a
- * stale endpoint. Token, discovery and SCEP requests all go through here. */
-#include "internal.h"
+/* exchange.c - one request of a call: the activity id on every attempt, the
+ * request's header lines (kept on the pooled handle), retries with backoff and
+ * jitter inside the call's deadline, Retry-After, the 1 MiB cap, refused proxies,
+ * and the final error. Where each attempt goes and with which token is asked of
+ * a target (exchange.h) before it; what a failed attempt answered is told to the
+ * target, whose business the 401 (token.c's auth target: drop the token, repeat
+ * once) and the 404 or failed connect (service.c's service target: discover
+ * again, once) are. Token, discovery and service requests all go through here. */
+#include "exchange.h"
+#include "client.h"
+#include "parse.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,9 +44,10 @@ static int same_text(const char *a, const char *b) {
 /* The attempt's header lines: the handle's own list when it says the same (then only the
  * client-request-id is rewritten, in place), otherwise a new one. NULL when out of memory. */
 static struct curl_slist *request_headers(intune_scep_client *c, isc_handle *h, const isc_request *req,
-                                          const char *auth, const char *activity_id) {
+                                          isc_cache_entry *auth, const char *activity_id) {
     const char *ua = req->send_user_agent_header ? c->settings.provider : NULL;
-    if (h->headers && h->header_id && same_text(auth, h->header_auth) && same_text(req->content_type, h->header_ctype) &&
+    /* The same token is the same entry: the handle holds a reference to the one its lines were built with. */
+    if (h->headers && h->header_id && auth == h->header_auth && same_text(req->content_type, h->header_ctype) &&
         same_text(req->api_version, h->header_api) && h->header_ua == (ua != NULL) && strlen(activity_id) == 36) {
         memcpy(h->header_id, activity_id, 36);
         return h->headers;
@@ -47,10 +55,11 @@ static struct curl_slist *request_headers(intune_scep_client *c, isc_handle *h, 
     isc_free_headers(h->headers);
     h->headers = NULL;
     h->header_id = NULL;
+    isc_cache_entry_release(h->header_auth);
     h->header_auth = NULL;
     struct curl_slist *headers = NULL;
     int hrc = INTUNE_SCEP_OK;
-    if (auth) hrc |= add_header(&headers, auth);
+    if (auth) hrc |= add_header(&headers, auth->value);
     if (req->content_type) hrc |= add_header_fmt(&headers, "Content-Type", req->content_type);
     hrc |= add_header(&headers, "Accept: application/json");
     hrc |= add_header(&headers, c->user_agent);
@@ -66,7 +75,7 @@ static struct curl_slist *request_headers(intune_scep_client *c, isc_handle *h, 
         if (strncmp(p->data, "client-request-id: ", 19) == 0 && strlen(p->data + 19) == 36) h->header_id = p->data + 19;
     }
     h->headers = headers; /* without a client-request-id to rewrite in place (header_id NULL), used once */
-    h->header_auth = auth ? headers->data : NULL;
+    h->header_auth = isc_cache_entry_ref(auth);
     h->header_ctype = req->content_type;
     h->header_api = req->api_version;
     h->header_ua = ua != NULL;
@@ -156,17 +165,18 @@ const char *isc_transport_cause(CURLcode cc) {
 int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, const isc_request *req,
                  int non2xx_status, isc_handle **handle, intune_scep_error *err) {
     const isc_settings *s = &c->settings;
-    isc_handle *h = isc_http_acquire(c, err);
-    if (!h) return INTUNE_SCEP_E_INTERNAL;
+    /* The pooled handle is taken once the first attempt is prepared: a token fetch or a discovery that
+     * preparing needs runs its own exchange first, so a thread holds one handle at a time. */
+    isc_handle *h = NULL;
     int rc = INTUNE_SCEP_OK, retries = 0, url_kept = 0;
-    char *auth = NULL, *url = NULL;
+    char *url = NULL;
+    isc_cache_entry *auth = NULL;
     *handle = NULL;
-    call->handle = h;
     for (;;) {
         if (!url_kept) free(url);
         url = NULL;
         url_kept = 0;
-        isc_free_secret(auth);
+        isc_cache_entry_release(auth);
         auth = NULL;
         if (isc_now_ms() >= call->deadline_ms) {
             rc = isc_error_set(err, INTUNE_SCEP_E_TRANSPORT, "the call's deadline of %ld ms (TIMEOUT_MS) passed",
@@ -174,6 +184,11 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
             break;
         }
         if ((rc = target->prepare(c, call, target, &url, &auth, err)) != INTUNE_SCEP_OK) break;
+        if (!h && !(h = isc_http_acquire(c, err))) {
+            rc = INTUNE_SCEP_E_INTERNAL;
+            break;
+        }
+        if (target->check && (rc = target->check(c, call, target, h, url, err)) != INTUNE_SCEP_OK) break;
 
         struct curl_slist *headers = request_headers(c, h, req, auth, call->activity_id);
         if (!headers) {
@@ -262,8 +277,7 @@ int isc_exchange(intune_scep_client *c, isc_call *call, isc_target *target, cons
         break;
     }
     if (!url_kept) free(url);
-    isc_free_secret(auth);
-    call->handle = NULL;
+    isc_cache_entry_release(auth);
     if (h) isc_http_release(c, h);
     return rc;
 }

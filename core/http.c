@@ -3,7 +3,10 @@
  * threads never queue on a shared connection cache) and one share for DNS and
  * TLS sessions. Fixed options are set once per handle; a call changes only the
  * URL, headers, body and timeouts. */
-#include "internal.h"
+#include "http.h"
+#include "client.h"
+#include "transport.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +74,7 @@ static void handle_free(isc_handle *h) {
     if (!h) return;
     if (h->easy) curl_easy_cleanup(h->easy);
     isc_free_headers(h->headers);
+    isc_cache_entry_release(h->header_auth);
     free(h->checked_url);
     isc_buf_free(&h->body);
     free(h);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* parse.c - readers of the bytes the identity platform, Graph and Intune send.
  * Pure functions (no I/O, no client): each is fuzzed on its own. */
-#include "internal.h"
+#include "parse.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* revocation.c - the revocation calls of PkiConnectorFEService: download the
  * revocation requests Intune queued for this CA, upload what became of them. */
-#include "internal.h"
+#include "revocation.h"
+#include "client.h"
+#include "parse.h"
+#include "service.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +13,10 @@
 #include <cjson/cJSON.h>
 
 #define ISC_MAX_REVOCATION_RESULTS 500
+
+intune_scep_revocation_results *isc_revocation_results_new(void) {
+    return calloc(1, sizeof(intune_scep_revocation_results));
+}
 
 void isc_revocation_results_free(intune_scep_revocation_results *r) {
     if (!r) return;

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* scep.c - the three SCEP calls: their bodies, the exchange, the verdict
- * (only "Success" passes), and the one log line per call. */
-#include "internal.h"
+/* scep.c - the three SCEP calls: their JSON bodies and the verdict (only
+ * "Success" passes); the call itself (target, exchange, log line) is service.c's. */
+#include "scep.h"
+#include "certinfo.h"
+#include "client.h"
+#include "parse.h"
+#include "service.h"
+#include "util.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -168,74 +173,48 @@ static int read_scep_answer(const char *body, size_t len, void *ctx, intune_scep
     return isc_parse_scep_answer(body, len, err);
 }
 
-int isc_service_call(intune_scep_client *c, const isc_service_op *op, const char *transaction_id, char *body,
-                     isc_answer_fn read_answer, void *answer_ctx, intune_scep_error *err) {
-    isc_call call;
-    isc_call_begin(&call, c, op->name, transaction_id);
-    int rc;
-    if (!body) {
-        rc = isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
-    } else {
-        isc_service_target target;
-        isc_service_target_init(&target, op->service, op->path);
-        isc_request req = {.api_version = op->api_version,
-                           .content_type = "application/json",
-                           .body = body,
-                           .body_len = strlen(body),
-                           .send_user_agent_header = 1};
-        isc_handle *h = NULL;
-        rc = isc_exchange(c, &call, &target.base, &req, INTUNE_SCEP_E_HTTP, &h, err);
-        isc_service_target_release(&target);
-        if (rc == INTUNE_SCEP_OK) {
-            rc = read_answer(h->body.data, h->body.len, answer_ctx, err);
-            if (rc == INTUNE_SCEP_E_PROTOCOL) isc_capture_error_body(h->body.data, h->body.len, err, NULL, 0);
-            isc_http_release(c, h);
-        }
-    }
-    free(body);
-    if (rc != INTUNE_SCEP_OK) {
-        isc_call_stamp(&call, err);
-    } else if (err) {
-        /* A success carries the activity id too, for the caller's own records. */
-        isc_error_field(&err->activity_id, call.activity_id);
-        isc_error_field(&err->transaction_id, transaction_id);
-        err->http_status = call.http_status;
-    }
-    int level = rc == INTUNE_SCEP_OK         ? INTUNE_SCEP_LOG_INFO
-                : rc == INTUNE_SCEP_E_REJECTED ? INTUNE_SCEP_LOG_WARNING
-                                               : INTUNE_SCEP_LOG_ERROR;
-    if (!isc_log_enabled(&c->log, level)) { /* nothing to format: no sink, or not at this level */
-        isc_call_end(&call);
-        return rc;
-    }
-    unsigned long long elapsed = (unsigned long long)(isc_now_ms() - call.start_ms);
-    char *tid_cut = transaction_id ? isc_utf8_copy(transaction_id, 128) : NULL; /* cut at a character boundary */
-    const char *txid = tid_cut ? tid_cut : "-";
-    if (rc == INTUNE_SCEP_OK) {
-        isc_log(&c->log, INTUNE_SCEP_LOG_INFO,
-                "%s outcome=Success activity_id=%s transaction_id=%s url=%s http_status=%ld attempts=%d "
-                "elapsed_ms=%llu",
-                op->name, call.activity_id, txid, call.url ? call.url : "-", call.http_status, call.attempts, elapsed);
-    } else {
-        char *code = err && err->service_code ? isc_code_shown(err->service_code) : NULL;
-        isc_log(&c->log, level,
-                "%s outcome=%s%s%s activity_id=%s transaction_id=%s url=%s http_status=%ld attempts=%d "
-                "elapsed_ms=%llu: %s",
-                op->name, isc_status_name(rc), code ? " code=" : "", code ? code : "", call.activity_id, txid,
-                call.url ? call.url : "-", err && err->http_status ? err->http_status : call.http_status, call.attempts,
-                elapsed,
-                err && err->message ? err->message : "");
-        free(code);
-    }
-    free(tid_cut);
-    isc_call_end(&call);
-    return rc;
-}
-
-int isc_scep_call(intune_scep_client *c, const char *action, const char *transaction_id, char *body,
+/* Send `body` (taken over and freed) to ScepActions/`action`; one log line. */
+static int isc_scep_call(intune_scep_client *c, const char *action, const char *transaction_id, char *body,
                   intune_scep_error *err) {
     char path[96];
     snprintf(path, sizeof path, "ScepActions/%s", action);
     isc_service_op op = {action, INTUNE_SCEP_SERVICE_VALIDATION, path, c->settings.scep_api_version};
     return isc_service_call(c, &op, transaction_id, body, read_scep_answer, NULL, err);
+}
+
+int isc_scep_validate(intune_scep_client *c, const char *transaction_id, const char *csr, intune_scep_error *err) {
+    char *body = isc_body_validate(transaction_id, csr, c->settings.provider);
+    return isc_scep_call(c, "validateRequest", transaction_id, body, err);
+}
+
+int isc_scep_success(intune_scep_client *c, const char *transaction_id, const char *csr, const char *thumbprint,
+                     const char *serial, const char *expiration, const char *issuer, const char *ca_configuration,
+                     const char *certificate_authority, intune_scep_error *err) {
+    char *body = isc_body_success(transaction_id, csr, thumbprint, serial, expiration, issuer, c->settings.provider,
+                                  ca_configuration, certificate_authority);
+    return isc_scep_call(c, "successNotification", transaction_id, body, err);
+}
+
+int isc_scep_success_for_cert(intune_scep_client *c, const char *transaction_id, const char *csr, const char *cert,
+                              size_t cert_len, const char *ca_configuration, const char *certificate_authority,
+                              intune_scep_error *err) {
+    intune_scep_cert_details *d = NULL;
+    int rc = isc_cert_details(cert, cert_len, &d, err);
+    if (rc) return rc;
+    /* What the certificate gives is held to the rules of the arguments it stands for. */
+    if (!rc) rc = isc_check_text(err, "cert_thumbprint", d->thumbprint, 1);
+    if (!rc) rc = isc_check_text(err, "cert_serial_number", d->serial_number, 1);
+    if (!rc) rc = isc_check_text(err, "cert_expiration_date", d->expiration_date, 1);
+    if (!rc) rc = isc_check_text(err, "cert_issuing_authority", d->issuing_authority, 1);
+    if (!rc)
+        rc = isc_scep_success(c, transaction_id, csr, d->thumbprint, d->serial_number, d->expiration_date,
+                              d->issuing_authority, ca_configuration, certificate_authority, err);
+    isc_cert_details_free(d);
+    return rc;
+}
+
+int isc_scep_failure(intune_scep_client *c, const char *transaction_id, const char *csr, int64_t hresult,
+                     const char *description, intune_scep_error *err) {
+    char *body = isc_body_failure(transaction_id, csr, hresult, description, c->settings.provider);
+    return isc_scep_call(c, "failureNotification", transaction_id, body, err);
 }

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* token.c - OAuth 2.0 client-credentials tokens from the identity platform
  * (v2.0 endpoint), one cache per resource, single flight. */
-#include "internal.h"
+#include "token.h"
+#include "assertion.h"
+#include "client.h"
+#include "exchange.h"
+#include "parse.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -336,29 +341,42 @@ acquired: {
 }
 }
 
-static int copy_header(const void *value, void *ctx, intune_scep_error *err) {
-    char **out = ctx;
-    *out = isc_strdup(value);
-    return *out ? INTUNE_SCEP_OK : isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
+static void free_header(void *p) {
+    isc_free_secret(p);
 }
 
-int isc_token_header(intune_scep_client *c, int resource, isc_call *call, int force, char **header,
-                     isc_cache_stamp *stamp, intune_scep_error *err) {
-    *header = NULL;
-    return isc_cache_get(c, &c->tokens[resource], call, force, fetch_token, &resource, copy_header, header, stamp,
-                         err);
+void isc_token_cache_init(isc_cache *cache) {
+    isc_cache_init(cache, free_header, "token request");
+}
+
+int isc_token_header(intune_scep_client *c, int resource, isc_call *call, int force, isc_cache_entry **header,
+                     intune_scep_error *err) {
+    return isc_cache_get(c, &c->tokens[resource], call, force, fetch_token, &resource, header, err);
+}
+
+int isc_client_fetch_token(intune_scep_client *c, int resource, intune_scep_error *err) {
+    isc_call call;
+    isc_call_begin(&call, c, "fetchToken", NULL);
+    isc_cache_entry *header = NULL;
+    int rc = isc_token_header(c, resource, &call, 1, &header, err);
+    isc_cache_entry_release(header);
+    if (rc) isc_call_stamp(&call, err);
+    isc_call_end(&call);
+    return rc;
 }
 
 /* ---- a fixed URL with a token: the target of token and discovery requests ---- */
 
-int isc_auth_target_token(intune_scep_client *c, isc_call *call, isc_auth_target *t, char **auth,
+int isc_auth_target_token(intune_scep_client *c, isc_call *call, isc_auth_target *t, isc_cache_entry **auth,
                           intune_scep_error *err) {
     *auth = NULL;
     if (t->resource < 0) return INTUNE_SCEP_OK;
-    return isc_token_header(c, t->resource, call, 0, auth, &t->stamp, err);
+    int rc = isc_token_header(c, t->resource, call, 0, auth, err);
+    if (rc == INTUNE_SCEP_OK) t->stamp = isc_cache_entry_stamp(*auth);
+    return rc;
 }
 
-static int auth_prepare(intune_scep_client *c, isc_call *call, isc_target *base, char **url, char **auth,
+static int auth_prepare(intune_scep_client *c, isc_call *call, isc_target *base, char **url, isc_cache_entry **auth,
                         intune_scep_error *err) {
     isc_auth_target *t = (isc_auth_target *)base;
     if (!(*url = isc_strdup(t->url))) return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
@@ -367,9 +385,9 @@ static int auth_prepare(intune_scep_client *c, isc_call *call, isc_target *base,
 
 /*
  * A 401 drops the token and repeats the call once. Once more only when the token
- * of that repeat was already cached before the first 401 arrived (another
- * thread's refresh raced the revocation): no token fetched after the refusal
- * has been tried yet then.
+ * of that repeat was asked for before the first 401 arrived (another thread's
+ * refresh raced the revocation, even one whose answer came in after the refusal):
+ * no token requested after the refusal has been tried yet then.
  */
 static int auth_stale(intune_scep_client *c, isc_call *call, isc_target *base, long status, CURLcode cc,
                       int connect_failed, const char *url) {
@@ -377,7 +395,7 @@ static int auth_stale(intune_scep_client *c, isc_call *call, isc_target *base, l
     (void)cc;
     (void)connect_failed;
     if (status != 401 || t->resource < 0) return 0;
-    if (t->refusals >= 2 || (t->refusals == 1 && t->stamp.installed_at >= t->first_refusal_at)) return 0;
+    if (t->refusals >= 2 || (t->refusals == 1 && t->stamp.requested_at >= t->first_refusal_at)) return 0;
     isc_log(&c->log, INTUNE_SCEP_LOG_INFO,
             "%s activity_id=%s: HTTP 401 from %s; dropping the cached token and trying once more", call->op,
             call->activity_id, url);
@@ -401,12 +419,13 @@ int isc_client_token_roles(intune_scep_client *c, int resource, char **roles, in
     *roles = NULL;
     isc_call call;
     isc_call_begin(&call, c, "fetchToken", NULL);
-    char *header = NULL;
-    int rc = isc_token_header(c, resource, &call, 1, &header, NULL, err);
+    isc_cache_entry *entry = NULL;
+    int rc = isc_token_header(c, resource, &call, 1, &entry, err);
     if (rc) isc_call_stamp(&call, err);
     isc_call_end(&call);
     if (rc != INTUNE_SCEP_OK) return rc;
     /* "Authorization: Bearer <header>.<payload>.<signature>": only the payload is decoded, never verified. */
+    const char *header = entry->value;
     const char *tok = strchr(header, ' ');
     tok = tok ? strchr(tok + 1, ' ') : NULL;
     const char *p1 = tok ? strchr(tok + 1, '.') : NULL;
@@ -441,7 +460,7 @@ int isc_client_token_roles(intune_scep_client *c, int resource, char **roles, in
         free(b64);
         free(json);
     }
-    isc_free_secret(header);
+    isc_cache_entry_release(entry);
     if (isc_buf_append(&out, "", 0)) {
         isc_buf_free(&out);
         return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");

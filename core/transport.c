@@ -4,7 +4,9 @@
  * Its outcome is put into the pooled handle exactly as http.c puts libcurl's,
  * so exchange.c keeps retries, Retry-After, the deadline, the 1 MiB cap and the
  * verdict for both paths. */
-#include "internal.h"
+#include "transport.h"
+#include "client.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* util.c - small utilities: time, strings, secrets, UUIDs, UTF-8, buffers. */
-#include "internal.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdatomic.h>

@@ -2,6 +2,7 @@
 /* fuzz_cert_details.c - the certificate-details helper (isc_cert_details): an
  * issued certificate in PEM or DER from the CA's own storage or its caller. */
 #include "fuzz_common.h"
+#include "certinfo.h"
 
 #include <openssl/err.h>
 

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "error.h"
+#include "parse.h"
+#include "util.h"
 
 #include <cjson/cJSON.h>
 

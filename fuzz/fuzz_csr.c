@@ -3,6 +3,7 @@
  * as PEM ("CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST"), DER, or base64
  * with or without line breaks, into the one-line base64 DER of the SCEP calls. */
 #include "fuzz_common.h"
+#include "certinfo.h"
 
 #include <openssl/err.h>
 

@@ -7,6 +7,7 @@
  *     and cJSON's parser reads it back as one object holding exactly those members, each string
  *     equal to its field (NULL or "" read back as null), the hResult exactly the 64-bit number. */
 #include "fuzz_common.h"
+#include "scep.h"
 
 #include <inttypes.h>
 

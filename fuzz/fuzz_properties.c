@@ -4,6 +4,7 @@
  * validation of the keys read (isc_settings_from_config), whose messages and
  * warnings must name keys and never show a secret. */
 #include "fuzz_common.h"
+#include "config.h"
 
 static const char *const SECRET_KEYS[] = {"AAD_APP_KEY", "PROXY_PASS", "AAD_CLIENT_KEY_PASSWORD"};
 

@@ -2,7 +2,8 @@
 """Build of the intune_scep._native extension.
 
 The extension is SWIG's wrapper of swig/intune_scep.i compiled together with
-the C library's own sources (core/*.c and bindings/intune_scep.c) and linked
+the C library's own sources and compile definitions (the table core/sources.txt,
+which CMake reads too: core/*.c and bindings/intune_scep.c) and linked
 against the system's libcurl, OpenSSL and cJSON, so nothing else needs
 installing and no LD_LIBRARY_PATH is needed.
 
@@ -70,11 +71,34 @@ def pkg_config(*args: str) -> list[str] | None:
     return shlex.split(out)
 
 
-def c_sources() -> list[str]:
-    core = sorted(str(p) for p in (ROOT / "core").glob("*.c"))
-    if not core:
-        sys.exit(f"intune-scep: no C sources in {ROOT / 'core'}")
-    return core + [str(ROOT / "bindings" / "intune_scep.c")]
+def core_table() -> tuple[list[str], list[tuple[str, str | None]]]:
+    """The C sources and compile definitions: core/sources.txt, the table CMake reads too."""
+    table = ROOT / "core" / "sources.txt"
+    if not table.is_file():
+        sys.exit(f"intune-scep: {table} is missing")
+    sources: list[str] = []
+    defines: list[tuple[str, str | None]] = []
+    for number, line in enumerate(table.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        kind, _, value = line.partition(" ")
+        if kind in ("source", "abi") and value and " " not in value:
+            path = ROOT / value
+            if not path.is_file():
+                sys.exit(f"intune-scep: {table}:{number} lists {value}, which does not exist")
+            sources.append(str(path))
+        elif kind == "define" and value:
+            name, eq, val = value.replace("@VERSION@", VERSION).partition("=")
+            defines.append((name, val if eq else None))
+        else:
+            sys.exit(f"intune-scep: {table}:{number}: cannot read the line {line!r}")
+    if not sources:
+        sys.exit(f"intune-scep: {table} lists no C sources")
+    return sources, defines
+
+
+SOURCES, DEFINES = core_table()
 
 
 def swig_executable() -> str | None:
@@ -128,7 +152,7 @@ class Sdist(sdist):
         dest = Path(base_dir) / "csrc"
         if ROOT == HERE / "csrc":  # an sdist made from an sdist: csrc/ is in `files` already
             return
-        for sub, pattern in (("core", "*.[ch]"), ("bindings", "*.c"), ("bindings", "*.map"),
+        for sub, pattern in (("core", "*.[ch]"), ("core", "sources.txt"), ("bindings", "*.c"), ("bindings", "*.map"),
                              ("bindings/include", "*.h"), ("swig", "*.i")):
             for src in sorted((ROOT / sub).glob(pattern)):
                 target = dest / sub / src.name
@@ -145,13 +169,9 @@ def extension() -> Extension:
         libs = ["-lcurl", "-lssl", "-lcrypto", "-lcjson"]
     return Extension(
         "intune_scep._native",
-        sources=c_sources(),
+        sources=SOURCES,
         include_dirs=[str(ROOT / "bindings" / "include"), str(ROOT / "core")],
-        define_macros=[
-            ("INTUNE_SCEP_BUILDING", None),
-            ("_POSIX_C_SOURCE", "200809L"),
-            ("INTUNE_SCEP_VERSION_STRING", '"%s"' % VERSION),
-        ],
+        define_macros=DEFINES,
         extra_compile_args=["-std=c11", "-pthread", "-fvisibility=hidden", "-Wno-unused-parameter",
                             "-Wno-missing-field-initializers"] + cflags,
         extra_link_args=["-pthread"] + libs,
