@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-int isc_cache_init(isc_cache *cache, void (*free_value)(void *), const char *what) {
+int isc_cache_init(isc_cache *cache) {
     memset(cache, 0, sizeof *cache);
     atomic_init(&cache->current, NULL);
     atomic_init(&cache->readers, 0);
@@ -28,8 +28,6 @@ int isc_cache_init(isc_cache *cache, void (*free_value)(void *), const char *wha
     pthread_mutex_init(&cache->mu, NULL);
     pthread_cond_init(&cache->cv, &attr);
     pthread_condattr_destroy(&attr);
-    cache->free_value = free_value;
-    cache->what = what;
     return INTUNE_SCEP_OK;
 }
 
@@ -107,13 +105,14 @@ static int wait_until(isc_cache *cache, uint64_t deadline_ms) {
 }
 
 /* A new entry for a fetched value, with two references: the cache's and the caller's. */
-static isc_cache_entry *entry_new(isc_cache *cache, void *value, uint64_t lifetime_ms, uint64_t requested_at) {
+static isc_cache_entry *entry_new(isc_cache *cache, const isc_cache_kind *kind, void *value, uint64_t lifetime_ms,
+                                  uint64_t requested_at) {
     isc_cache_entry *e = calloc(1, sizeof *e);
     if (!e) return NULL;
     uint64_t t = isc_now_ms(), refresh_at, expires_at;
     if (lifetime_ms == UINT64_MAX) {
         expires_at = refresh_at = UINT64_MAX;
-    } else if (cache->outlives_lifetime) {
+    } else if (kind->outlives_lifetime) {
         /* Refreshed when its lifetime is over, by one thread; the others keep using it. */
         refresh_at = t + lifetime_ms;
         expires_at = UINT64_MAX;
@@ -129,11 +128,11 @@ static isc_cache_entry *entry_new(isc_cache *cache, void *value, uint64_t lifeti
     e->generation = ++cache->generation;
     e->requested_at = requested_at;
     e->value = value;
-    e->free_value = cache->free_value;
+    e->free_value = kind->free_value;
     return e;
 }
 
-int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int force, isc_fetch_fn fetch,
+int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int force, const isc_cache_kind *kind,
                   void *fetch_ctx, isc_cache_entry **entry, intune_scep_error *err) {
     *entry = NULL;
     if (!force) {
@@ -172,13 +171,13 @@ int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int f
             uint64_t lifetime_ms = 0;
             intune_scep_error local = {0};
             uint64_t requested_at = isc_now_ms();
-            int rc = fetch(c, fetch_ctx, call, &value, &lifetime_ms, &local);
+            int rc = kind->fetch(c, fetch_ctx, call, &value, &lifetime_ms, &local);
             pthread_mutex_lock(&cache->mu);
             cache->fetching = 0;
             cache->seq++;
             isc_cache_entry *e = NULL;
-            if (rc == INTUNE_SCEP_OK && !(e = entry_new(cache, value, lifetime_ms, requested_at))) {
-                if (cache->free_value) cache->free_value(value);
+            if (rc == INTUNE_SCEP_OK && !(e = entry_new(cache, kind, value, lifetime_ms, requested_at))) {
+                if (kind->free_value) kind->free_value(value);
                 rc = isc_error_set(&local, INTUNE_SCEP_E_NOMEM, "out of memory");
             }
             if (rc == INTUNE_SCEP_OK) {
@@ -212,7 +211,7 @@ int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int f
                 pthread_mutex_unlock(&cache->mu);
                 return isc_error_set(err, INTUNE_SCEP_E_TRANSPORT,
                                      "%s: the call's deadline passed while waiting for another thread's %s", call->op,
-                                     cache->what);
+                                     kind->what);
             }
         }
         if (!atomic_load(&cache->current) && cache->last_failure.status != INTUNE_SCEP_OK) {

@@ -37,21 +37,29 @@ typedef struct {
     uint64_t generation; /* bumped each time a value is installed */
     uint64_t seq;        /* bumped each time a fetch ends */
     int fetching;
-    int outlives_lifetime; /* the value stays usable after its lifetime (refreshed, never expires): the service map */
     intune_scep_error last_failure; /* of the fetch that ended last, when it failed */
-    void (*free_value)(void *);
-    const char *what; /* what a fetch is, for messages: "token request", "service discovery" */
 } isc_cache;
 
 typedef int (*isc_fetch_fn)(intune_scep_client *c, void *ctx, isc_call *call, void **value, uint64_t *lifetime_ms,
                             intune_scep_error *err);
+
+/**
+ * What a cache holds, told by the module that owns the value (token.c, discovery.c) at every
+ * isc_cache_get: the cache itself knows nothing of tokens or service maps.
+ */
+typedef struct isc_cache_kind {
+    const char *what;           /* what a fetch is, for messages: "token request", "service discovery" */
+    isc_fetch_fn fetch;         /* gets a new value and its lifetime */
+    void (*free_value)(void *); /* called on a value when the last reference goes (a token is wiped there) */
+    int outlives_lifetime;      /* the value stays usable after its lifetime (refreshed, never expires) */
+} isc_cache_kind;
 /** Which cached value a caller used: to drop exactly that one later. */
 typedef struct {
     uint64_t generation;
     uint64_t requested_at; /* monotonic ms when the fetch that got the value began */
 } isc_cache_stamp;
-/** `what` names a fetch in messages ("token request"): a waiter whose deadline passes says what it waited for. */
-int isc_cache_init(isc_cache *cache, void (*free_value)(void *), const char *what);
+/** An empty cache; what it holds is told by each isc_cache_get. */
+int isc_cache_init(isc_cache *cache);
 /** Drop the current value (freed when its last reader lets go) and free the cache's locks. */
 void isc_cache_destroy(isc_cache *cache);
 /**
@@ -59,7 +67,7 @@ void isc_cache_destroy(isc_cache *cache);
  * (one thread at a time; the others wait, bounded by the call's deadline) when there is none or it is
  * due for refresh. A fresh value is had without a lock. `force` drops the cached value first.
  */
-int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int force, isc_fetch_fn fetch,
+int isc_cache_get(intune_scep_client *c, isc_cache *cache, isc_call *call, int force, const isc_cache_kind *kind,
                   void *fetch_ctx, isc_cache_entry **entry, intune_scep_error *err);
 /** Another reference to `e`, which the caller holds one of. */
 isc_cache_entry *isc_cache_entry_ref(isc_cache_entry *e);

@@ -2,9 +2,7 @@
 /* client.c - the client object: settings, caches, the connection pool, the
  * log sink, and the bookkeeping of one call. */
 #include "client.h"
-#include "discovery.h"
 #include "http.h"
-#include "token.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -47,9 +45,9 @@ int isc_client_new(const intune_scep_config *cfg, intune_scep_client **out, intu
         free(c);
         return rc;
     }
-    isc_token_cache_init(&c->tokens[0]);
-    isc_token_cache_init(&c->tokens[1]);
-    isc_discovery_cache_init(&c->services);
+    isc_cache_init(&c->tokens[0]);
+    isc_cache_init(&c->tokens[1]);
+    isc_cache_init(&c->services);
     rc = isc_http_init(c, err);
     if (rc != INTUNE_SCEP_OK) {
         isc_client_free(c);

@@ -18,10 +18,6 @@ static void free_map(void *p) {
     free(p);
 }
 
-void isc_discovery_cache_init(isc_cache *cache) {
-    isc_cache_init(cache, free_map, "service discovery");
-    cache->outlives_lifetime = 1; /* refreshed after SERVICE_MAP_LIFETIME_MS, never expires */
-}
 
 /* A nextLink gets the Graph token: it must stay on the configured Graph host. */
 static int next_link_allowed(const isc_settings *s, const char *link) {
@@ -88,12 +84,16 @@ static int fetch_services(intune_scep_client *c, void *ctx, isc_call *call, void
     return rc;
 }
 
+/* The discovery cache holds the service map: refreshed after SERVICE_MAP_LIFETIME_MS by one thread while the
+ * others keep using it; it never expires. */
+static const isc_cache_kind SERVICE_MAP = {"service discovery", fetch_services, free_map, 1};
+
 int isc_service_uri(intune_scep_client *c, const char *service, isc_call *call, int force, isc_cache_entry **map,
                     const char **uri, intune_scep_error *err) {
     *map = NULL;
     *uri = NULL;
     isc_cache_entry *e = NULL;
-    int rc = isc_cache_get(c, &c->services, call, force, fetch_services, NULL, &e, err);
+    int rc = isc_cache_get(c, &c->services, call, force, &SERVICE_MAP, NULL, &e, err);
     if (rc != INTUNE_SCEP_OK) return rc;
     const char *found = isc_service_map_find(e->value, service);
     if (found) {

@@ -16,7 +16,5 @@ int isc_service_uri(intune_scep_client *c, const char *service, isc_call *call, 
                     const char **uri, intune_scep_error *err);
 /** Discover afresh and give a copy of `service`'s URI (free with isc_free_secret); the call stamps its errors. */
 int isc_client_discover(intune_scep_client *c, const char *service, char **uri, intune_scep_error *err);
-/** Set up the cache of the service map (refreshed after its lifetime, never expires). */
-void isc_discovery_cache_init(isc_cache *cache);
 
 #endif

@@ -345,13 +345,12 @@ static void free_header(void *p) {
     isc_free_secret(p);
 }
 
-void isc_token_cache_init(isc_cache *cache) {
-    isc_cache_init(cache, free_header, "token request");
-}
+/* The token cache holds the Authorization line of a token (wiped when its last reference goes). */
+static const isc_cache_kind TOKEN_LINE = {"token request", fetch_token, free_header, 0};
 
 int isc_token_header(intune_scep_client *c, int resource, isc_call *call, int force, isc_cache_entry **header,
                      intune_scep_error *err) {
-    return isc_cache_get(c, &c->tokens[resource], call, force, fetch_token, &resource, header, err);
+    return isc_cache_get(c, &c->tokens[resource], call, force, &TOKEN_LINE, &resource, header, err);
 }
 
 int isc_client_fetch_token(intune_scep_client *c, int resource, intune_scep_error *err) {

@@ -33,7 +33,5 @@ int isc_auth_target_token(intune_scep_client *c, isc_call *call, isc_auth_target
 int isc_client_fetch_token(intune_scep_client *c, int resource, intune_scep_error *err);
 /** The `roles` claim of the token for `resource` (decoded, not verified), comma-separated. */
 int isc_client_token_roles(intune_scep_client *c, int resource, char **roles, intune_scep_error *err);
-/** Set up the cache of one resource's token (the Authorization line, wiped when dropped). */
-void isc_token_cache_init(isc_cache *cache);
 
 #endif
