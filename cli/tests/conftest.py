@@ -17,6 +17,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -24,6 +25,9 @@ import requests
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+sys.path.insert(1, os.path.join(ROOT, "python"))
+
+from intune_scep.emulator.client import ControlClient, EmulatorControlError  # noqa: E402
 
 
 def _find_cli() -> str:
@@ -53,7 +57,8 @@ class Run:
 
 
 class Emulator:
-    """The emulator as a child process, and its control API over HTTPS."""
+    """The emulator as a child process, and its control API over HTTPS through the
+    emulator's own client (intune_scep.emulator.ControlClient)."""
 
     def __init__(self) -> None:
         env = dict(os.environ)
@@ -73,11 +78,14 @@ class Emulator:
         self.managed_identity_url: str = info["managed_identity_url"]
         self.identity_header: str = info["identity_header"]
 
+        self.control = ControlClient(self.control_url, self.ca_file)
+
     def call(self, method: str, path: str, body: Any = None) -> Any:
-        # verify= per call: REQUESTS_CA_BUNDLE in the environment overrides Session.verify.
-        r = requests.request(method, self.control_url + path, json=body, verify=self.ca_file, timeout=30)
-        assert r.status_code == 200, f"control {method} {path}: HTTP {r.status_code} {r.text[:300]}"
-        return r.json() if r.text.strip() else None
+        """One control call; a refusal fails the test with the emulator's answer."""
+        try:
+            return self.control._call(method, path, body)
+        except EmulatorControlError as e:
+            raise AssertionError(f"control {method} {path}: HTTP {e.status} {e.body[:300]}") from None
 
     def challenge(self, **profile: Any) -> Dict[str, str]:
         return self.call("POST", "challenges", profile)
@@ -89,7 +97,7 @@ class Emulator:
         self.call("POST", "reset", {})
 
     def requests(self, endpoint: Optional[str] = None) -> List[Dict[str, Any]]:
-        return [r for r in self.call("GET", "requests") if endpoint is None or r.get("endpoint") == endpoint]
+        return self.call("GET", "requests" + ("?" + urlencode({"endpoint": endpoint}) if endpoint else ""))
 
     def notifications(self) -> Dict[str, List[Dict[str, Any]]]:
         return self.call("GET", "notifications")

@@ -19,7 +19,6 @@ uploadRevocationResults) and asserts, as the C runner does:
 
 from __future__ import annotations
 
-import datetime
 import email.utils
 import json
 import logging
@@ -35,10 +34,6 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Type
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from intune_scep import (
     LOGGER_NAME,
@@ -229,17 +224,12 @@ def failed_connects() -> Iterator[FailedConnects]:
 
 @pytest.fixture(scope="module")
 def other_ca_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A CA bundle holding only a CA that did not sign the emulator's certificate."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Some Other CA")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    """A CA bundle holding only a CA that did not sign the emulator's certificate: a test CA
+    of the emulator's device module."""
+    from intune_scep.emulator.device import TestCA
+
     path = tmp_path_factory.mktemp("other-ca") / "other-ca.pem"
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    path.write_bytes(TestCA("CN=Some Other CA").certificate_pem().encode("ascii"))
     return path
 
 

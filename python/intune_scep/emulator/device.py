@@ -209,6 +209,10 @@ class TestCA:
     def common_name(self):
         return self.name.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
 
+    def certificate_pem(self):
+        """The CA's own certificate in PEM (a trust anchor for what it signs)."""
+        return self.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
     def sign(self, csr, validity_days=365, not_before=None):
         """Issue a certificate for `csr` (DER bytes, base64 text, PEM or a CSR object).
 

@@ -220,3 +220,16 @@ def test_test_ca_copies_request(emu):
     from cryptography.hazmat.primitives.asymmetric import ec
     ca.certificate.public_key().verify(cert.signature, cert.tbs_certificate_bytes,
                                        ec.ECDSA(cert.signature_hash_algorithm))
+
+
+def test_test_ca_certificate_pem_is_its_own_named_certificate():
+    from cryptography import x509
+    ca = TestCA("CN=Some Other CA")
+    pem = ca.certificate_pem()
+    assert pem.startswith("-----BEGIN CERTIFICATE-----\n")
+    cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
+    assert cert == ca.certificate
+    assert cert.subject.rfc4514_string() == "CN=Some Other CA" == cert.issuer.rfc4514_string()
+    assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is True
+    # two CAs are two keys: one never vouches for the other's certificates
+    assert TestCA("CN=Some Other CA").certificate_pem() != pem

@@ -6,10 +6,6 @@ import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +14,6 @@ import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -29,12 +24,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
+
+import com.microsoft.intune.scepvalidation.testing.IntuneEmulator;
 
 /**
  * The Intune emulator (python -m intune_scep.emulator) as a process on
- * 127.0.0.1, and its control API over java.net.http, trusting only the
- * emulator's CA. See docs/emulator.md.
+ * 127.0.0.1, and its control API through {@link IntuneEmulator.ControlClient}
+ * (the one control client of the Java tests), trusting only the emulator's CA.
+ * See docs/emulator.md.
  */
 final class Emulator implements AutoCloseable {
     final Process process;
@@ -44,7 +41,7 @@ final class Emulator implements AutoCloseable {
     final Map<String, Object> config;
     final String managedIdentityUrl;
     final String identityHeader;
-    private final HttpClient http;
+    private final IntuneEmulator.ControlClient control;
 
     private Emulator(Process process, Map<String, Object> info) throws Exception {
         this.process = process;
@@ -56,8 +53,7 @@ final class Emulator implements AutoCloseable {
         this.config = cfg;
         this.managedIdentityUrl = (String) info.get("managed_identity_url");
         this.identityHeader = (String) info.get("identity_header");
-        this.http = HttpClient.newBuilder().sslContext(sslContextTrusting(caFile))
-                .connectTimeout(Duration.ofSeconds(10)).build();
+        this.control = new IntuneEmulator.ControlClient(controlUrl, Paths.get(caFile));
     }
 
     static Path repo() {
@@ -124,11 +120,7 @@ final class Emulator implements AutoCloseable {
     }
 
     static SSLContext sslContextTrusting(String pemFile) throws Exception {
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trustStoreOf(pemFile));
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, tmf.getTrustManagers(), null);
-        return ctx;
+        return IntuneEmulator.ControlClient.sslContextTrusting(Paths.get(pemFile));
     }
 
     /** The emulator's complete client configuration, plus {@code extra} (a null value removes a key). */
@@ -151,21 +143,15 @@ final class Emulator implements AutoCloseable {
         return (String) config.get("AAD_APP_KEY");
     }
 
+    /** The control client of an emulator whose server certificate names {@code certHostName}. */
+    IntuneEmulator.ControlClient controlFor(String certHostName) throws Exception {
+        return new IntuneEmulator.ControlClient(controlUrl, Paths.get(caFile), certHostName);
+    }
+
     private Object send(String method, String path, Object body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(controlUrl + path)).timeout(Duration.ofSeconds(30));
-        if (body == null && method.equals("GET")) {
-            b.GET();
-        } else if (method.equals("DELETE")) {
-            b.DELETE();
-        } else {
-            b.header("Content-Type", "application/json");
-            b.method(method, HttpRequest.BodyPublishers.ofString(body == null ? "{}" : Json.write(body)));
-        }
-        HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-        if (r.statusCode() / 100 != 2) {
-            throw new IllegalStateException(method + " " + path + " -> " + r.statusCode() + ": " + r.body());
-        }
-        return r.body().isEmpty() ? null : Json.parse(r.body());
+        String answer = control.call(method, path, body == null && !method.equals("POST") ? null
+                : Json.write(body == null ? new LinkedHashMap<String, Object>() : body));
+        return answer.isEmpty() ? null : Json.parse(answer);
     }
 
     Object get(String path) throws Exception {

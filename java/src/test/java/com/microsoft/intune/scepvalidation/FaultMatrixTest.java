@@ -15,7 +15,6 @@ import java.net.URLEncoder;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.SimpleDateFormat;
 import java.util.ArrayList;
@@ -145,35 +144,9 @@ class FaultMatrixTest {
         httpListener.configureBlocking(false);
         httpPort = ((InetSocketAddress) httpListener.getLocalAddress()).getPort();
         failedConnects = new FaultScenarios.FailedConnects();
-        otherCaFile = makeOtherCa();
+        otherCaFile = FaultScenarios.otherCaFile(emu, tmp);
         // Load the native library before any row is timed.
         new IntuneScepServiceClient(emu.properties()).close();
-    }
-
-    /** "Some Other CA", made by keytool: a CA certificate that did not sign the emulator's. */
-    private static String makeOtherCa() throws Exception {
-        String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
-        Path ks = tmp.resolve("other-ca.p12");
-        Path pem = tmp.resolve("other-ca.pem");
-        String pass = UUID.randomUUID().toString();
-        run(keytool, "-genkeypair", "-alias", "other", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
-                "CN=Some Other CA", "-ext", "bc:c", "-validity", "30", "-keystore", ks.toString(), "-storetype",
-                "PKCS12", "-storepass", pass);
-        run(keytool, "-exportcert", "-rfc", "-alias", "other", "-keystore", ks.toString(), "-storetype", "PKCS12",
-                "-storepass", pass, "-file", pem.toString());
-        assertTrue(Files.readString(pem).contains("-----BEGIN CERTIFICATE-----"));
-        assertFalse(Emulator.readCertificates(pem.toString()).get(0)
-                .equals(Emulator.readCertificates(emu.caFile).get(0)));
-        return pem.toString();
-    }
-
-    private static void run(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            p.destroyForcibly();
-            throw new IllegalStateException(cmd[0] + " " + cmd[1] + " failed: " + out);
-        }
     }
 
     @AfterAll

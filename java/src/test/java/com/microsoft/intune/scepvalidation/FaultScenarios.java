@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 package com.microsoft.intune.scepvalidation;
 
-import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
-import java.net.URL;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,8 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-
-import javax.net.ssl.HttpsURLConnection;
 
 /**
  * The fault matrix's rows, read from tests/scenarios/faults.json (shared with the C and
@@ -141,28 +137,29 @@ final class FaultScenarios {
     /** The requests an emulator recorded, asked without checking its certificate's host name against 127.0.0.1. */
     @SuppressWarnings("unchecked")
     static List<Map<String, Object>> requestsOf(Emulator e, String certHostName) throws Exception {
-        HttpsURLConnection c = (HttpsURLConnection) new URL(e.controlUrl + "requests").openConnection();
-        c.setSSLSocketFactory(Emulator.sslContextTrusting(e.caFile).getSocketFactory());
-        c.setHostnameVerifier((host, session) -> {
-            try {
-                X509Certificate cert = (X509Certificate) session.getPeerCertificates()[0];
-                for (List<?> san : cert.getSubjectAlternativeNames()) {
-                    if (certHostName.equals(san.get(1))) {
-                        return true;
-                    }
-                }
-            } catch (Exception ex) {
-                return false;
+        return (List<Map<String, Object>>) Json.parse(e.controlFor(certHostName).get("requests"));
+    }
+
+    /**
+     * A PEM file in {@code dir} holding only a CA that did not sign {@code e}'s server certificate:
+     * the CA of the emulator's device module (the issuer of {@code POST device/certificate}),
+     * asked for with a request the device module built.
+     */
+    @SuppressWarnings("unchecked")
+    static String otherCaFile(Emulator e, Path dir) throws Exception {
+        Map<String, Object> csr = (Map<String, Object>) e.post("device/csr", new LinkedHashMap<String, Object>());
+        Map<String, Object> issued = (Map<String, Object>) e.post("device/certificate",
+                Map.of("csr", csr.get("csr"), "validity_days", 30));
+        Path pem = dir.resolve("other-ca.pem");
+        Files.writeString(pem, (String) issued.get("ca_pem"), StandardCharsets.US_ASCII);
+        X509Certificate other = Emulator.readCertificates(pem.toString()).get(0);
+        for (X509Certificate c : Emulator.readCertificates(e.caFile)) {
+            if (c.getSubjectX500Principal().equals(other.getSubjectX500Principal())
+                    || c.getPublicKey().equals(other.getPublicKey())) {
+                throw new IllegalStateException("the device module's CA is the emulator's TLS CA");
             }
-            return false;
-        });
-        c.setConnectTimeout(10000);
-        c.setReadTimeout(30000);
-        try (InputStream in = c.getInputStream()) {
-            return (List<Map<String, Object>>) Json.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8));
-        } finally {
-            c.disconnect();
         }
+        return pem.toString();
     }
 
     /**
