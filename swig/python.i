@@ -47,7 +47,7 @@ INTUNE_SCEP_PY_BINARY_INPUT(csr, csr_len)
 /* The facade frees the revocation list itself (intune_scep_revocation_requests_free):
  * the pointer object must not claim an ownership it has no destructor for (SWIG
  * would print a leak warning when it is collected). */
-%typemap(out) intune_scep_revocation_requests *intune_scep_download_revocation_requests_list
+%typemap(out) intune_scep_revocation_requests *intune_scep_download_revocation_requests_ret
   "$result = SWIG_NewPointerObj(SWIG_as_voidptr($1), $descriptor, 0);";
 
 /* Secrets passed as str (a configuration value: AAD_APP_KEY, PROXY_PASS, ...; a rotated
@@ -171,13 +171,13 @@ void intune_scep_py_log_sink_free(intune_scep_py_log_sink *sink) {
 }
 
 /* intune_scep_config_set_log_callback with a sink (NULL: no logging). */
-void intune_scep_py_config_set_log_sink(intune_scep_config *cfg, intune_scep_py_log_sink *sink, int min_level) {
+void intune_scep_config_set_log_callback_py(intune_scep_config *cfg, intune_scep_py_log_sink *sink, int min_level) {
     intune_scep_config_set_log_callback(cfg, sink ? intune_scep_py_log_trampoline : NULL, sink, min_level);
 }
 
 /* intune_scep_client_set_log_callback with a sink (NULL: no logging). Runs
  * without the GIL: lines being written by other threads may need it. */
-void intune_scep_py_client_set_log_sink(intune_scep_client *client, intune_scep_py_log_sink *sink, int min_level) {
+void intune_scep_client_set_log_callback_py(intune_scep_client *client, intune_scep_py_log_sink *sink, int min_level) {
     intune_scep_client_set_log_callback(client, sink ? intune_scep_py_log_trampoline : NULL, sink, min_level);
 }
 %}

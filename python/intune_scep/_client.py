@@ -351,8 +351,8 @@ class _NativeClient:
         # this object, so an unclosed client can still be collected.
         sink = _native.intune_scep_py_log_sink_new(functools.partial(_emit, log))
         try:
-            _native.intune_scep_py_config_set_log_sink(cfg, sink, _min_level(log))
-            client = _call(_native.intune_scep_client_create, cfg)
+            _native.intune_scep_config_set_log_callback_py(cfg, sink, _min_level(log))
+            client = _call(_native.intune_scep_client_new_ret, cfg)
         except BaseException:
             _native.intune_scep_py_log_sink_free(sink)
             raise
@@ -416,7 +416,7 @@ class _NativeClient:
             level = _min_level(self._logger)
             if level != self._level:  # cheap when unchanged: one getEffectiveLevel()
                 self._level = level
-                _native.intune_scep_py_client_set_log_sink(client, self._sink, level)
+                _native.intune_scep_client_set_log_callback_py(client, self._sink, level)
         return client
 
     def _release(self) -> None:
@@ -502,7 +502,7 @@ class _NativeClient:
             raise ValueError(f"resource: expected 'intune' or 'graph', got {resource!r}")
         client = self._acquire()
         try:
-            text = str(_call(_native.intune_scep_client_token_roles_list, client, resources[resource]))
+            text = str(_call(_native.intune_scep_client_token_roles_ret, client, resources[resource]))
         finally:
             self._release()
         return [r for r in text.split(",") if r]
@@ -523,7 +523,7 @@ class _NativeClient:
         try:
             self._level_follows = follows
             self._level = level
-            _native.intune_scep_py_client_set_log_sink(client, self._sink, level)
+            _native.intune_scep_client_set_log_callback_py(client, self._sink, level)
         finally:
             self._release()
 
@@ -553,7 +553,7 @@ class _NativeClient:
         _require_str("service_name", service_name)
         client = self._acquire()
         try:
-            return str(_call(_native.intune_scep_client_discover_uri, client, service_name))
+            return str(_call(_native.intune_scep_client_discover_ret, client, service_name))
         finally:
             self._release()
 
@@ -796,7 +796,7 @@ class IntuneRevocationClient(_NativeClient):
             raise ValueError("max_requests: must be 1 to 500")
         client = self._acquire()
         try:
-            reqs = _call(_native.intune_scep_download_revocation_requests_list, client, max_requests, issuer_name,
+            reqs = _call(_native.intune_scep_download_revocation_requests_ret, client, max_requests, issuer_name,
                          transaction_id=transaction_id)
         finally:
             self._release()
@@ -870,7 +870,7 @@ def certificate_details(cert_bytes: Binary) -> CertificateDetails:
         TypeError: neither bytes nor str.
     """
     data = _cert_arg("cert_bytes", cert_bytes)
-    details = _call(_native.intune_scep_cert_details_parse, data)
+    details = _call(_native.intune_scep_cert_details_from_cert_ret, data)
     try:
         return CertificateDetails(
             thumbprint=_native.intune_scep_cert_details_thumbprint(details),
@@ -891,4 +891,4 @@ def normalize_csr(data: Binary) -> str:
         TypeError: neither bytes nor str.
     """
     der = None if isinstance(data, (bytes, bytearray, memoryview, str)) else _der_of(data)
-    return str(_call(_native.intune_scep_csr_normalize, der if der is not None else _require_binary("data", data)))
+    return str(_call(_native.intune_scep_csr_to_base64_der_ret, der if der is not None else _require_binary("data", data)))

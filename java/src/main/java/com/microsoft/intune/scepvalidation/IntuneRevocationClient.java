@@ -119,7 +119,7 @@ public class IntuneRevocationClient implements AutoCloseable {
         List<CARevocationRequest> out = new ArrayList<>();
         client.invokeService(CONNECTOR_SERVICE_NAME, transactionId, (c, e) -> {
             SWIGTYPE_p_intune_scep_revocation_requests list = IntuneScepNative
-                    .intune_scep_download_revocation_requests_list(c, maxCARequestsToDownload, issuerName, e);
+                    .intune_scep_download_revocation_requests_ret(c, maxCARequestsToDownload, issuerName, e);
             if (list == null) {
                 int st = IntuneScepNative.intune_scep_error_status(e);
                 return st == intune_scep_status.INTUNE_SCEP_OK ? intune_scep_status.INTUNE_SCEP_E_INTERNAL : st;

@@ -665,7 +665,7 @@ class FaultMatrixTest {
                 assertEquals(0, com.microsoft.intune.scepvalidation.internal.IntuneScepNative.intune_scep_config_set(cfg,
                         k, p.getProperty(k)));
             }
-            c = com.microsoft.intune.scepvalidation.internal.IntuneScepNative.intune_scep_client_create(cfg, err);
+            c = com.microsoft.intune.scepvalidation.internal.IntuneScepNative.intune_scep_client_new_ret(cfg, err);
             assertNotNull(c, IntuneScepNativeMessage(err));
             res = com.microsoft.intune.scepvalidation.internal.IntuneScepNative.intune_scep_revocation_results_new();
             assertEquals(0, com.microsoft.intune.scepvalidation.internal.IntuneScepNative
