@@ -45,25 +45,39 @@ __all__ = [
 #: Name of the :mod:`logging` logger the library's log lines go to.
 LOGGER_NAME = "intune_scep"
 
-_OK = 0
-_E_INVALID_ARGUMENT = 1
-_E_CONFIG = 2
-_E_AUTH = 3
-_E_SERVICE_NOT_FOUND = 4
-_E_HTTP = 5
-_E_TRANSPORT = 6
-_E_PROTOCOL = 7
-_E_REJECTED = 8
-_E_NOMEM = 9
-_E_INTERNAL = 10
+# The library's status numbers, as SWIG generates them from intune_scep.h.
+_OK: int = _native.INTUNE_SCEP_OK
+_E_INVALID_ARGUMENT: int = _native.INTUNE_SCEP_E_INVALID_ARGUMENT
+_E_CONFIG: int = _native.INTUNE_SCEP_E_CONFIG
+_E_AUTH: int = _native.INTUNE_SCEP_E_AUTH
+_E_SERVICE_NOT_FOUND: int = _native.INTUNE_SCEP_E_SERVICE_NOT_FOUND
+_E_HTTP: int = _native.INTUNE_SCEP_E_HTTP
+_E_TRANSPORT: int = _native.INTUNE_SCEP_E_TRANSPORT
+_E_PROTOCOL: int = _native.INTUNE_SCEP_E_PROTOCOL
+_E_REJECTED: int = _native.INTUNE_SCEP_E_REJECTED
+_E_NOMEM: int = _native.INTUNE_SCEP_E_NOMEM
+_E_INTERNAL: int = _native.INTUNE_SCEP_E_INTERNAL
+
+# The token resources of fetch_token and token_roles.
+_RESOURCES: Dict[str, int] = {"graph": _native.INTUNE_SCEP_RESOURCE_GRAPH, "intune": _native.INTUNE_SCEP_RESOURCE_INTUNE}
+
+# What intune_scep_client_credential_kind answers, by name.
+_CREDENTIAL_KINDS: Dict[int, str] = {
+    _native.INTUNE_SCEP_CREDENTIAL_SECRET: "secret",
+    _native.INTUNE_SCEP_CREDENTIAL_CERTIFICATE: "certificate",
+    _native.INTUNE_SCEP_CREDENTIAL_FEDERATED: "federated",
+    _native.INTUNE_SCEP_CREDENTIAL_MANAGED_IDENTITY: "managed_identity",
+}
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
-#: The service the three SCEP calls use.
-SCEP_SERVICE_NAME = "ScepRequestValidationFEService"
-#: The service the revocation calls use.
-PKI_SERVICE_NAME = "PkiConnectorFEService"
+#: The service the three SCEP calls use (``INTUNE_SCEP_SERVICE_VALIDATION`` of intune_scep.h).
+SCEP_SERVICE_NAME: str = _native.INTUNE_SCEP_SERVICE_VALIDATION
+#: The service the revocation calls use (``INTUNE_SCEP_SERVICE_REVOCATION`` of intune_scep.h).
+PKI_SERVICE_NAME: str = _native.INTUNE_SCEP_SERVICE_REVOCATION
+#: The default prefix of :meth:`IntuneScepServiceClient.from_env` (``INTUNE_SCEP_ENV_PREFIX``).
+_ENV_PREFIX: str = _native.INTUNE_SCEP_ENV_PREFIX
 
 Binary = Union[bytes, bytearray, memoryview, str]
 _T = TypeVar("_T")
@@ -293,7 +307,7 @@ class _NativeClient:
     @classmethod
     def from_env(
         cls: "type[_Self]",
-        prefix: str = "INTUNE_SCEP_",
+        prefix: str = _ENV_PREFIX,
         *,
         properties_file: Optional[Union[str, "os.PathLike[str]"]] = None,
         overrides: Optional[Mapping[str, Any]] = None,
@@ -477,7 +491,7 @@ class _NativeClient:
             kind = _native.intune_scep_client_credential_kind(client)
         finally:
             self._release()
-        return {1: "secret", 2: "certificate", 3: "federated", 4: "managed_identity"}.get(kind, "none")
+        return _CREDENTIAL_KINDS.get(kind, "none")
 
     @property
     def certificate_expiry(self) -> Optional[int]:
@@ -497,12 +511,11 @@ class _NativeClient:
             IntuneClientAuthException: the identity platform refused.
             ValueError: an unknown ``resource``.
         """
-        resources = {"graph": _native.INTUNE_SCEP_RESOURCE_GRAPH, "intune": _native.INTUNE_SCEP_RESOURCE_INTUNE}
-        if resource not in resources:
+        if resource not in _RESOURCES:
             raise ValueError(f"resource: expected 'intune' or 'graph', got {resource!r}")
         client = self._acquire()
         try:
-            text = str(_call(_native.intune_scep_client_token_roles_ret, client, resources[resource]))
+            text = str(_call(_native.intune_scep_client_token_roles_ret, client, _RESOURCES[resource]))
         finally:
             self._release()
         return [r for r in text.split(",") if r]
@@ -536,10 +549,9 @@ class _NativeClient:
             IntuneClientException: any other failure.
             ValueError: an unknown ``resource``.
         """
-        resources = {"graph": _native.INTUNE_SCEP_RESOURCE_GRAPH, "intune": _native.INTUNE_SCEP_RESOURCE_INTUNE}
-        if resource not in resources:
+        if resource not in _RESOURCES:
             raise ValueError(f"resource: expected 'intune' or 'graph', got {resource!r}")
-        self._run(_native.intune_scep_client_fetch_token, resources[resource])
+        self._run(_native.intune_scep_client_fetch_token, _RESOURCES[resource])
 
     def discover_service(self, service_name: Optional[str] = None) -> str:
         """Run service discovery now and return the URI of ``service_name``

@@ -25,6 +25,7 @@ import java.util.logging.Logger;
 import javax.net.ssl.SSLSocketFactory;
 
 import com.microsoft.intune.scepvalidation.internal.IntuneScepNative;
+import com.microsoft.intune.scepvalidation.internal.IntuneScepNativeConstants;
 import com.microsoft.intune.scepvalidation.internal.LogBridge;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_cert_details;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_client;
@@ -72,8 +73,8 @@ import com.microsoft.intune.scepvalidation.internal.intune_scep_status;
  * {@code com.microsoft.intune.scepvalidation}; never a secret.
  */
 public class IntuneScepServiceClient implements AutoCloseable {
-    /** The Intune service the SCEP calls go to. */
-    public static final String VALIDATION_SERVICE_NAME = "ScepRequestValidationFEService";
+    /** The Intune service the SCEP calls go to: ScepRequestValidationFEService. */
+    public static final String VALIDATION_SERVICE_NAME = IntuneScepNativeConstants.INTUNE_SCEP_SERVICE_VALIDATION;
 
     private static final String TLS_CA_FILE = "TLS_CA_FILE";
     private static final String AAD_APP_KEY = "AAD_APP_KEY";
