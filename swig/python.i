@@ -2,6 +2,8 @@
 /*
  * python.i - the Python-specific part of the SWIG interface (included by
  * intune_scep.i under SWIGPYTHON). It adds:
+ *   - text arguments of the calls (transaction_id, certificate_request, ...):
+ *     a str passed as its own UTF-8 without a copy, checked and named (below);
  *   - binary input: (const char *cert, size_t cert_len) and
  *     (const char *csr, size_t csr_len) take bytes, bytearray, memoryview (any
  *     contiguous buffer) or str (encoded as UTF-8);
