@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any, Dict, List
 
 import pytest
@@ -142,3 +143,33 @@ def test_failure_notification_arguments(emu, client):
         with pytest.raises(cls, match=name):
             client.SendFailureNotification(**args)
     assert not emu.requests()
+
+
+def test_close_waits_for_a_running_notification(emu, client, csr):
+    """The shared path of the other calls (ValidateRequest has its own copy, test_threads.py):
+    close() from another thread waits for the call in flight, and later calls raise."""
+    client.ValidateRequest(csr["txid"], csr["csr_b64"])
+    emu.fault(endpoint="failureNotification", status=200, content_type="application/json",
+              body=json.dumps({"code": "Success", "errorDescription": ""}), delay_ms=300, times=1)
+    outcome: List[Any] = []
+
+    def caller() -> None:
+        try:
+            client.SendFailureNotification(csr["txid"], csr["csr_b64"], 0x80004005, "failed")
+            outcome.append("ok")
+        except BaseException as e:  # noqa: BLE001
+            outcome.append(e)
+
+    t = threading.Thread(target=caller)
+    t.start()
+    time.sleep(0.1)
+    t0 = time.monotonic()
+    client.close()
+    waited = time.monotonic() - t0
+    t.join(10)
+    assert outcome == ["ok"]
+    assert waited > 0.1
+    with pytest.raises(ValueError, match="closed"):
+        client.SendFailureNotification(csr["txid"], csr["csr_b64"], 1, "failed")
+    with pytest.raises(ValueError, match="closed"):
+        client.ValidateRequest(csr["txid"], csr["csr_b64"])
