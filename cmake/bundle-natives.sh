@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Puts a native library and every shared object it needs beyond glibc into one
 # directory, each with the run path $ORIGIN, so the directory can move as a whole
-# (the jar carries it under native/<os>-<arch>/ and NativeLoader extracts it
-# together). Writes libraries.list there: the file names, the library itself last.
+# (the jar carries it under com/microsoft/intune/scepvalidation/native/<os>-<arch>/
+# and NativeLoader extracts it together). Writes libraries.list there: the file names, the library itself last.
 #
 #   cmake/bundle-natives.sh LIBRARY OUT_DIR
 #

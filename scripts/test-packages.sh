@@ -60,7 +60,7 @@ check_objects() {  # $1: label, $2: directory holding the unpacked archive
     done
     # the object the JVM or Python loads must say where the carried objects are
     case "$rel" in
-      native/*/libintunescep_jni.so|intune_scep/_native*.so)
+      com/microsoft/intune/scepvalidation/native/*/libintunescep_jni.so|intune_scep/_native*.so)
         [ -n "$runpath" ] || { echo "  $label: $rel has no RUNPATH/RPATH" >&2; bad=1; } ;;
     esac
     local v

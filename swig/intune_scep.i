@@ -2,11 +2,31 @@
 /*
  * intune_scep.i - the one SWIG interface of intune-scep, shared by every language.
  *
- * It wraps the public header as it is. The ABI's out-parameters
- * (intune_scep_client **, char **, ...) are turned into return values by the
- * small %inline helpers below, the same for every language; each language's
- * file (python.i, java.i) adds only its typemaps: binary input, the log
- * callback, thread/GIL handling. Nothing here is hand-written per call.
+ * It wraps the public header as it is: every ABI function keeps its C name, and so
+ * do the enums and the string macros (INTUNE_SCEP_OK..., INTUNE_SCEP_SERVICE_VALIDATION,
+ * INTUNE_SCEP_SERVICE_REVOCATION, INTUNE_SCEP_ENV_PREFIX), which the facades read
+ * instead of repeating them. The ABI functions that do not wrap well as they are
+ * (an out-parameter, a C callback) are %ignored and replaced by helpers.
+ *
+ * Naming rule for the helpers (here, in python.i and in java.i), so that a search
+ * for an ABI function's name finds every wrapper of it:
+ *
+ *   A helper that calls an ABI function in another shape is named after that
+ *   function, plus one suffix saying how the shape differs:
+ *     _ret     the out-parameter is the return value (NULL on failure: see err)
+ *     _json    the out-object is returned as its JSON text (NULL on failure: see err)
+ *     _py      the C callback (function and userdata) is replaced by an object of
+ *     _java    that language's file: a log sink, a transport (made by the helpers below)
+ *   e.g. intune_scep_client_new -> intune_scep_client_new_ret,
+ *        intune_scep_config_set_log_callback -> intune_scep_config_set_log_callback_py.
+ *
+ *   What a language's file adds that wraps no ABI function (the log sink and
+ *   transport objects themselves, a diagnostic) is named intune_scep_py_* or
+ *   intune_scep_java_*, so it is never mistaken for a part of the C ABI.
+ *
+ * This file holds the helpers every language shares; python.i and java.i add each
+ * language's typemaps (strings, binary input, C long), its callback trampolines
+ * (log sink; Java: the transport hook) and its thread handling (GIL, JNI attach).
  */
 #if defined(SWIGPYTHON)
 %module(package="intune_scep") _native
@@ -45,10 +65,10 @@
 %ignore intune_scep_transport_response_fail;
 #endif
 
-%newobject intune_scep_client_discover_uri;
-%newobject intune_scep_client_token_roles_list;
-%newobject intune_scep_csr_normalize;
-%newobject intune_scep_csr_inspect_json;
+%newobject intune_scep_client_discover_ret;
+%newobject intune_scep_client_token_roles_ret;
+%newobject intune_scep_csr_to_base64_der_ret;
+%newobject intune_scep_csr_info_parse_json;
 %typemap(newfree) char * "intune_scep_string_free($1);";
 
 #if defined(SWIGPYTHON)
@@ -64,37 +84,37 @@
 
 %inline %{
 /* intune_scep_client_new as a function returning the client (NULL on failure: see err). */
-intune_scep_client *intune_scep_client_create(const intune_scep_config *cfg, intune_scep_error *err) {
+intune_scep_client *intune_scep_client_new_ret(const intune_scep_config *cfg, intune_scep_error *err) {
     intune_scep_client *client = NULL;
     (void)intune_scep_client_new(cfg, &client, err);
     return client;
 }
 /* intune_scep_client_discover returning the URI (NULL on failure: see err). */
-char *intune_scep_client_discover_uri(intune_scep_client *client, const char *service_name, intune_scep_error *err) {
+char *intune_scep_client_discover_ret(intune_scep_client *client, const char *service_name, intune_scep_error *err) {
     char *uri = NULL;
     (void)intune_scep_client_discover(client, service_name, &uri, err);
     return uri;
 }
 /* intune_scep_client_token_roles returning the comma-separated roles (NULL on failure: see err). */
-char *intune_scep_client_token_roles_list(intune_scep_client *client, int resource, intune_scep_error *err) {
+char *intune_scep_client_token_roles_ret(intune_scep_client *client, int resource, intune_scep_error *err) {
     char *roles = NULL;
     (void)intune_scep_client_token_roles(client, resource, &roles, err);
     return roles;
 }
 /* intune_scep_cert_details_from_cert returning the details (NULL on failure: see err). */
-intune_scep_cert_details *intune_scep_cert_details_parse(const char *cert, size_t cert_len, intune_scep_error *err) {
+intune_scep_cert_details *intune_scep_cert_details_from_cert_ret(const char *cert, size_t cert_len, intune_scep_error *err) {
     intune_scep_cert_details *d = NULL;
     (void)intune_scep_cert_details_from_cert(cert, cert_len, &d, err);
     return d;
 }
 /* intune_scep_csr_to_base64_der returning the base64 DER (NULL on failure: see err). */
-char *intune_scep_csr_normalize(const char *csr, size_t csr_len, intune_scep_error *err) {
+char *intune_scep_csr_to_base64_der_ret(const char *csr, size_t csr_len, intune_scep_error *err) {
     char *out = NULL;
     (void)intune_scep_csr_to_base64_der(csr, csr_len, &out, err);
     return out;
 }
 /* intune_scep_download_revocation_requests returning the list (NULL on failure: see err). */
-intune_scep_revocation_requests *intune_scep_download_revocation_requests_list(intune_scep_client *client,
+intune_scep_revocation_requests *intune_scep_download_revocation_requests_ret(intune_scep_client *client,
         int max_requests, const char *issuer_name, intune_scep_error *err) {
     intune_scep_revocation_requests *r = NULL;
     (void)intune_scep_download_revocation_requests(client, max_requests, issuer_name, &r, err);
@@ -102,7 +122,7 @@ intune_scep_revocation_requests *intune_scep_download_revocation_requests_list(i
 }
 /* intune_scep_csr_info_parse + intune_scep_csr_info_to_json: what a certificate request asks
  * for, as one JSON object (NULL on failure: see err). */
-char *intune_scep_csr_inspect_json(const char *csr, size_t csr_len, intune_scep_error *err) {
+char *intune_scep_csr_info_parse_json(const char *csr, size_t csr_len, intune_scep_error *err) {
     intune_scep_csr_info *info = NULL;
     char *out = NULL;
     if (intune_scep_csr_info_parse(csr, csr_len, &info, err) == INTUNE_SCEP_OK)

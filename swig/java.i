@@ -97,11 +97,11 @@ static jbyteArray intune_scep_java_bytes_new(JNIEnv *jenv, const char *s) {
  * created and freed by the Java facade, which keeps it alive for as long as a
  * configuration or a client may log into it.
  */
-typedef struct intune_scep_java_sink {
+typedef struct intune_scep_java_log_sink {
     JavaVM *vm;
     jobject target;   /* global reference */
     jmethodID method; /* void log(int, byte[]) */
-} intune_scep_java_sink;
+} intune_scep_java_log_sink;
 
 /*
  * Native threads the trampoline attached are detached when they exit (the
@@ -129,7 +129,7 @@ static void intune_scep_java_attached_init(void) {
  * already pending on entry is kept and re-thrown on the way out.
  */
 static void intune_scep_java_log_trampoline(void *userdata, int level, const char *message) {
-    intune_scep_java_sink *sink = (intune_scep_java_sink *)userdata;
+    intune_scep_java_log_sink *sink = (intune_scep_java_log_sink *)userdata;
     JNIEnv *env = NULL;
     jint rc;
     jthrowable pending;
@@ -178,9 +178,9 @@ static void intune_scep_java_log_trampoline(void *userdata, int level, const cha
     }
 }
 
-/* A log line delivered from a native thread (intune_scep_java_sink_log_from_native_thread). */
+/* A log line delivered from a native thread (intune_scep_java_log_sink_call_from_native_thread). */
 struct intune_scep_java_native_line {
-    intune_scep_java_sink *sink;
+    intune_scep_java_log_sink *sink;
     int level;
     const char *message;
 };
@@ -358,10 +358,10 @@ static int intune_scep_java_transport_trampoline(void *userdata, const char *met
  * A new log sink over the Java object `target`, which must have a method
  * `void log(int level, byte[] utf8Message)`. Returns NULL with a pending Java
  * exception when it has none or memory is short. Free with
- * intune_scep_java_sink_free once no configuration or client uses it.
+ * intune_scep_java_log_sink_free once no configuration or client uses it.
  */
-intune_scep_java_sink *intune_scep_java_sink_new(JNIEnv *jenv, jobject target) {
-    intune_scep_java_sink *sink;
+intune_scep_java_log_sink *intune_scep_java_log_sink_new(JNIEnv *jenv, jobject target) {
+    intune_scep_java_log_sink *sink;
     jclass cls;
     jmethodID method;
 
@@ -375,7 +375,7 @@ intune_scep_java_sink *intune_scep_java_sink_new(JNIEnv *jenv, jobject target) {
     if (!method) {
         return NULL; /* NoSuchMethodError pending */
     }
-    sink = (intune_scep_java_sink *)calloc(1, sizeof *sink);
+    sink = (intune_scep_java_log_sink *)calloc(1, sizeof *sink);
     if (!sink) {
         SWIG_JavaThrowException(jenv, SWIG_JavaOutOfMemoryError, "out of memory creating the log sink");
         return NULL;
@@ -396,7 +396,7 @@ intune_scep_java_sink *intune_scep_java_sink_new(JNIEnv *jenv, jobject target) {
 }
 
 /* Free a log sink (drops its global reference). NULL is fine. */
-void intune_scep_java_sink_free(JNIEnv *jenv, intune_scep_java_sink *sink) {
+void intune_scep_java_log_sink_free(JNIEnv *jenv, intune_scep_java_log_sink *sink) {
     if (sink) {
         (*jenv)->DeleteGlobalRef(jenv, sink->target);
         free(sink);
@@ -404,7 +404,7 @@ void intune_scep_java_sink_free(JNIEnv *jenv, intune_scep_java_sink *sink) {
 }
 
 /* Route the log lines of clients created from `cfg` to `sink` (NULL: none). */
-void intune_scep_java_config_set_log_sink(intune_scep_config *cfg, intune_scep_java_sink *sink, int min_level) {
+void intune_scep_config_set_log_callback_java(intune_scep_config *cfg, intune_scep_java_log_sink *sink, int min_level) {
     intune_scep_config_set_log_callback(cfg, sink ? intune_scep_java_log_trampoline : NULL, sink, min_level);
 }
 
@@ -414,7 +414,7 @@ void intune_scep_java_config_set_log_sink(intune_scep_config *cfg, intune_scep_j
  * for it. Returns 0, or the pthread error number. Used by the tests of the
  * native-thread path; the library itself logs on the calling thread today.
  */
-int intune_scep_java_sink_log_from_native_thread(intune_scep_java_sink *sink, int level, const char *message) {
+int intune_scep_java_log_sink_call_from_native_thread(intune_scep_java_log_sink *sink, int level, const char *message) {
     struct intune_scep_java_native_line line;
     pthread_t thread;
     int rc;
@@ -429,7 +429,7 @@ int intune_scep_java_sink_log_from_native_thread(intune_scep_java_sink *sink, in
 }
 
 /* Route the log lines of a live client to `sink` (NULL: none), from `min_level` up. */
-void intune_scep_java_client_set_log_sink(intune_scep_client *client, intune_scep_java_sink *sink, int min_level) {
+void intune_scep_client_set_log_callback_java(intune_scep_client *client, intune_scep_java_log_sink *sink, int min_level) {
     intune_scep_client_set_log_callback(client, sink ? intune_scep_java_log_trampoline : NULL, sink, min_level);
 }
 %}
@@ -497,7 +497,7 @@ void intune_scep_java_transport_free(JNIEnv *jenv, intune_scep_java_transport *t
 }
 
 /* Make clients created from `cfg` use `t` for their HTTPS exchanges (NULL: libcurl). */
-void intune_scep_java_config_set_transport(intune_scep_config *cfg, intune_scep_java_transport *t) {
+void intune_scep_config_set_transport_java(intune_scep_config *cfg, intune_scep_java_transport *t) {
     intune_scep_config_set_transport(cfg, t ? intune_scep_java_transport_trampoline : NULL, t);
 }
 

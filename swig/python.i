@@ -2,6 +2,8 @@
 /*
  * python.i - the Python-specific part of the SWIG interface (included by
  * intune_scep.i under SWIGPYTHON). It adds:
+ *   - text arguments of the calls (transaction_id, certificate_request, ...):
+ *     a str passed as its own UTF-8 without a copy, checked and named (below);
  *   - binary input: (const char *cert, size_t cert_len) and
  *     (const char *csr, size_t csr_len) take bytes, bytearray, memoryview (any
  *     contiguous buffer) or str (encoded as UTF-8);
@@ -44,10 +46,73 @@
 INTUNE_SCEP_PY_BINARY_INPUT(cert, cert_len)
 INTUNE_SCEP_PY_BINARY_INPUT(csr, csr_len)
 
+/* Text arguments of the calls (the transaction id, the CSR, the certificate fields...):
+ * a str, passed as its UTF-8 form without a copy. PyUnicode_AsUTF8AndSize gives the
+ * str's own bytes for ASCII text and a UTF-8 form cached inside the str otherwise;
+ * either lives as long as the str, which the argument tuple holds for the whole call,
+ * also while the GIL is released. (SWIG's default encodes into a new bytes object and
+ * copies that into a malloc'd buffer, for every argument of every call.) The errors
+ * name the argument: TypeError for another type (None only where the argument is
+ * optional), ValueError for a NUL character (C would cut the string there) or text
+ * that has no UTF-8 form (a lone surrogate). What C refuses beyond that (empty, not
+ * one line) it refuses naming the argument, before anything is sent. Secrets
+ * (configuration values, the app key) keep SWIG's copy, wiped below. */
+%{
+#include <string.h>
+
+/* 1 with *out set, or 0 with a Python exception set. */
+static int intune_scep_py_text(PyObject *obj, const char *name, int optional, const char **out) {
+    if (PyUnicode_Check(obj)) {
+        Py_ssize_t n = 0;
+        const char *s = PyUnicode_AsUTF8AndSize(obj, &n);
+        if (s == NULL) {
+            if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+                PyErr_Clear();
+                PyErr_Format(PyExc_ValueError, "%s: has no UTF-8 form (a lone surrogate)", name);
+            }
+            return 0;
+        }
+        if (memchr(s, 0, (size_t)n) != NULL) {
+            PyErr_Format(PyExc_ValueError, "%s: must not contain a NUL character", name);
+            return 0;
+        }
+        *out = s;
+        return 1;
+    }
+    if (optional && obj == Py_None) {
+        *out = NULL;
+        return 1;
+    }
+    PyErr_Format(PyExc_TypeError, "%s: expected str, got %s", name, Py_TYPE(obj)->tp_name);
+    return 0;
+}
+%}
+%typemap(in, noblock=1) const char *transaction_id, const char *certificate_request, const char *cert_thumbprint,
+    const char *cert_serial_number, const char *cert_expiration_date, const char *cert_issuing_authority,
+    const char *error_description, const char *request_context {
+  {
+    const char *text_ = NULL;
+    if (!intune_scep_py_text($input, "$1_name", 0, &text_)) SWIG_fail;
+    $1 = ($1_ltype)text_;
+  }
+}
+%typemap(in, noblock=1) const char *ca_configuration, const char *certificate_authority, const char *issuer_name,
+    const char *error_code, const char *error_message {
+  {
+    const char *text_ = NULL;
+    if (!intune_scep_py_text($input, "$1_name", 1, &text_)) SWIG_fail;
+    $1 = ($1_ltype)text_;
+  }
+}
+%typemap(freearg) const char *transaction_id, const char *certificate_request, const char *cert_thumbprint,
+    const char *cert_serial_number, const char *cert_expiration_date, const char *cert_issuing_authority,
+    const char *error_description, const char *request_context, const char *ca_configuration,
+    const char *certificate_authority, const char *issuer_name, const char *error_code, const char *error_message ""
+
 /* The facade frees the revocation list itself (intune_scep_revocation_requests_free):
  * the pointer object must not claim an ownership it has no destructor for (SWIG
  * would print a leak warning when it is collected). */
-%typemap(out) intune_scep_revocation_requests *intune_scep_download_revocation_requests_list
+%typemap(out) intune_scep_revocation_requests *intune_scep_download_revocation_requests_ret
   "$result = SWIG_NewPointerObj(SWIG_as_voidptr($1), $descriptor, 0);";
 
 /* Secrets passed as str (a configuration value: AAD_APP_KEY, PROXY_PASS, ...; a rotated
@@ -171,13 +236,13 @@ void intune_scep_py_log_sink_free(intune_scep_py_log_sink *sink) {
 }
 
 /* intune_scep_config_set_log_callback with a sink (NULL: no logging). */
-void intune_scep_py_config_set_log_sink(intune_scep_config *cfg, intune_scep_py_log_sink *sink, int min_level) {
+void intune_scep_config_set_log_callback_py(intune_scep_config *cfg, intune_scep_py_log_sink *sink, int min_level) {
     intune_scep_config_set_log_callback(cfg, sink ? intune_scep_py_log_trampoline : NULL, sink, min_level);
 }
 
 /* intune_scep_client_set_log_callback with a sink (NULL: no logging). Runs
  * without the GIL: lines being written by other threads may need it. */
-void intune_scep_py_client_set_log_sink(intune_scep_client *client, intune_scep_py_log_sink *sink, int min_level) {
+void intune_scep_client_set_log_callback_py(intune_scep_client *client, intune_scep_py_log_sink *sink, int min_level) {
     intune_scep_client_set_log_callback(client, sink ? intune_scep_py_log_trampoline : NULL, sink, min_level);
 }
 %}

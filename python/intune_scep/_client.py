@@ -45,25 +45,39 @@ __all__ = [
 #: Name of the :mod:`logging` logger the library's log lines go to.
 LOGGER_NAME = "intune_scep"
 
-_OK = 0
-_E_INVALID_ARGUMENT = 1
-_E_CONFIG = 2
-_E_AUTH = 3
-_E_SERVICE_NOT_FOUND = 4
-_E_HTTP = 5
-_E_TRANSPORT = 6
-_E_PROTOCOL = 7
-_E_REJECTED = 8
-_E_NOMEM = 9
-_E_INTERNAL = 10
+# The library's status numbers, as SWIG generates them from intune_scep.h.
+_OK: int = _native.INTUNE_SCEP_OK
+_E_INVALID_ARGUMENT: int = _native.INTUNE_SCEP_E_INVALID_ARGUMENT
+_E_CONFIG: int = _native.INTUNE_SCEP_E_CONFIG
+_E_AUTH: int = _native.INTUNE_SCEP_E_AUTH
+_E_SERVICE_NOT_FOUND: int = _native.INTUNE_SCEP_E_SERVICE_NOT_FOUND
+_E_HTTP: int = _native.INTUNE_SCEP_E_HTTP
+_E_TRANSPORT: int = _native.INTUNE_SCEP_E_TRANSPORT
+_E_PROTOCOL: int = _native.INTUNE_SCEP_E_PROTOCOL
+_E_REJECTED: int = _native.INTUNE_SCEP_E_REJECTED
+_E_NOMEM: int = _native.INTUNE_SCEP_E_NOMEM
+_E_INTERNAL: int = _native.INTUNE_SCEP_E_INTERNAL
+
+# The token resources of fetch_token and token_roles.
+_RESOURCES: Dict[str, int] = {"graph": _native.INTUNE_SCEP_RESOURCE_GRAPH, "intune": _native.INTUNE_SCEP_RESOURCE_INTUNE}
+
+# What intune_scep_client_credential_kind answers, by name.
+_CREDENTIAL_KINDS: Dict[int, str] = {
+    _native.INTUNE_SCEP_CREDENTIAL_SECRET: "secret",
+    _native.INTUNE_SCEP_CREDENTIAL_CERTIFICATE: "certificate",
+    _native.INTUNE_SCEP_CREDENTIAL_FEDERATED: "federated",
+    _native.INTUNE_SCEP_CREDENTIAL_MANAGED_IDENTITY: "managed_identity",
+}
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
-#: The service the three SCEP calls use.
-SCEP_SERVICE_NAME = "ScepRequestValidationFEService"
-#: The service the revocation calls use.
-PKI_SERVICE_NAME = "PkiConnectorFEService"
+#: The service the three SCEP calls use (``INTUNE_SCEP_SERVICE_VALIDATION`` of intune_scep.h).
+SCEP_SERVICE_NAME: str = _native.INTUNE_SCEP_SERVICE_VALIDATION
+#: The service the revocation calls use (``INTUNE_SCEP_SERVICE_REVOCATION`` of intune_scep.h).
+PKI_SERVICE_NAME: str = _native.INTUNE_SCEP_SERVICE_REVOCATION
+#: The default prefix of :meth:`IntuneScepServiceClient.from_env` (``INTUNE_SCEP_ENV_PREFIX``).
+_ENV_PREFIX: str = _native.INTUNE_SCEP_ENV_PREFIX
 
 Binary = Union[bytes, bytearray, memoryview, str]
 _T = TypeVar("_T")
@@ -135,6 +149,14 @@ def _call(fn: Callable[..., _T], *args: Any, transaction_id: Optional[str] = Non
             _native.intune_scep_error_free(err)
 
 
+def _new_error() -> Any:
+    """A new native error object; MemoryError when none can be had."""
+    err = _native.intune_scep_error_new()
+    if err is None:
+        raise MemoryError("intune_scep_error_new: out of memory")
+    return err
+
+
 def _require_str(name: str, value: Any, *, optional: bool = False) -> Optional[str]:
     """Check a text argument: a ``str`` without NUL characters (``None`` when optional)."""
     if value is None and optional:
@@ -164,6 +186,13 @@ def _der_of(value: Any) -> Optional[bytes]:
     return bytes(public_bytes(Encoding.DER))
 
 
+def _is_one_line_csr(value: Any) -> bool:
+    """Whether ``value`` goes to the library as it is: a ``str`` of one line without PEM armour
+    or blanks (the base64 DER the calls take; the library checks the rest, naming the argument)."""
+    return (isinstance(value, str) and "-" not in value and "\n" not in value and "\r" not in value
+            and " " not in value)
+
+
 def _csr_arg(name: str, value: Any) -> str:
     """A certificate request as the one-line base64 DER the calls take.
 
@@ -172,8 +201,7 @@ def _csr_arg(name: str, value: Any) -> str:
     ``CertificateSigningRequest`` (checked to parse as PKCS#10, as :func:`normalize_csr`).
     """
     if isinstance(value, str):
-        # The fast path: one line of base64 (no armour, no line breaks) goes as it is.
-        if "-" not in value and "\n" not in value and "\r" not in value and " " not in value:
+        if _is_one_line_csr(value):
             return _require_str(name, value)  # type: ignore[return-value]
         _require_str(name, value)
         data: Binary = value
@@ -211,6 +239,21 @@ def _emit(logger: logging.Logger, level: int, message: str) -> None:
 def _min_level(logger: logging.Logger) -> int:
     level = logger.getEffectiveLevel()
     return level if level > 0 else logging.DEBUG
+
+
+# The key under which a client notes its logger's effective level in the logger's own
+# isEnabledFor() cache (logging.Logger._cache, a dict of level -> bool). logging empties
+# every logger's cache whenever a level changes anywhere (setLevel, disable), so a call
+# finds its note gone exactly when the level has to be read again: a dict lookup per call
+# instead of a walk up the logger hierarchy (getEffectiveLevel).
+_LEVEL_NOTE = object()
+
+
+def _level_cache(logger: logging.Logger) -> Optional[Dict[Any, Any]]:
+    """The logger's isEnabledFor() cache, or None where logging keeps none (then every call
+    reads the effective level)."""
+    cache = getattr(logger, "_cache", None)
+    return cache if type(cache) is dict else None
 
 
 def _new_config(values: Optional[Mapping[str, Any]]) -> Any:
@@ -259,11 +302,7 @@ class _NativeClient:
                 never the value).
             TypeError: ``config`` is not a mapping, or a value is not a str.
         """
-        self._client: Any = None
-        self._sink: Any = None
-        self._lock = threading.Lock()  # guards _client and _inflight
-        self._idle = threading.Condition(self._lock)  # close() waits on it for running calls
-        self._inflight = 0
+        self._init_state()
         if not isinstance(config, Mapping):
             raise TypeError(f"config: expected a mapping of str to str, got {type(config).__name__}")
         cfg = _new_config(config)
@@ -293,7 +332,7 @@ class _NativeClient:
     @classmethod
     def from_env(
         cls: "type[_Self]",
-        prefix: str = "INTUNE_SCEP_",
+        prefix: str = _ENV_PREFIX,
         *,
         properties_file: Optional[Union[str, "os.PathLike[str]"]] = None,
         overrides: Optional[Mapping[str, Any]] = None,
@@ -327,11 +366,7 @@ class _NativeClient:
         logger: Optional[logging.Logger],
     ) -> "_Self":
         self = cls.__new__(cls)
-        self._client = None
-        self._sink = None
-        self._lock = threading.Lock()  # guards _client and _inflight
-        self._idle = threading.Condition(self._lock)  # close() waits on it for running calls
-        self._inflight = 0
+        self._init_state()
         cfg = _new_config(None)
         try:
             if path is not None:
@@ -345,20 +380,38 @@ class _NativeClient:
             _native.intune_scep_config_free(cfg)
         return self
 
+    def _init_state(self) -> None:
+        self._client: Any = None
+        self._sink: Any = None
+        self._lock = threading.Lock()  # close() holds it; the last call to end after close() takes it
+        self._idle = threading.Condition(self._lock)  # close() waits on it for running calls
+        # One entry per call in progress, appended before the call reads _client and popped when
+        # it ends: list.append and list.pop are atomic, and cheaper than taking a lock twice per
+        # call. close() sets _client to None first, then waits until the list is empty, so no
+        # call can use the native client once it is freed.
+        self._calls: List[None] = []
+        # Native error objects not in use, taken and given back by the calls (list.pop and
+        # list.append are atomic): a call needs one, and making and freeing one per call
+        # costs two more crossings into the extension. Every ABI call empties the error
+        # object it is given before it runs; these are freed by close().
+        self._errors: List[Any] = []
+        self._log_cache: Optional[Dict[Any, Any]] = None
+
     def _open(self, cfg: Any, logger: Optional[logging.Logger]) -> None:
         log = logger if logger is not None else logging.getLogger(LOGGER_NAME)
         # The sink holds the callable; the callable holds only the logger, never
         # this object, so an unclosed client can still be collected.
         sink = _native.intune_scep_py_log_sink_new(functools.partial(_emit, log))
         try:
-            _native.intune_scep_py_config_set_log_sink(cfg, sink, _min_level(log))
-            client = _call(_native.intune_scep_client_create, cfg)
+            _native.intune_scep_config_set_log_callback_py(cfg, sink, _min_level(log))
+            client = _call(_native.intune_scep_client_new_ret, cfg)
         except BaseException:
             _native.intune_scep_py_log_sink_free(sink)
             raise
         self._logger = log
+        self._log_cache = _level_cache(log)
         self._sink = sink
-        # The lowest level passed on follows the logger's effective level, re-read on every
+        # The lowest level passed on follows the logger's effective level, checked on every
         # call (a client made before logging.basicConfig still logs INFO), until
         # set_log_level() is given a level.
         self._level = _min_level(log)
@@ -377,11 +430,14 @@ class _NativeClient:
             client, self._client = self._client, None
             if client is None:
                 return
-            while self._inflight:
+            while self._calls:
                 self._idle.wait()
             sink, self._sink = self._sink, None
+            errors, self._errors = self._errors, []
         _native.intune_scep_client_free(client)
         _native.intune_scep_py_log_sink_free(sink)
+        for err in errors:
+            _native.intune_scep_error_free(err)
 
     @property
     def closed(self) -> bool:
@@ -407,23 +463,34 @@ class _NativeClient:
         return f"<{type(self).__name__} {'closed' if self.closed else 'open'}>"
 
     def _acquire(self) -> Any:
-        with self._lock:
-            client = self._client
-            if client is None:
-                raise ValueError(f"{type(self).__name__} is closed")
-            self._inflight += 1
+        """The native client for one call (ValueError once closed); :meth:`_release` ends the call."""
+        self._calls.append(None)
+        client = self._client
+        if client is None:
+            self._release()
+            raise ValueError(f"{type(self).__name__} is closed")
         if self._level_follows:
-            level = _min_level(self._logger)
-            if level != self._level:  # cheap when unchanged: one getEffectiveLevel()
-                self._level = level
-                _native.intune_scep_py_client_set_log_sink(client, self._sink, level)
+            self._follow_level(client)
         return client
 
     def _release(self) -> None:
-        with self._lock:
-            self._inflight -= 1
-            if self._inflight == 0 and self._client is None:
+        calls = self._calls
+        calls.pop()
+        if not calls and self._client is None:  # close() may be waiting for this call
+            with self._lock:
                 self._idle.notify_all()
+
+    def _follow_level(self, client: Any) -> None:
+        """Pass the logger's effective level on to the native client when it changed."""
+        cache = self._log_cache
+        level = cache.get(_LEVEL_NOTE) if cache is not None else None
+        if level is None:
+            level = _min_level(self._logger)
+            if cache is not None:
+                cache[_LEVEL_NOTE] = level
+        if level != self._level:
+            self._level = level
+            _native.intune_scep_client_set_log_callback_py(client, self._sink, level)
 
     def _run(self, fn: Callable[..., int], *args: Any, transaction_id: Optional[str] = None) -> None:
         client = self._acquire()
@@ -431,6 +498,39 @@ class _NativeClient:
             _call(fn, client, *args, transaction_id=transaction_id)
         finally:
             self._release()
+
+    def _call_status(self, fn: Callable[..., int], transaction_id: Any, *args: Any) -> None:
+        """``fn(client, *args, err)``, a call returning a status: returns only for INTUNE_SCEP_OK.
+
+        The path of every SCEP and revocation call (ValidateRequest has it written out), kept
+        short: :meth:`_acquire`,
+        :meth:`_release` and :func:`_call` written out, and an error object of
+        ``self._errors``. The text arguments are checked by the extension (type, NUL),
+        naming the argument, and by the library (empty, UTF-8, one line).
+        """
+        calls = self._calls
+        calls.append(None)
+        try:
+            client = self._client
+            if client is None:
+                raise ValueError(f"{type(self).__name__} is closed")
+            if self._level_follows:
+                cache = self._log_cache
+                if cache is None or cache.get(_LEVEL_NOTE) != self._level:
+                    self._follow_level(client)
+            errors = self._errors
+            err = errors.pop() if errors else _new_error()
+            try:
+                status = fn(client, *args, err)
+                if status != _OK:  # fail closed: anything but OK raises
+                    raise _exception_from(status, err, transaction_id)
+            finally:
+                errors.append(err)
+        finally:
+            calls.pop()
+            if not calls and self._client is None:  # close() may be waiting for this call
+                with self._lock:
+                    self._idle.notify_all()
 
     # -- administration and diagnostics ---------------------------------------
 
@@ -477,7 +577,7 @@ class _NativeClient:
             kind = _native.intune_scep_client_credential_kind(client)
         finally:
             self._release()
-        return {1: "secret", 2: "certificate", 3: "federated", 4: "managed_identity"}.get(kind, "none")
+        return _CREDENTIAL_KINDS.get(kind, "none")
 
     @property
     def certificate_expiry(self) -> Optional[int]:
@@ -497,12 +597,11 @@ class _NativeClient:
             IntuneClientAuthException: the identity platform refused.
             ValueError: an unknown ``resource``.
         """
-        resources = {"graph": _native.INTUNE_SCEP_RESOURCE_GRAPH, "intune": _native.INTUNE_SCEP_RESOURCE_INTUNE}
-        if resource not in resources:
+        if resource not in _RESOURCES:
             raise ValueError(f"resource: expected 'intune' or 'graph', got {resource!r}")
         client = self._acquire()
         try:
-            text = str(_call(_native.intune_scep_client_token_roles_list, client, resources[resource]))
+            text = str(_call(_native.intune_scep_client_token_roles_ret, client, _RESOURCES[resource]))
         finally:
             self._release()
         return [r for r in text.split(",") if r]
@@ -523,7 +622,7 @@ class _NativeClient:
         try:
             self._level_follows = follows
             self._level = level
-            _native.intune_scep_py_client_set_log_sink(client, self._sink, level)
+            _native.intune_scep_client_set_log_callback_py(client, self._sink, level)
         finally:
             self._release()
 
@@ -536,10 +635,9 @@ class _NativeClient:
             IntuneClientException: any other failure.
             ValueError: an unknown ``resource``.
         """
-        resources = {"graph": _native.INTUNE_SCEP_RESOURCE_GRAPH, "intune": _native.INTUNE_SCEP_RESOURCE_INTUNE}
-        if resource not in resources:
+        if resource not in _RESOURCES:
             raise ValueError(f"resource: expected 'intune' or 'graph', got {resource!r}")
-        self._run(_native.intune_scep_client_fetch_token, resources[resource])
+        self._run(_native.intune_scep_client_fetch_token, _RESOURCES[resource])
 
     def discover_service(self, service_name: Optional[str] = None) -> str:
         """Run service discovery now and return the URI of ``service_name``
@@ -553,7 +651,7 @@ class _NativeClient:
         _require_str("service_name", service_name)
         client = self._acquire()
         try:
-            return str(_call(_native.intune_scep_client_discover_uri, client, service_name))
+            return str(_call(_native.intune_scep_client_discover_ret, client, service_name))
         finally:
             self._release()
 
@@ -599,10 +697,34 @@ class IntuneScepServiceClient(_NativeClient):
             IntuneClientException: any other failure (HTTP, transport, auth, …).
             ValueError: an argument is empty (the message names it).
         """
-        _require_str("transaction_id", transaction_id)
-        certificate_request = _csr_arg("certificate_request", certificate_request)
-        self._run(_native.intune_scep_validate_request, transaction_id, certificate_request,
-                  transaction_id=transaction_id)
+        # The hottest path of all: _is_one_line_csr and _call_status written out (a Python call
+        # and the packing of *args cost about 1,800 instructions). Keep the two in step.
+        csr = certificate_request
+        if not (isinstance(csr, str) and "-" not in csr and "\n" not in csr and "\r" not in csr and " " not in csr):
+            csr = _csr_arg("certificate_request", csr)
+        calls = self._calls
+        calls.append(None)
+        try:
+            client = self._client
+            if client is None:
+                raise ValueError(f"{type(self).__name__} is closed")
+            if self._level_follows:
+                cache = self._log_cache
+                if cache is None or cache.get(_LEVEL_NOTE) != self._level:
+                    self._follow_level(client)
+            errors = self._errors
+            err = errors.pop() if errors else _new_error()
+            try:
+                status = _native.intune_scep_validate_request(client, transaction_id, csr, err)
+                if status != _OK:  # fail closed: anything but OK raises
+                    raise _exception_from(status, err, transaction_id)
+            finally:
+                errors.append(err)
+        finally:
+            calls.pop()
+            if not calls and self._client is None:  # close() may be waiting for this call
+                with self._lock:
+                    self._idle.notify_all()
 
     def SendSuccessNotification(
         self,
@@ -634,17 +756,11 @@ class IntuneScepServiceClient(_NativeClient):
             IntuneScepServiceException, IntuneClientException, ValueError: as
             :meth:`ValidateRequest`.
         """
-        certificate_request = _csr_arg("certificate_request", certificate_request)
-        for name, value in (("transaction_id", transaction_id), ("certificate_request", certificate_request),
-                            ("cert_thumbprint", cert_thumbprint), ("cert_serial_number", cert_serial_number),
-                            ("cert_expiration_date", cert_expiration_date),
-                            ("cert_issuing_authority", cert_issuing_authority)):
-            _require_str(name, value)
-        _require_str("ca_configuration", ca_configuration, optional=True)
-        _require_str("certificate_authority", certificate_authority, optional=True)
-        self._run(_native.intune_scep_send_success_notification, transaction_id, certificate_request,
-                  cert_thumbprint, cert_serial_number, cert_expiration_date, cert_issuing_authority,
-                  ca_configuration, certificate_authority, transaction_id=transaction_id)
+        if not _is_one_line_csr(certificate_request):
+            certificate_request = _csr_arg("certificate_request", certificate_request)
+        self._call_status(_native.intune_scep_send_success_notification, transaction_id, transaction_id,
+                          certificate_request, cert_thumbprint, cert_serial_number, cert_expiration_date,
+                          cert_issuing_authority, ca_configuration, certificate_authority)
 
     def SendFailureNotification(
         self, transaction_id: str, certificate_request: str, hresult: int, error_description: str
@@ -663,15 +779,14 @@ class IntuneScepServiceClient(_NativeClient):
             :meth:`ValidateRequest`; ValueError also when ``hresult`` does not fit
             in 64 signed bits.
         """
-        _require_str("transaction_id", transaction_id)
-        certificate_request = _csr_arg("certificate_request", certificate_request)
-        _require_str("error_description", error_description)
+        if not _is_one_line_csr(certificate_request):
+            certificate_request = _csr_arg("certificate_request", certificate_request)
         if isinstance(hresult, bool) or not isinstance(hresult, int):
             raise TypeError(f"hresult: expected int, got {type(hresult).__name__}")
         if not _INT64_MIN <= hresult <= _INT64_MAX:
             raise ValueError("hresult: does not fit in a signed 64-bit integer")
-        self._run(_native.intune_scep_send_failure_notification, transaction_id, certificate_request,
-                  hresult, error_description, transaction_id=transaction_id)
+        self._call_status(_native.intune_scep_send_failure_notification, transaction_id, transaction_id,
+                          certificate_request, hresult, error_description)
 
     def notify_success_for_certificate(
         self,
@@ -698,12 +813,10 @@ class IntuneScepServiceClient(_NativeClient):
             IntuneScepServiceException, IntuneClientException: as :meth:`ValidateRequest`.
         """
         _require_str("transaction_id", transaction_id)
-        csr = _csr_arg("csr", csr)
+        csr = _csr_arg("csr", csr)  # named as this method names it
         cert = _cert_arg("cert_pem_or_der", cert_pem_or_der)
-        _require_str("ca_configuration", ca_configuration, optional=True)
-        _require_str("certificate_authority", certificate_authority, optional=True)
-        self._run(_native.intune_scep_send_success_notification_for_cert, transaction_id, csr, cert,
-                  ca_configuration, certificate_authority, transaction_id=transaction_id)
+        self._call_status(_native.intune_scep_send_success_notification_for_cert, transaction_id, transaction_id,
+                          csr, cert, ca_configuration, certificate_authority)
 
     # snake_case aliases of the reference's names
     validate_request = ValidateRequest
@@ -796,7 +909,7 @@ class IntuneRevocationClient(_NativeClient):
             raise ValueError("max_requests: must be 1 to 500")
         client = self._acquire()
         try:
-            reqs = _call(_native.intune_scep_download_revocation_requests_list, client, max_requests, issuer_name,
+            reqs = _call(_native.intune_scep_download_revocation_requests_ret, client, max_requests, issuer_name,
                          transaction_id=transaction_id)
         finally:
             self._release()
@@ -840,7 +953,7 @@ class IntuneRevocationClient(_NativeClient):
                 _require_str(f"results[{i}].error_message", r.error_message, optional=True)
                 _call(_native.intune_scep_revocation_results_add, native, r.request_context,
                       1 if r.succeeded else 0, code, r.error_message)
-            self._run(_native.intune_scep_upload_revocation_results, native, transaction_id=transaction_id)
+            self._call_status(_native.intune_scep_upload_revocation_results, transaction_id, native)
         finally:
             _native.intune_scep_revocation_results_free(native)
 
@@ -870,7 +983,7 @@ def certificate_details(cert_bytes: Binary) -> CertificateDetails:
         TypeError: neither bytes nor str.
     """
     data = _cert_arg("cert_bytes", cert_bytes)
-    details = _call(_native.intune_scep_cert_details_parse, data)
+    details = _call(_native.intune_scep_cert_details_from_cert_ret, data)
     try:
         return CertificateDetails(
             thumbprint=_native.intune_scep_cert_details_thumbprint(details),
@@ -891,4 +1004,4 @@ def normalize_csr(data: Binary) -> str:
         TypeError: neither bytes nor str.
     """
     der = None if isinstance(data, (bytes, bytearray, memoryview, str)) else _der_of(data)
-    return str(_call(_native.intune_scep_csr_normalize, der if der is not None else _require_binary("data", data)))
+    return str(_call(_native.intune_scep_csr_to_base64_der_ret, der if der is not None else _require_binary("data", data)))

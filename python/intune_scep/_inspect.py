@@ -25,5 +25,5 @@ def inspect_csr(data: Binary) -> Dict[str, Any]:
         ValueError: the data is not a certificate request.
         TypeError: neither bytes nor str.
     """
-    text = _call(_native.intune_scep_csr_inspect_json, _require_binary("data", data))
+    text = _call(_native.intune_scep_csr_info_parse_json, _require_binary("data", data))
     return dict(json.loads(str(text)))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import pathlib
 import uuid
 
 import pytest
@@ -254,18 +255,42 @@ def test_exceptions_caught_by_the_base_class(emu, client, csr):
         client.ValidateRequest(csr["txid"], csr["csr_b64"])
 
 
-@pytest.mark.parametrize("status,cls", [
-    (1, ValueError), (2, ValueError), (3, IntuneClientAuthException), (4, IntuneServiceNotFoundException),
-    (5, IntuneClientHttpErrorException), (6, IntuneClientTransportException), (7, IntuneClientProtocolException),
-    (8, IntuneScepServiceException), (9, MemoryError), (10, IntuneClientException), (99, IntuneClientException),
+@pytest.mark.parametrize("status_name,cls", [
+    ("INTUNE_SCEP_E_INVALID_ARGUMENT", ValueError), ("INTUNE_SCEP_E_CONFIG", ValueError),
+    ("INTUNE_SCEP_E_AUTH", IntuneClientAuthException),
+    ("INTUNE_SCEP_E_SERVICE_NOT_FOUND", IntuneServiceNotFoundException),
+    ("INTUNE_SCEP_E_HTTP", IntuneClientHttpErrorException), ("INTUNE_SCEP_E_TRANSPORT", IntuneClientTransportException),
+    ("INTUNE_SCEP_E_PROTOCOL", IntuneClientProtocolException), ("INTUNE_SCEP_E_REJECTED", IntuneScepServiceException),
+    ("INTUNE_SCEP_E_NOMEM", MemoryError), ("INTUNE_SCEP_E_INTERNAL", IntuneClientException),
+    (99, IntuneClientException),
 ])
-def test_every_status_mapped(status, cls):
-    """Each intune_scep_status maps to its Python exception (also without an error object)."""
+def test_every_status_mapped(status_name, cls):
+    """Each intune_scep_status (the constant SWIG generates) maps to its Python exception (also without an
+    error object); a number the library does not know is an IntuneClientException."""
     from intune_scep import _client, _native
 
+    status = getattr(_native, status_name) if isinstance(status_name, str) else status_name
+    if isinstance(status_name, str):
+        assert _native.intune_scep_status_name(status) == status_name
     e = _client._exception_from(status, None, "tx-map")
     assert type(e) is cls
     name = _native.intune_scep_status_name(status)
     assert name in str(e)
     if isinstance(e, IntuneClientException):
         assert e.status == name and e.transaction_id == "tx-map" and e.activity_id is None
+
+
+def test_status_numbers_and_service_names_come_from_the_header():
+    """The facade reads the status numbers, the service names and the environment prefix that SWIG
+    generates from intune_scep.h; none is written a second time in Python."""
+    from intune_scep import _client, _native
+
+    assert _client.SCEP_SERVICE_NAME == _native.INTUNE_SCEP_SERVICE_VALIDATION == "ScepRequestValidationFEService"
+    assert _client.PKI_SERVICE_NAME == _native.INTUNE_SCEP_SERVICE_REVOCATION == "PkiConnectorFEService"
+    assert _native.INTUNE_SCEP_ENV_PREFIX == "INTUNE_SCEP_"
+    for name in ("OK", "E_INVALID_ARGUMENT", "E_CONFIG", "E_AUTH", "E_SERVICE_NOT_FOUND", "E_HTTP", "E_TRANSPORT",
+                 "E_PROTOCOL", "E_REJECTED", "E_NOMEM", "E_INTERNAL"):
+        assert getattr(_client, "_" + name) == getattr(_native, "INTUNE_SCEP_" + name)
+        assert _native.intune_scep_status_name(getattr(_native, "INTUNE_SCEP_" + name)) == "INTUNE_SCEP_" + name
+    source = pathlib.Path(_client.__file__).read_text(encoding="utf-8")
+    assert '"ScepRequestValidationFEService"' not in source and '"PkiConnectorFEService"' not in source

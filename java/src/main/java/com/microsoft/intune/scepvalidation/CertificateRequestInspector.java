@@ -32,7 +32,7 @@ public final class CertificateRequestInspector {
         }
         SWIGTYPE_p_intune_scep_error err = NativeErrors.newError();
         try {
-            String out = IntuneScepNative.intune_scep_csr_inspect_json(certificateRequest, err);
+            String out = IntuneScepNative.intune_scep_csr_info_parse_json(certificateRequest, err);
             if (out == null) {
                 int st = IntuneScepNative.intune_scep_error_status(err);
                 String message = IntuneScepNative.intune_scep_error_message(err);

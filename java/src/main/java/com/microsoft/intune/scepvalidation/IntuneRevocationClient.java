@@ -17,6 +17,7 @@ import com.microsoft.intune.carequest.CARequestErrorCodes;
 import com.microsoft.intune.carequest.CARevocationRequest;
 import com.microsoft.intune.carequest.CARevocationResult;
 import com.microsoft.intune.scepvalidation.internal.IntuneScepNative;
+import com.microsoft.intune.scepvalidation.internal.IntuneScepNativeConstants;
 import com.microsoft.intune.scepvalidation.internal.LogBridge;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_error;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_revocation_requests;
@@ -45,8 +46,8 @@ import com.microsoft.intune.scepvalidation.internal.intune_scep_status;
  * the deadline are the native library's.
  */
 public class IntuneRevocationClient implements AutoCloseable {
-    /** The Intune service the revocation calls go to. */
-    public static final String CONNECTOR_SERVICE_NAME = "PkiConnectorFEService";
+    /** The Intune service the revocation calls go to: PkiConnectorFEService. */
+    public static final String CONNECTOR_SERVICE_NAME = IntuneScepNativeConstants.INTUNE_SCEP_SERVICE_REVOCATION;
     /** The path of the download call under the service. */
     public static final String DOWNLOADREVOCATIONREQUESTS_URL = "CertificateAuthorityRequests/downloadRevocationRequests";
     /** The path of the upload call under the service. */
@@ -119,7 +120,7 @@ public class IntuneRevocationClient implements AutoCloseable {
         List<CARevocationRequest> out = new ArrayList<>();
         client.invokeService(CONNECTOR_SERVICE_NAME, transactionId, (c, e) -> {
             SWIGTYPE_p_intune_scep_revocation_requests list = IntuneScepNative
-                    .intune_scep_download_revocation_requests_list(c, maxCARequestsToDownload, issuerName, e);
+                    .intune_scep_download_revocation_requests_ret(c, maxCARequestsToDownload, issuerName, e);
             if (list == null) {
                 int st = IntuneScepNative.intune_scep_error_status(e);
                 return st == intune_scep_status.INTUNE_SCEP_OK ? intune_scep_status.INTUNE_SCEP_E_INTERNAL : st;

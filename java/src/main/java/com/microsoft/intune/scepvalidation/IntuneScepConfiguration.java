@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.Properties;
 
 import com.microsoft.intune.scepvalidation.internal.IntuneScepNative;
+import com.microsoft.intune.scepvalidation.internal.IntuneScepNativeConstants;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_config;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_error;
 import com.microsoft.intune.scepvalidation.internal.intune_scep_status;
@@ -31,7 +32,7 @@ import com.microsoft.intune.scepvalidation.internal.intune_scep_status;
  */
 public final class IntuneScepConfiguration {
     /** The prefix of the environment variables: {@code INTUNE_SCEP_}. */
-    public static final String DEFAULT_PREFIX = "INTUNE_SCEP_";
+    public static final String DEFAULT_PREFIX = IntuneScepNativeConstants.INTUNE_SCEP_ENV_PREFIX;
 
     private IntuneScepConfiguration() {
     }

@@ -25,12 +25,13 @@ import java.util.logging.Logger;
 import javax.net.ssl.SSLSocketFactory;
 
 import com.microsoft.intune.scepvalidation.internal.IntuneScepNative;
+import com.microsoft.intune.scepvalidation.internal.IntuneScepNativeConstants;
 import com.microsoft.intune.scepvalidation.internal.LogBridge;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_cert_details;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_client;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_config;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_error;
-import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_java_sink;
+import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_java_log_sink;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_java_transport;
 import com.microsoft.intune.scepvalidation.internal.SocketFactoryTransport;
 import com.microsoft.intune.scepvalidation.internal.intune_scep_credential_kind;
@@ -72,8 +73,8 @@ import com.microsoft.intune.scepvalidation.internal.intune_scep_status;
  * {@code com.microsoft.intune.scepvalidation}; never a secret.
  */
 public class IntuneScepServiceClient implements AutoCloseable {
-    /** The Intune service the SCEP calls go to. */
-    public static final String VALIDATION_SERVICE_NAME = "ScepRequestValidationFEService";
+    /** The Intune service the SCEP calls go to: ScepRequestValidationFEService. */
+    public static final String VALIDATION_SERVICE_NAME = IntuneScepNativeConstants.INTUNE_SCEP_SERVICE_VALIDATION;
 
     private static final String TLS_CA_FILE = "TLS_CA_FILE";
     private static final String AAD_APP_KEY = "AAD_APP_KEY";
@@ -108,20 +109,20 @@ public class IntuneScepServiceClient implements AutoCloseable {
         if (config == null) {
             throw new OutOfMemoryError("intune-scep: out of native memory for the configuration");
         }
-        SWIGTYPE_p_intune_scep_java_sink sink = null;
+        SWIGTYPE_p_intune_scep_java_log_sink sink = null;
         NativeState.Shared shared = null;
         try {
             for (String key : configProperties.stringPropertyNames()) {
                 setConfig(config, key, configProperties.getProperty(key));
             }
             LogBridge bridge = new LogBridge(logger);
-            sink = IntuneScepNative.intune_scep_java_sink_new(bridge);
-            IntuneScepNative.intune_scep_java_config_set_log_sink(config, sink, LogBridge.minNativeLevel(logger));
+            sink = IntuneScepNative.intune_scep_java_log_sink_new(bridge);
+            IntuneScepNative.intune_scep_config_set_log_callback_java(config, sink, LogBridge.minNativeLevel(logger));
             shared = new NativeState.Shared(config, sink);
         } finally {
             if (shared == null) {
                 IntuneScepNative.intune_scep_config_free(config);
-                IntuneScepNative.intune_scep_java_sink_free(sink);
+                IntuneScepNative.intune_scep_java_log_sink_free(sink);
             }
         }
         NativeState.Handle handle;
@@ -163,18 +164,18 @@ public class IntuneScepServiceClient implements AutoCloseable {
      */
     private NativeState.Handle newHandle(NativeState.Shared shared, Path privateCaFile) {
         int level = LogBridge.minNativeLevel(logger);
-        IntuneScepNative.intune_scep_java_config_set_log_sink(shared.config, shared.sink, level);
+        IntuneScepNative.intune_scep_config_set_log_callback_java(shared.config, shared.sink, level);
         SWIGTYPE_p_intune_scep_java_transport transport = null;
         SSLSocketFactory factory = sslSocketFactory;
         if (factory != null) {
             transport = IntuneScepNative.intune_scep_java_transport_new(newTransport(shared, factory));
         }
         boolean made = false;
-        IntuneScepNative.intune_scep_java_config_set_transport(shared.config, transport);
+        IntuneScepNative.intune_scep_config_set_transport_java(shared.config, transport);
         SWIGTYPE_p_intune_scep_error err = NativeErrors.newError();
         try {
-            SWIGTYPE_p_intune_scep_client client = IntuneScepNative.intune_scep_client_create(shared.config, err);
-            IntuneScepNative.intune_scep_java_config_set_transport(shared.config, null);
+            SWIGTYPE_p_intune_scep_client client = IntuneScepNative.intune_scep_client_new_ret(shared.config, err);
+            IntuneScepNative.intune_scep_config_set_transport_java(shared.config, null);
             if (client == null) {
                 int st = IntuneScepNative.intune_scep_error_status(err);
                 Exception e = NativeErrors.toException(st, err, null);
@@ -247,7 +248,7 @@ public class IntuneScepServiceClient implements AutoCloseable {
         int level = LogBridge.minNativeLevel(logger);
         if (level != h.logLevel) {
             h.logLevel = level;
-            IntuneScepNative.intune_scep_java_client_set_log_sink(h.client, h.shared.sink, level);
+            IntuneScepNative.intune_scep_client_set_log_callback_java(h.client, h.shared.sink, level);
         }
         SWIGTYPE_p_intune_scep_error err = NativeErrors.newError();
         try {
@@ -549,7 +550,7 @@ public class IntuneScepServiceClient implements AutoCloseable {
         NativeState.Handle h = state.acquire();
         SWIGTYPE_p_intune_scep_error err = NativeErrors.newError();
         try {
-            String roles = IntuneScepNative.intune_scep_client_token_roles_list(h.client, res, err);
+            String roles = IntuneScepNative.intune_scep_client_token_roles_ret(h.client, res, err);
             if (roles == null) {
                 throwMapped(NativeErrors.toException(IntuneScepNative.intune_scep_error_status(err), err, null));
             }
@@ -739,7 +740,8 @@ public class IntuneScepServiceClient implements AutoCloseable {
         requireArgument("certificate", certificate);
         SWIGTYPE_p_intune_scep_error err = NativeErrors.newError();
         try {
-            SWIGTYPE_p_intune_scep_cert_details d = IntuneScepNative.intune_scep_cert_details_parse(certificate, err);
+            SWIGTYPE_p_intune_scep_cert_details d =
+                    IntuneScepNative.intune_scep_cert_details_from_cert_ret(certificate, err);
             if (d == null) {
                 throw staticFailure("certificate", err);
             }
@@ -776,7 +778,7 @@ public class IntuneScepServiceClient implements AutoCloseable {
         requireArgument("certificateRequest", certificateRequest);
         SWIGTYPE_p_intune_scep_error err = NativeErrors.newError();
         try {
-            String out = IntuneScepNative.intune_scep_csr_normalize(certificateRequest, err);
+            String out = IntuneScepNative.intune_scep_csr_to_base64_der_ret(certificateRequest, err);
             if (out == null) {
                 throw staticFailure("certificateRequest", err);
             }

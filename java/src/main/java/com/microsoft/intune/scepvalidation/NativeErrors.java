@@ -4,12 +4,13 @@ package com.microsoft.intune.scepvalidation;
 import java.util.UUID;
 
 import com.microsoft.intune.scepvalidation.internal.IntuneScepNative;
+import com.microsoft.intune.scepvalidation.internal.IntuneScepNativeConstants;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_error;
 import com.microsoft.intune.scepvalidation.internal.intune_scep_status;
 
 /** Turns a native status and error object into the Java exception of the documented API. */
 final class NativeErrors {
-    static final String SCEP_SERVICE = "ScepRequestValidationFEService";
+    static final String SCEP_SERVICE = IntuneScepNativeConstants.INTUNE_SCEP_SERVICE_VALIDATION;
 
     private NativeErrors() {
     }

@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import com.microsoft.intune.scepvalidation.internal.IntuneScepNative;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_client;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_config;
-import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_java_sink;
+import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_java_log_sink;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_java_transport;
 
 /**
@@ -56,9 +56,9 @@ final class NativeState implements Runnable {
     /** The configuration (keeps the client secret, wiped natively when freed) and the log sink. */
     static final class Shared extends RefCounted {
         final SWIGTYPE_p_intune_scep_config config;
-        final SWIGTYPE_p_intune_scep_java_sink sink;
+        final SWIGTYPE_p_intune_scep_java_log_sink sink;
 
-        Shared(SWIGTYPE_p_intune_scep_config config, SWIGTYPE_p_intune_scep_java_sink sink) {
+        Shared(SWIGTYPE_p_intune_scep_config config, SWIGTYPE_p_intune_scep_java_log_sink sink) {
             this.config = config;
             this.sink = sink;
         }
@@ -66,7 +66,7 @@ final class NativeState implements Runnable {
         @Override
         void free() {
             IntuneScepNative.intune_scep_config_free(config);
-            IntuneScepNative.intune_scep_java_sink_free(sink);
+            IntuneScepNative.intune_scep_java_log_sink_free(sink);
         }
     }
 

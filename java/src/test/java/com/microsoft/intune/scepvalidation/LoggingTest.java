@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 
 import com.microsoft.intune.scepvalidation.internal.IntuneScepNative;
 import com.microsoft.intune.scepvalidation.internal.LogBridge;
-import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_java_sink;
+import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_java_log_sink;
 
 /** The library's log lines reach java.util.logging, carry the activity id, and never a secret. */
 class LoggingTest extends EmulatorTestBase {
@@ -160,15 +160,15 @@ class LoggingTest extends EmulatorTestBase {
     @Test
     @SuppressWarnings("deprecation")
     void linesFromANativeThreadAreDeliveredAndTheThreadIsDetachedAfterwards() {
-        SWIGTYPE_p_intune_scep_java_sink sink = IntuneScepNative.intune_scep_java_sink_new(new LogBridge(logger));
+        SWIGTYPE_p_intune_scep_java_log_sink sink = IntuneScepNative.intune_scep_java_log_sink_new(new LogBridge(logger));
         try {
             for (int i = 0; i < 3; i++) {
-                assertEquals(0, IntuneScepNative.intune_scep_java_sink_log_from_native_thread(sink, 30,
+                assertEquals(0, IntuneScepNative.intune_scep_java_log_sink_call_from_native_thread(sink, 30,
                         "native line " + i + " \ud83d\ude00"));
             }
-            assertEquals(0, IntuneScepNative.intune_scep_java_sink_log_from_native_thread(sink, 10, "debug line"));
+            assertEquals(0, IntuneScepNative.intune_scep_java_log_sink_call_from_native_thread(sink, 10, "debug line"));
         } finally {
-            IntuneScepNative.intune_scep_java_sink_free(sink);
+            IntuneScepNative.intune_scep_java_log_sink_free(sink);
         }
         List<LogRecord> got = new ArrayList<>(records);
         assertEquals(4, got.size(), lines().toString());

@@ -26,7 +26,8 @@ import com.microsoft.intune.scepvalidation.internal.NativeLoader;
 
 /**
  * The jar carries the JNI library with the shared objects it needs beyond glibc,
- * named in native/&lt;os&gt;-&lt;arch&gt;/libraries.list; the loader extracts them together.
+ * named in com/microsoft/intune/scepvalidation/native/&lt;os&gt;-&lt;arch&gt;/libraries.list; the loader
+ * extracts them together.
  */
 class NativeBundleTest {
     @TempDir
@@ -38,7 +39,7 @@ class NativeBundleTest {
 
     private static String nativeDir() {
         String r = NativeLoader.resourcePath();
-        return r.substring(1, r.lastIndexOf('/') + 1); // native/linux-x86_64/
+        return r.substring(1, r.lastIndexOf('/') + 1); // com/microsoft/intune/scepvalidation/native/linux-x86_64/
     }
 
     /** A jar of the main classes with libraries.list replaced by {@code list} (null: as built) and {@code drop} left out. */

@@ -48,7 +48,7 @@ class NativeLoaderTest {
         try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
             for (Path f : files) {
                 String entry = root.relativize(f).toString().replace('\\', '/');
-                if (!withNative && entry.startsWith("native/")) {
+                if (!withNative && entry.startsWith(NativeLoader.RESOURCE_ROOT.substring(1) + "/")) {
                     continue;
                 }
                 out.putNextEntry(new JarEntry(entry));
@@ -65,9 +65,13 @@ class NativeLoaderTest {
     }
 
     private Result runJava(Path jar, String... extra) throws Exception {
+        return runJavaWithClassPath(jar.toString(), extra);
+    }
+
+    private Result runJavaWithClassPath(String classPath, String... extra) throws Exception {
         Path javaBin = Paths.get(System.getProperty("java.home"), "bin", "java");
         List<String> cmd = new java.util.ArrayList<>(List.of(javaBin.toString(), "-Djava.library.path=",
-                "-Djava.io.tmpdir=" + tmp.resolve("jvm-tmp"), "-cp", jar.toString()));
+                "-Djava.io.tmpdir=" + tmp.resolve("jvm-tmp"), "-cp", classPath));
         cmd.addAll(List.of(extra));
         cmd.add(NativeLoader.class.getName());
         Files.createDirectories(tmp.resolve("jvm-tmp"));
@@ -110,6 +114,29 @@ class NativeLoaderTest {
     }
 
     @Test
+    void anotherJarsNativeFolderEarlierOnTheClassPathDoesNotShadowTheLibrary() throws Exception {
+        // A jar that carries its own /native/<os>-<arch>/libintunescep_jni.so (here: not a library at all)
+        // and is found first: the loader looks only under its own package's folder.
+        Path shadow = tmp.resolve("other.jar");
+        String folder = "native/" + NativeLoader.platformKey() + "/";
+        String lib = System.mapLibraryName(NativeLoader.LIBRARY);
+        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(shadow))) {
+            out.putNextEntry(new JarEntry(folder + lib));
+            out.write("not an ELF object".getBytes(StandardCharsets.UTF_8));
+            out.closeEntry();
+            out.putNextEntry(new JarEntry(folder + NativeLoader.LIST));
+            out.write((lib + "\n").getBytes(StandardCharsets.UTF_8));
+            out.closeEntry();
+        }
+        Path jar = jar("intune-scep.jar", true);
+        Result r = runJavaWithClassPath(shadow + java.io.File.pathSeparator + jar);
+        assertEquals(0, r.exit, r.out);
+        assertTrue(NativeLoader.resourcePath().startsWith("/com/microsoft/intune/scepvalidation/native/"),
+                NativeLoader.resourcePath());
+        assertTrue(r.out.contains("source: jar resource " + NativeLoader.resourcePath()), r.out);
+    }
+
+    @Test
     void anExplicitPathThatDoesNotExistIsNamed() throws Exception {
         Path jar = jar("intune-scep.jar", true);
         Path missing = tmp.resolve("nowhere/libintunescep_jni.so");
@@ -122,8 +149,8 @@ class NativeLoaderTest {
     @Test
     void theTestJvmLoadedTheLibraryFromItsResource() {
         NativeLoader.load();
-        assertTrue(NativeLoader.source().startsWith("jar resource /native/" + NativeLoader.platformKey() + "/"),
-                NativeLoader.source());
+        assertTrue(NativeLoader.source().startsWith("jar resource /com/microsoft/intune/scepvalidation/native/"
+                + NativeLoader.platformKey() + "/"), NativeLoader.source());
         if (System.getProperty("os.name").equals("Linux") && System.getProperty("os.arch").equals("amd64")) {
             assertEquals("linux-x86_64", NativeLoader.platformKey());
         }

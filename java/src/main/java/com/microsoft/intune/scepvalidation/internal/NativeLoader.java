@@ -24,10 +24,11 @@ import java.util.Locale;
  * <ol>
  * <li>the file named by the system property {@value #PATH_PROPERTY}, when it
  * is set (and nothing else then);</li>
- * <li>the copy inside the jar, {@code /native/<os>-<arch>/libintunescep_jni.so},
- * together with the shared objects it needs beyond glibc (libcurl, OpenSSL, cJSON
- * and their own dependencies), which lie beside it and are named in
- * {@code /native/<os>-<arch>/libraries.list}: all are extracted to a new private
+ * <li>the copy inside the jar, {@code /com/microsoft/intune/scepvalidation/native/<os>-<arch>/libintunescep_jni.so}
+ * (under this package's folder, as sqlite-jdbc does, so that another jar's {@code /native/}
+ * earlier on the class path cannot shadow it), together with the shared objects it
+ * needs beyond glibc (libcurl, OpenSSL, cJSON and their own dependencies), which lie
+ * beside it and are named in {@code libraries.list} there: all are extracted to a new private
  * directory (mode 0700) under {@code java.io.tmpdir} (or
  * {@value #TMPDIR_PROPERTY}); each has the run path {@code $ORIGIN}, so the
  * dynamic loader finds the others there. The library is loaded and the directory
@@ -42,6 +43,8 @@ public final class NativeLoader {
     public static final String LIBRARY = "intunescep_jni";
     /** System property: load this file and nothing else. */
     public static final String PATH_PROPERTY = "intunescep.native.library";
+    /** The jar folder holding one folder per platform ({@code linux-x86_64/...}): under this package's name. */
+    public static final String RESOURCE_ROOT = "/com/microsoft/intune/scepvalidation/native";
     /** The jar resource beside the library naming the files to extract with it, one a line. */
     public static final String LIST = "libraries.list";
     /** System property: directory to extract the jar's copy into (default java.io.tmpdir). */
@@ -211,9 +214,12 @@ public final class NativeLoader {
         return source;
     }
 
-    /** The jar resource holding this platform's library, e.g. /native/linux-x86_64/libintunescep_jni.so. */
+    /**
+     * The jar resource holding this platform's library, e.g.
+     * /com/microsoft/intune/scepvalidation/native/linux-x86_64/libintunescep_jni.so.
+     */
     public static String resourcePath() {
-        return "/native/" + platformKey() + "/" + System.mapLibraryName(LIBRARY);
+        return RESOURCE_ROOT + "/" + platformKey() + "/" + System.mapLibraryName(LIBRARY);
     }
 
     /** This platform's key: os-arch, e.g. linux-x86_64, linux-aarch64, osx-aarch64, windows-x86_64. */
