@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* http.c - libcurl: a pool of easy handles (each keeps its own connection, so
- * threads never queue on a shared connection cache) and one share for DNS and
- * TLS sessions. Fixed options are set once per handle; a call changes only the
+ * threads never queue on a shared connection cache, and its own DNS cache) and one
+ * share for TLS sessions. Fixed options are set once per handle; a call changes only the
  * URL, headers, body and timeouts. */
 #include "http.h"
 #include "client.h"
