@@ -623,4 +623,63 @@ class SslSocketFactoryTest extends EmulatorTestBase {
             t.join(10000);
         }
     }
+
+    @Test
+    void aBlackHoledTcpConnectOnTheFactoryPathNamesConnectTimeout() throws Exception {
+        // a listener whose backlog is full: the TCP handshake gets no answer
+        try (FaultScenarios.FailedConnects ends = new FaultScenarios.FailedConnects()) {
+            IntuneScepServiceClient c = factoryClient(trustingEmulator(), "TIMEOUT_MS", "10000",
+                    "CONNECT_TIMEOUT_MS", "300", "MAX_RETRIES", "1");
+            discoveryPointsAt(FaultScenarios.FailedConnects.uri(ends.blackhole), 0);
+            String csr = validCsr("blackholed-factory");
+            IntuneClientException e = assertThrows(IntuneClientException.class,
+                    () -> c.ValidateRequest(newTransactionId(), csr));
+            assertEquals("INTUNE_SCEP_E_TRANSPORT", e.getStatusName(), e.getMessage());
+            assertTrue(e.getMessage().contains("CONNECT_TIMEOUT_MS"), e.getMessage());
+            assertFalse(e.getMessage().contains("(TIMEOUT_MS)"), e.getMessage());
+            assertEquals(2, emu.requests("discovery").size());
+            assertEquals(0, emu.requests("validateRequest").size());
+        }
+    }
+
+    @Test
+    void aDrippedHandshakeOnTheFactoryPathEndsAtConnectTimeout() throws Exception {
+        // a server that starts a TLS record of 16 KiB and sends its body a byte every 100 ms: every
+        // read of the handshake returns within the read timeout, only the connect limit ends it
+        AtomicInteger accepted = new AtomicInteger();
+        try (ServerSocket drip = new ServerSocket(0, 64, InetAddress.getLoopbackAddress())) {
+            Thread t = new Thread(() -> {
+                while (!drip.isClosed()) {
+                    try (Socket s = drip.accept()) {
+                        accepted.incrementAndGet();
+                        OutputStream out = s.getOutputStream();
+                        out.write(new byte[] {0x16, 0x03, 0x03, 0x40, 0x00});
+                        out.flush();
+                        for (int i = 0; i < 200; i++) {
+                            Thread.sleep(100);
+                            out.write(0);
+                            out.flush();
+                        }
+                    } catch (Exception stop) {
+                        // the client went, or the server was closed
+                    }
+                }
+            }, "drip-handshake");
+            t.setDaemon(true);
+            t.start();
+            IntuneScepServiceClient c = factoryClient(trustingEmulator(), "TIMEOUT_MS", "10000",
+                    "CONNECT_TIMEOUT_MS", "500", "MAX_RETRIES", "0");
+            discoveryPointsAt(serviceUri(drip.getLocalPort()), 0);
+            String csr = validCsr("dripped-factory");
+            IntuneClientException e = assertThrows(IntuneClientException.class,
+                    () -> c.ValidateRequest(newTransactionId(), csr));
+            assertEquals("INTUNE_SCEP_E_TRANSPORT", e.getStatusName(), e.getMessage());
+            assertTrue(e.getMessage().contains("within 500 ms (CONNECT_TIMEOUT_MS)"), e.getMessage());
+            // a failed connect: the service was rediscovered once and tried again
+            assertEquals(2, emu.requests("discovery").size());
+            assertEquals(2, accepted.get(), e.getMessage());
+            drip.close();
+            t.join(30000);
+        }
+    }
 }

@@ -18,7 +18,10 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.cert.CertificateException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -353,9 +356,9 @@ public final class SocketFactoryTransport {
     }
 
     /** An exception with its causes and the causes' suppressed exceptions, without a loop. */
-    private static java.util.List<Throwable> chain(Throwable e) {
-        java.util.List<Throwable> out = new java.util.ArrayList<>();
-        java.util.ArrayDeque<Throwable> todo = new java.util.ArrayDeque<>();
+    private static List<Throwable> chain(Throwable e) {
+        List<Throwable> out = new ArrayList<>();
+        ArrayDeque<Throwable> todo = new ArrayDeque<>();
         todo.add(e);
         while (!todo.isEmpty() && out.size() < 64) {
             Throwable t = todo.poll();
