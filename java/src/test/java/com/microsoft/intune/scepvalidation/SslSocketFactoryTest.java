@@ -12,6 +12,8 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +32,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -393,6 +399,287 @@ class SslSocketFactoryTest extends EmulatorTestBase {
             ss.close();
             accept.get(30, TimeUnit.SECONDS);
             assertTrue(refused.get() >= 1);
+        }
+    }
+
+    // ---- failed connects and untrusted servers on the factory path ----------------
+    // As on the libcurl path: a connection on which nothing was sent (refused, timed out, its TLS
+    // handshake stalled or cut) is a failed connect, retried and followed by one rediscovery; a
+    // server the factory does not trust, or whose certificate names another host, is final at once.
+
+    /** Discovery gives {@code uri} for the SCEP service, {@code times} times (0: always). */
+    private static void discoveryPointsAt(String uri, int times) throws Exception {
+        String body = "{\"value\":[{\"providerName\":\"ScepRequestValidationFEService\",\"uri\":\"" + uri
+                + "\"},{\"providerName\":\"PkiConnectorFEService\",\"uri\":\"" + emu.baseUrl
+                + "PkiConnectorFEService\"}]}";
+        emu.fault("endpoint", "discovery", "times", times, "status", 200, "body", body);
+    }
+
+    private static String serviceUri(int port) {
+        return "https://127.0.0.1:" + port + "/ScepRequestValidationFEService";
+    }
+
+    /** The library's log records while {@code run} runs, formatted one a line. */
+    private static List<String> logOf(ThrowingRunnable run) throws Exception {
+        Logger logger = Logger.getLogger("com.microsoft.intune.scepvalidation");
+        List<String> lines = java.util.Collections.synchronizedList(new ArrayList<>());
+        Handler h = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                lines.add(r.getLevel() + " " + r.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Level level = logger.getLevel();
+        h.setLevel(Level.ALL);
+        logger.setLevel(Level.ALL);
+        logger.addHandler(h);
+        try {
+            run.run();
+        } finally {
+            logger.removeHandler(h);
+            logger.setLevel(level);
+        }
+        return new ArrayList<>(lines);
+    }
+
+    @FunctionalInterface
+    private interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
+    /**
+     * A TLS server on loopback that counts the connections it accepts; it completes a handshake when the
+     * client accepts its certificate, then reads until the client goes, and never answers.
+     */
+    private static final class CountingTlsServer implements AutoCloseable {
+        final SSLServerSocket socket;
+        final AtomicInteger accepted = new AtomicInteger();
+        private final Thread thread;
+
+        CountingTlsServer(SSLContext ctx) throws Exception {
+            socket = (SSLServerSocket) ctx.getServerSocketFactory().createServerSocket(0, 8,
+                    InetAddress.getLoopbackAddress());
+            thread = new Thread(() -> {
+                while (!socket.isClosed()) {
+                    try (SSLSocket s = (SSLSocket) socket.accept()) {
+                        accepted.incrementAndGet();
+                        s.setSoTimeout(10000);
+                        s.startHandshake();
+                        s.getInputStream().read();
+                    } catch (Exception expected) {
+                        // the client refused the certificate, or the server was closed
+                    }
+                }
+            }, "counting-tls-server");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        String uri() {
+            return serviceUri(socket.getLocalPort());
+        }
+
+        @Override
+        public void close() throws Exception {
+            socket.close();
+            thread.join(15000);
+        }
+    }
+
+    /** A factory trusting the emulator's CA and {@code also}. */
+    private static SSLSocketFactory trustingEmulatorAnd(Certificate also) throws Exception {
+        KeyStore trust = Emulator.trustStoreOf(emu.caFile);
+        trust.setCertificateEntry("also", also);
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        return ctx.getSocketFactory();
+    }
+
+    /** A call to a discovered service that fails its TLS check: one connection, no rediscovery, never success. */
+    private void assertFinalTlsFailure(CountingTlsServer server, SSLSocketFactory factory) throws Exception {
+        IntuneScepServiceClient c = factoryClient(factory, "MAX_RETRIES", "2", "TIMEOUT_MS", "10000",
+                "CONNECT_TIMEOUT_MS", "2000");
+        discoveryPointsAt(server.uri(), 0);
+        String csr = validCsr("untrusted-service");
+        IntuneClientException e = assertThrows(IntuneClientException.class,
+                () -> c.ValidateRequest(newTransactionId(), csr));
+        assertEquals(IntuneClientException.class, e.getClass(), e.getMessage());
+        assertEquals("INTUNE_SCEP_E_TRANSPORT", e.getStatusName(), e.getMessage());
+        assertTrue(e.getMessage().contains("TLS"), e.getMessage());
+        assertFalse(e.getMessage().contains("could not connect"), e.getMessage());
+        assertEquals(1, server.accepted.get(), "connections to the untrusted service: " + e.getMessage());
+        assertEquals(1, emu.requests("discovery").size(), "an untrusted service is not rediscovered");
+        assertEquals(0, emu.requests("validateRequest").size());
+    }
+
+    @Test
+    void anUntrustedServiceCertificateIsFinalOnTheFactoryPath() throws Exception {
+        String pass = UUID.randomUUID().toString();
+        KeyStore rogue = keyPair("rogue", "CN=127.0.0.1", pass, "san=ip:127.0.0.1");
+        try (CountingTlsServer server = new CountingTlsServer(context(rogue, pass, trustOnly(
+                rogue.getCertificate("rogue"))))) {
+            assertFinalTlsFailure(server, trustingEmulator());
+        }
+        // the same server as the identity platform: one connection, a TLS failure
+        try (CountingTlsServer server = new CountingTlsServer(context(rogue, pass, trustOnly(
+                rogue.getCertificate("rogue"))))) {
+            emu.reset();
+            IntuneScepServiceClient c = factoryClient(trustingEmulator(), "AUTH_AUTHORITY",
+                    "https://127.0.0.1:" + server.socket.getLocalPort() + "/", "MAX_RETRIES", "2", "TIMEOUT_MS",
+                    "10000");
+            IntuneClientException e = assertThrows(IntuneClientException.class,
+                    () -> c.ValidateRequest(newTransactionId(), "MIIB"));
+            assertEquals("INTUNE_SCEP_E_TRANSPORT", e.getStatusName(), e.getMessage());
+            assertTrue(e.getMessage().contains("TLS"), e.getMessage());
+            assertEquals(1, server.accepted.get(), e.getMessage());
+            assertEquals(0, emu.requests().size());
+        }
+    }
+
+    @Test
+    void aCertificateForAnotherHostIsFinalOnTheFactoryPath() throws Exception {
+        // trusted by the factory, but issued to another name than the discovered URI's 127.0.0.1
+        String pass = UUID.randomUUID().toString();
+        KeyStore other = keyPair("otherhost", "CN=not-this-host.example", pass, "san=dns:not-this-host.example");
+        Certificate cert = other.getCertificate("otherhost");
+        try (CountingTlsServer server = new CountingTlsServer(context(other, pass, trustOnly(cert)))) {
+            assertFinalTlsFailure(server, trustingEmulatorAnd(cert));
+        }
+    }
+
+    @Test
+    void aStalledHandshakeOnTheFactoryPathIsRediscovered() throws Exception {
+        // a listener that never accepts: the TCP handshake completes, the TLS one stalls
+        try (ServerSocket stalled = new ServerSocket(0, 64, InetAddress.getLoopbackAddress())) {
+            IntuneScepServiceClient c = factoryClient(trustingEmulator(), "TIMEOUT_MS", "8000",
+                    "CONNECT_TIMEOUT_MS", "500");
+            discoveryPointsAt(serviceUri(stalled.getLocalPort()), 1);
+            String csr = validCsr("stalled-factory");
+            List<String> log = logOf(() -> c.ValidateRequest(newTransactionId(), csr)); // returns: it worked
+            assertEquals(2, emu.requests("discovery").size());
+            assertEquals(1, emu.requests("validateRequest").size());
+            assertEquals(1, log.stream().filter(l -> l.contains("discovering it again")).count(),
+                    String.join("\n", log));
+        }
+    }
+
+    @Test
+    void aStalledHandshakeOnTheFactoryPathNamesConnectTimeout() throws Exception {
+        try (ServerSocket stalled = new ServerSocket(0, 64, InetAddress.getLoopbackAddress())) {
+            IntuneScepServiceClient c = factoryClient(trustingEmulator(), "TIMEOUT_MS", "10000",
+                    "CONNECT_TIMEOUT_MS", "300", "MAX_RETRIES", "1");
+            discoveryPointsAt(serviceUri(stalled.getLocalPort()), 0);
+            String csr = validCsr("stalled-factory-2");
+            IntuneClientException e = assertThrows(IntuneClientException.class,
+                    () -> c.ValidateRequest(newTransactionId(), csr));
+            assertEquals("INTUNE_SCEP_E_TRANSPORT", e.getStatusName(), e.getMessage());
+            assertTrue(e.getMessage().contains("CONNECT_TIMEOUT_MS"), e.getMessage());
+            assertFalse(e.getMessage().contains("(TIMEOUT_MS)"), e.getMessage());
+            assertEquals(2, emu.requests("discovery").size());
+            assertEquals(0, emu.requests("validateRequest").size());
+        }
+    }
+
+    @Test
+    void aResetInTheHandshakeOnTheFactoryPathIsRetriedAndRediscovered() throws Exception {
+        AtomicInteger accepted = new AtomicInteger();
+        try (ServerSocket reset = new ServerSocket(0, 64, InetAddress.getLoopbackAddress())) {
+            Thread t = new Thread(() -> {
+                while (!reset.isClosed()) {
+                    try (Socket s = reset.accept()) {
+                        accepted.incrementAndGet();
+                        s.setSoTimeout(5000);
+                        s.getInputStream().read(new byte[512]); // the ClientHello
+                        s.setSoLinger(true, 0); // then a reset
+                    } catch (Exception stop) {
+                        // closed
+                    }
+                }
+            }, "reset-in-handshake");
+            t.setDaemon(true);
+            t.start();
+            IntuneScepServiceClient c = factoryClient(trustingEmulator(), "TIMEOUT_MS", "10000",
+                    "CONNECT_TIMEOUT_MS", "1000", "MAX_RETRIES", "2");
+            discoveryPointsAt(serviceUri(reset.getLocalPort()), 0);
+            String csr = validCsr("reset-factory");
+            IntuneClientException e = assertThrows(IntuneClientException.class,
+                    () -> c.ValidateRequest(newTransactionId(), csr));
+            assertEquals("INTUNE_SCEP_E_TRANSPORT", e.getStatusName(), e.getMessage());
+            assertTrue(e.getMessage().contains("could not connect"), e.getMessage());
+            assertEquals(2, emu.requests("discovery").size(), "one rediscovery");
+            // the first attempt, its repeat on the rediscovered URI, and MAX_RETRIES retries
+            assertEquals(4, accepted.get(), e.getMessage());
+            reset.close();
+            t.join(10000);
+        }
+    }
+
+    @Test
+    void aBlackHoledTcpConnectOnTheFactoryPathNamesConnectTimeout() throws Exception {
+        // a listener whose backlog is full: the TCP handshake gets no answer
+        try (FaultScenarios.FailedConnects ends = new FaultScenarios.FailedConnects()) {
+            IntuneScepServiceClient c = factoryClient(trustingEmulator(), "TIMEOUT_MS", "10000",
+                    "CONNECT_TIMEOUT_MS", "300", "MAX_RETRIES", "1");
+            discoveryPointsAt(FaultScenarios.FailedConnects.uri(ends.blackhole), 0);
+            String csr = validCsr("blackholed-factory");
+            IntuneClientException e = assertThrows(IntuneClientException.class,
+                    () -> c.ValidateRequest(newTransactionId(), csr));
+            assertEquals("INTUNE_SCEP_E_TRANSPORT", e.getStatusName(), e.getMessage());
+            assertTrue(e.getMessage().contains("CONNECT_TIMEOUT_MS"), e.getMessage());
+            assertFalse(e.getMessage().contains("(TIMEOUT_MS)"), e.getMessage());
+            assertEquals(2, emu.requests("discovery").size());
+            assertEquals(0, emu.requests("validateRequest").size());
+        }
+    }
+
+    @Test
+    void aDrippedHandshakeOnTheFactoryPathEndsAtConnectTimeout() throws Exception {
+        // a server that starts a TLS record of 16 KiB and sends its body a byte every 100 ms: every
+        // read of the handshake returns within the read timeout, only the connect limit ends it
+        AtomicInteger accepted = new AtomicInteger();
+        try (ServerSocket drip = new ServerSocket(0, 64, InetAddress.getLoopbackAddress())) {
+            Thread t = new Thread(() -> {
+                while (!drip.isClosed()) {
+                    try (Socket s = drip.accept()) {
+                        accepted.incrementAndGet();
+                        OutputStream out = s.getOutputStream();
+                        out.write(new byte[] {0x16, 0x03, 0x03, 0x40, 0x00});
+                        out.flush();
+                        for (int i = 0; i < 200; i++) {
+                            Thread.sleep(100);
+                            out.write(0);
+                            out.flush();
+                        }
+                    } catch (Exception stop) {
+                        // the client went, or the server was closed
+                    }
+                }
+            }, "drip-handshake");
+            t.setDaemon(true);
+            t.start();
+            IntuneScepServiceClient c = factoryClient(trustingEmulator(), "TIMEOUT_MS", "10000",
+                    "CONNECT_TIMEOUT_MS", "500", "MAX_RETRIES", "0");
+            discoveryPointsAt(serviceUri(drip.getLocalPort()), 0);
+            String csr = validCsr("dripped-factory");
+            IntuneClientException e = assertThrows(IntuneClientException.class,
+                    () -> c.ValidateRequest(newTransactionId(), csr));
+            assertEquals("INTUNE_SCEP_E_TRANSPORT", e.getStatusName(), e.getMessage());
+            assertTrue(e.getMessage().contains("within 500 ms (CONNECT_TIMEOUT_MS)"), e.getMessage());
+            // a failed connect: the service was rediscovered once and tried again
+            assertEquals(2, emu.requests("discovery").size());
+            assertEquals(2, accepted.get(), e.getMessage());
+            drip.close();
+            t.join(30000);
         }
     }
 }
