@@ -56,7 +56,7 @@ INTUNE_SCEP_PY_BINARY_INPUT(csr, csr_len)
  * optional), ValueError for a NUL character (C would cut the string there) or text
  * that has no UTF-8 form (a lone surrogate). What C refuses beyond that (empty, not
  * one line) it refuses naming the argument, before anything is sent. Secrets
- * (configuration values, the app key) keep SWIG's copy, wiped below. */
+ * (configuration values, the app key) take this path too (below). */
 %{
 #include <string.h>
 
@@ -116,22 +116,25 @@ static int intune_scep_py_text(PyObject *obj, const char *name, int optional, co
   "$result = SWIG_NewPointerObj(SWIG_as_voidptr($1), $descriptor, 0);";
 
 /* Secrets passed as str (a configuration value: AAD_APP_KEY, PROXY_PASS, ...; a rotated
- * app key): SWIG's C copy is wiped before it is freed. The str and its UTF-8 form belong to
- * Python and cannot be wiped from here. */
-%{
-static void intune_scep_py_free_wiped(char *s) {
-    if (s) {
-        volatile char *p = s;
-        while (*p) {
-            *p++ = 0;
-        }
-        free(s);
-    }
+ * app key) take the same path as the text arguments: the str's own UTF-8, no copy. SWIG's
+ * default would encode each into a temporary bytes object and a malloc'd copy, and the bytes
+ * object goes back to Python's allocator unwiped. The library keeps its own copy and wipes
+ * it; the str belongs to Python and cannot be wiped from here. `value` None removes a key. */
+%typemap(in, noblock=1) const char *value {
+  {
+    const char *text_ = NULL;
+    if (!intune_scep_py_text($input, "value", 1, &text_)) SWIG_fail;
+    $1 = ($1_ltype)text_;
+  }
 }
-%}
-%typemap(freearg, noblock=1) const char *value, const char *app_key {
-  if (alloc$argnum == SWIG_NEWOBJ) intune_scep_py_free_wiped((char *)buf$argnum);
+%typemap(in, noblock=1) const char *app_key {
+  {
+    const char *text_ = NULL;
+    if (!intune_scep_py_text($input, "app_key", 0, &text_)) SWIG_fail;
+    $1 = ($1_ltype)text_;
+  }
 }
+%typemap(freearg) const char *value, const char *app_key ""
 
 /* A Python callable passed through as it is (the log sink's constructor). */
 %typemap(in) PyObject *callable {

@@ -282,7 +282,10 @@ def _config_set(cfg: Any, key: Any, value: Any) -> None:
         raise ValueError(f"configuration key {key!r}: not a valid key name")
     if "\x00" in text:
         raise ValueError(f"configuration key {key}: value contains a NUL character")
-    status = _native.intune_scep_config_set(cfg, key, text)
+    try:
+        status = _native.intune_scep_config_set(cfg, key, text)
+    except ValueError:  # the str's own UTF-8 is passed (no copy of a secret): a lone surrogate has none
+        raise ValueError(f"configuration key {key}: the value has no UTF-8 form (a lone surrogate)") from None
     if status == _E_NOMEM:
         raise MemoryError(f"configuration key {key}: out of memory")
     if status != _OK:

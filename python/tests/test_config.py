@@ -112,6 +112,14 @@ def test_nul_in_value_names_key_not_value(config):
     assert "AAD_APP_KEY" in str(info.value) and "ret-zzz" not in str(info.value)
 
 
+def test_value_without_utf8_form_names_key_not_value(config):
+    # A lone surrogate has no UTF-8 form: refused naming the key, the value never shown.
+    with pytest.raises(ValueError) as info:
+        IntuneScepServiceClient(dict(config, AAD_APP_KEY="sec\udcffret-zzz"))
+    assert "AAD_APP_KEY" in str(info.value) and "ret-zzz" not in str(info.value)
+    assert "UTF-8" in str(info.value)
+
+
 def test_config_type_errors(config):
     with pytest.raises(TypeError, match="config"):
         IntuneScepServiceClient(["AAD_APP_ID"])  # type: ignore[arg-type]
