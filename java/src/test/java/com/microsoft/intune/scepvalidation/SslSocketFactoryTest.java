@@ -580,13 +580,7 @@ class SslSocketFactoryTest extends EmulatorTestBase {
                     "CONNECT_TIMEOUT_MS", "300", "MAX_RETRIES", "1");
             discoveryPointsAt(serviceUri(stalled.getLocalPort()), 0);
             String csr = validCsr("stalled-factory-2");
-            IntuneClientException e = assertThrows(IntuneClientException.class,
-                    () -> c.ValidateRequest(newTransactionId(), csr));
-            assertEquals("INTUNE_SCEP_E_TRANSPORT", e.getStatusName(), e.getMessage());
-            assertTrue(e.getMessage().contains("CONNECT_TIMEOUT_MS"), e.getMessage());
-            assertFalse(e.getMessage().contains("(TIMEOUT_MS)"), e.getMessage());
-            assertEquals(2, emu.requests("discovery").size());
-            assertEquals(0, emu.requests("validateRequest").size());
+            assertConnectTimeoutAfterRediscovery(c, csr);
         }
     }
 
@@ -612,9 +606,7 @@ class SslSocketFactoryTest extends EmulatorTestBase {
                     "CONNECT_TIMEOUT_MS", "1000", "MAX_RETRIES", "2");
             discoveryPointsAt(serviceUri(reset.getLocalPort()), 0);
             String csr = validCsr("reset-factory");
-            IntuneClientException e = assertThrows(IntuneClientException.class,
-                    () -> c.ValidateRequest(newTransactionId(), csr));
-            assertEquals("INTUNE_SCEP_E_TRANSPORT", e.getStatusName(), e.getMessage());
+            IntuneClientException e = failedTransport(c, csr);
             assertTrue(e.getMessage().contains("could not connect"), e.getMessage());
             assertEquals(2, emu.requests("discovery").size(), "one rediscovery");
             // the first attempt, its repeat on the rediscovered URI, and MAX_RETRIES retries
@@ -632,13 +624,7 @@ class SslSocketFactoryTest extends EmulatorTestBase {
                     "CONNECT_TIMEOUT_MS", "300", "MAX_RETRIES", "1");
             discoveryPointsAt(FaultScenarios.FailedConnects.uri(ends.blackhole), 0);
             String csr = validCsr("blackholed-factory");
-            IntuneClientException e = assertThrows(IntuneClientException.class,
-                    () -> c.ValidateRequest(newTransactionId(), csr));
-            assertEquals("INTUNE_SCEP_E_TRANSPORT", e.getStatusName(), e.getMessage());
-            assertTrue(e.getMessage().contains("CONNECT_TIMEOUT_MS"), e.getMessage());
-            assertFalse(e.getMessage().contains("(TIMEOUT_MS)"), e.getMessage());
-            assertEquals(2, emu.requests("discovery").size());
-            assertEquals(0, emu.requests("validateRequest").size());
+            assertConnectTimeoutAfterRediscovery(c, csr);
         }
     }
 
@@ -671,9 +657,7 @@ class SslSocketFactoryTest extends EmulatorTestBase {
                     "CONNECT_TIMEOUT_MS", "500", "MAX_RETRIES", "0");
             discoveryPointsAt(serviceUri(drip.getLocalPort()), 0);
             String csr = validCsr("dripped-factory");
-            IntuneClientException e = assertThrows(IntuneClientException.class,
-                    () -> c.ValidateRequest(newTransactionId(), csr));
-            assertEquals("INTUNE_SCEP_E_TRANSPORT", e.getStatusName(), e.getMessage());
+            IntuneClientException e = failedTransport(c, csr);
             assertTrue(e.getMessage().contains("within 500 ms (CONNECT_TIMEOUT_MS)"), e.getMessage());
             // a failed connect: the service was rediscovered once and tried again
             assertEquals(2, emu.requests("discovery").size());
@@ -681,5 +665,23 @@ class SslSocketFactoryTest extends EmulatorTestBase {
             drip.close();
             t.join(30000);
         }
+    }
+
+    /** The validate call fails with INTUNE_SCEP_E_TRANSPORT (and nothing else). */
+    private static IntuneClientException failedTransport(IntuneScepServiceClient c, String csr) {
+        IntuneClientException e = assertThrows(IntuneClientException.class,
+                () -> c.ValidateRequest(newTransactionId(), csr));
+        assertEquals("INTUNE_SCEP_E_TRANSPORT", e.getStatusName(), e.getMessage());
+        return e;
+    }
+
+    /** A failed connect that names CONNECT_TIMEOUT_MS (not the call's deadline), after one rediscovery,
+     *  with nothing validated. */
+    private void assertConnectTimeoutAfterRediscovery(IntuneScepServiceClient c, String csr) throws Exception {
+        IntuneClientException e = failedTransport(c, csr);
+        assertTrue(e.getMessage().contains("CONNECT_TIMEOUT_MS"), e.getMessage());
+        assertFalse(e.getMessage().contains("(TIMEOUT_MS)"), e.getMessage());
+        assertEquals(2, emu.requests("discovery").size());
+        assertEquals(0, emu.requests("validateRequest").size());
     }
 }
