@@ -238,6 +238,16 @@ public class IntuneScepServiceClient implements AutoCloseable {
         }
     }
 
+    /** The native error objects kept for reuse by the current handle (for tests). */
+    int spareErrorObjects() {
+        NativeState.Handle h = state.acquire();
+        try {
+            return h.spareErrorCount();
+        } finally {
+            h.release();
+        }
+    }
+
     /** Run {@code call} on the handle {@code h}, which the caller holds a reference on. */
     private void invokeOn(NativeState.Handle h, String transactionId, NativeCall call) throws IntuneClientException {
         invokeOn(h, NativeErrors.SCEP_SERVICE, transactionId, call);
@@ -250,14 +260,14 @@ public class IntuneScepServiceClient implements AutoCloseable {
             h.logLevel = level;
             IntuneScepNative.intune_scep_client_set_log_callback_java(h.client, h.shared.sink, level);
         }
-        SWIGTYPE_p_intune_scep_error err = NativeErrors.newError();
+        SWIGTYPE_p_intune_scep_error err = h.takeError();
         try {
             int st = call.run(h.client, err);
             if (st != intune_scep_status.INTUNE_SCEP_OK) {
                 throwMapped(NativeErrors.toException(st, err, transactionId, serviceName));
             }
         } finally {
-            IntuneScepNative.intune_scep_error_free(err);
+            h.giveBack(err);
         }
     }
 

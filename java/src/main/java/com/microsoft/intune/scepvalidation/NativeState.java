@@ -6,10 +6,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 import com.microsoft.intune.scepvalidation.internal.IntuneScepNative;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_client;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_config;
+import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_error;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_java_log_sink;
 import com.microsoft.intune.scepvalidation.internal.SWIGTYPE_p_intune_scep_java_transport;
 
@@ -75,11 +77,22 @@ final class NativeState implements Runnable {
      * the Java transport its HTTPS goes through (SetSslSocketFactory; null: native).
      */
     static final class Handle extends RefCounted {
+        /** Spare error objects kept per handle (a power of two: the thread's id picks the first slot). */
+        static final int ERROR_SLOTS = 16;
+
         final SWIGTYPE_p_intune_scep_client client;
         final Shared shared;
         final Path privateCaFile;
         final SWIGTYPE_p_intune_scep_java_transport transport;
         volatile int logLevel;
+        /**
+         * Native error objects for calls on this handle to reuse, so that a call
+         * neither makes nor frees one (two JNI crossings and a malloc). The ABI
+         * empties an error object at the start of every call, so a reused one
+         * reports only its own call.
+         */
+        private final AtomicReferenceArray<SWIGTYPE_p_intune_scep_error> spareErrors =
+                new AtomicReferenceArray<>(ERROR_SLOTS);
 
         Handle(SWIGTYPE_p_intune_scep_client client, Shared shared, Path privateCaFile, int logLevel) {
             this(client, shared, privateCaFile, logLevel, null);
@@ -94,8 +107,51 @@ final class NativeState implements Runnable {
             this.transport = transport;
         }
 
+        /** An error object for one call: a spare one, or a new one. Give it back with {@link #giveBack}. */
+        SWIGTYPE_p_intune_scep_error takeError() {
+            int first = slotOf(Thread.currentThread());
+            for (int i = 0; i < ERROR_SLOTS; i++) {
+                int k = (first + i) & (ERROR_SLOTS - 1);
+                SWIGTYPE_p_intune_scep_error e = spareErrors.get(k);
+                if (e != null && spareErrors.compareAndSet(k, e, null)) {
+                    return e;
+                }
+            }
+            return NativeErrors.newError();
+        }
+
+        /** Keep {@code e} for a later call, or free it when every slot is taken. Call before {@link #release()}. */
+        void giveBack(SWIGTYPE_p_intune_scep_error e) {
+            int first = slotOf(Thread.currentThread());
+            for (int i = 0; i < ERROR_SLOTS; i++) {
+                int k = (first + i) & (ERROR_SLOTS - 1);
+                if (spareErrors.get(k) == null && spareErrors.compareAndSet(k, null, e)) {
+                    return;
+                }
+            }
+            IntuneScepNative.intune_scep_error_free(e);
+        }
+
+        /** The number of spare error objects held now (for tests). */
+        int spareErrorCount() {
+            int n = 0;
+            for (int i = 0; i < ERROR_SLOTS; i++) {
+                if (spareErrors.get(i) != null) {
+                    n++;
+                }
+            }
+            return n;
+        }
+
+        private static int slotOf(Thread t) {
+            return System.identityHashCode(t) & (ERROR_SLOTS - 1);
+        }
+
         @Override
         void free() {
+            for (int i = 0; i < ERROR_SLOTS; i++) {
+                IntuneScepNative.intune_scep_error_free(spareErrors.getAndSet(i, null));
+            }
             IntuneScepNative.intune_scep_client_free(client);
             IntuneScepNative.intune_scep_java_transport_free(transport); // after the client: it calls into it
             deletePrivateFile(privateCaFile);

@@ -3,6 +3,7 @@ package com.microsoft.intune.scepvalidation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -11,8 +12,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import com.microsoft.intune.scepvalidation.IntuneScepServiceException.ErrorCode;
 
@@ -244,5 +250,76 @@ class ExceptionsTest extends EmulatorTestBase {
         IntuneClientValidationException old = new IntuneClientValidationException("c", "m", "t", null);
         assertEquals("c", old.getErrorCode());
         assertEquals("t", old.getTransactionId());
+    }
+
+    @Test
+    void aReusedErrorObjectReportsOnlyItsOwnCall() throws Exception {
+        // The calls of one client reuse native error objects: the third call's
+        // exception must carry nothing of the first call's failure.
+        IntuneScepServiceClient client = client("MAX_RETRIES", "0");
+        emu.fault("endpoint", "validateRequest", "status", 200, "body",
+                "{\"code\":\"ChallengeExpired\",\"errorDescription\":\"the first call's description\"}");
+        String first = newTransactionId();
+        IntuneScepServiceException e1 = assertThrows(IntuneScepServiceException.class,
+                () -> client.ValidateRequest(first, validCsr("alice")));
+        assertEquals(ErrorCode.ChallengeExpired, e1.getParsedErrorCode());
+        assertEquals("the first call's description", e1.getErrorDescription());
+
+        client.ValidateRequest(newTransactionId(), validCsr("alice")); // a success in between
+
+        emu.fault("endpoint", "validateRequest", "status", 503, "body", "busy");
+        String third = newTransactionId();
+        IntuneClientHttpErrorException e3 = assertThrows(IntuneClientHttpErrorException.class,
+                () -> client.ValidateRequest(third, validCsr("alice")));
+        assertEquals(503, e3.getStatusCode());
+        assertEquals("busy", e3.getResponseBody());
+        assertEquals(third, e3.getTransactionId());
+        assertEquals(lastActivity("validateRequest"), e3.getActivityId());
+        assertNotEquals(e1.getActivityId(), e3.getActivityId());
+        assertFalse(e3.getMessage().contains("first call"), e3.getMessage());
+        assertFalse(e3.getMessage().contains("ChallengeExpired"), e3.getMessage());
+        assertFalse(e3.getMessage().contains(first), e3.getMessage());
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void errorObjectsAreKeptBoundedAcrossThreadsAndEachFailureIsItsOwn() throws Exception {
+        // 8 threads on one client; every third call is refused by Intune, and each
+        // refusal must name its own call's transaction id, whichever spare error
+        // object it ran on. The spares stay within their fixed number of slots.
+        IntuneScepServiceClient client = client("MAX_RETRIES", "0");
+        String csr = validCsr("alice");
+        client.ValidateRequest(newTransactionId(), csr); // warm
+        emu.fault("endpoint", "failureNotification", "times", 0, "status", 200, "body",
+                "{\"code\":\"ChallengeExpired\",\"errorDescription\":\"refused\"}");
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            java.util.List<Future<Integer>> futures = new java.util.ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                final int thread = t;
+                futures.add(pool.submit(() -> {
+                    int refused = 0;
+                    for (int i = 0; i < 30; i++) {
+                        String tid = "t" + thread + "-" + i;
+                        if (i % 3 == 2) {
+                            IntuneScepServiceException e = assertThrows(IntuneScepServiceException.class,
+                                    () -> client.SendFailureNotification(tid, csr, 0x80004005L, "x"));
+                            assertEquals(tid, e.getTransactionId());
+                            refused++;
+                        } else {
+                            client.ValidateRequest(tid, csr);
+                        }
+                    }
+                    return refused;
+                }));
+            }
+            for (Future<Integer> f : futures) {
+                assertEquals(10, f.get(100, TimeUnit.SECONDS));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        int spares = client.spareErrorObjects();
+        assertTrue(spares >= 1 && spares <= NativeState.Handle.ERROR_SLOTS, "spare error objects: " + spares);
     }
 }
