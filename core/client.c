@@ -27,6 +27,7 @@ int isc_client_new(const intune_scep_config *cfg, intune_scep_client **out, intu
     intune_scep_client *c = calloc(1, sizeof *c);
     if (!c) return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
     c->owner_pid = getpid();
+    c->owner_fork_generation = isc_fork_generation();
     isc_logger_init(&c->log, cfg->log_fn, cfg->log_userdata, cfg->log_min_level);
     c->transport_fn = cfg->transport_fn;
     c->transport_userdata = cfg->transport_userdata;
@@ -67,7 +68,7 @@ int isc_client_new(const intune_scep_config *cfg, intune_scep_client **out, intu
 int isc_client_in_other_process(const intune_scep_client *c) {
     /* A child of fork() shares the parent's connections (sockets and TLS state) and may hold a
        copy of a lock some parent thread had taken: it must neither use nor free them. */
-    return c->owner_pid != getpid();
+    return c->owner_fork_generation != isc_fork_generation(); /* an atomic load: no system call per call */
 }
 
 int isc_client_usable(const intune_scep_client *c, intune_scep_error *err) {

@@ -56,7 +56,8 @@ struct intune_scep_client {
     isc_cache tokens[2]; /* by intune_scep_resource */
     isc_cache services;
     char user_agent[160]; /* the whole "User-Agent: ..." header line */
-    pid_t owner_pid;      /* the process that created it; a child after fork() may not use it */
+    pid_t owner_pid;      /* the process that created it (for the message) */
+    unsigned owner_fork_generation; /* isc_fork_generation() then: a child after fork() may not use it */
     intune_scep_transport_fn transport_fn; /* the opt-in transport hook; NULL: libcurl */
     void *transport_userdata;
 };

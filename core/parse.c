@@ -239,6 +239,35 @@ int isc_parse_message_field(const char *body, size_t len, char **message, char *
     return INTUNE_SCEP_OK;
 }
 
+int isc_parse_token_roles(const char *payload, size_t len, char **roles) {
+    *roles = NULL;
+    cJSON *j;
+    int shape = parse_answer(payload, len, &j, NULL, 0, 1);
+    if (shape == ANSWER_UNTRUSTED) return INTUNE_SCEP_E_PROTOCOL;
+    isc_buf out = {0};
+    int failed = 0;
+    const cJSON *arr = j ? cJSON_GetObjectItemCaseSensitive(j, "roles") : NULL;
+    if (!cJSON_IsArray(arr)) arr = NULL;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr) {
+        /* A role holding the separator could pose as two: left out, like an empty one or one with a
+         * control character. */
+        if (!cJSON_IsString(it) || !*it->valuestring || isc_has_control(it->valuestring) ||
+            strchr(it->valuestring, ','))
+            continue;
+        if (out.len) failed |= isc_buf_append(&out, ",", 1);
+        failed |= isc_buf_append(&out, it->valuestring, strlen(it->valuestring));
+    }
+    if (j) wipe_tree(j);
+    cJSON_Delete(j);
+    if (failed || isc_buf_append(&out, "", 0)) {
+        isc_buf_free(&out);
+        return INTUNE_SCEP_E_NOMEM;
+    }
+    *roles = out.data;
+    return INTUNE_SCEP_OK;
+}
+
 int isc_parse_token_error(const char *body, size_t len, intune_scep_error *err, char *why, size_t why_len) {
     cJSON *j;
     if (parse_answer(body, len, &j, why, why_len, 0) == ANSWER_UNTRUSTED) return INTUNE_SCEP_E_PROTOCOL;

@@ -44,6 +44,15 @@ int isc_parse_mi_token_answer(const char *body, size_t len, long long now_unix, 
  * line (malloc'd) or NULL; PROTOCOL (with `why`) for an answer that cannot be trusted. */
 int isc_parse_message_field(const char *body, size_t len, char **message, char *why, size_t why_len);
 
+/**
+ * The "roles" claim of a token's decoded payload (JSON), for diagnostics: the
+ * roles that are non-empty strings without a control character or a comma, joined with
+ * commas into *roles (malloc'd; "" when there are none or the payload is not a
+ * JSON object). INTUNE_SCEP_E_PROTOCOL (and *roles NULL) for a payload that
+ * cannot be trusted (see above); INTUNE_SCEP_E_NOMEM. The parse tree is wiped.
+ */
+int isc_parse_token_roles(const char *payload, size_t len, char **roles);
+
 typedef struct {
     char *name; /* providerName or serviceName */
     char *uri;

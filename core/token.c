@@ -15,7 +15,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
 static const char *resource_name(int resource) {
@@ -429,7 +428,8 @@ int isc_client_token_roles(intune_scep_client *c, int resource, char **roles, in
     tok = tok ? strchr(tok + 1, ' ') : NULL;
     const char *p1 = tok ? strchr(tok + 1, '.') : NULL;
     const char *p2 = p1 ? strchr(p1 + 1, '.') : NULL;
-    isc_buf out = {0};
+    char *found = NULL;
+    int prc = INTUNE_SCEP_OK;
     if (p1 && p2 && p2 - p1 - 1 > 0 && p2 - p1 - 1 < 65536) {
         size_t n = (size_t)(p2 - p1 - 1);
         char *b64 = malloc(n + 4);
@@ -442,28 +442,19 @@ int isc_client_token_roles(intune_scep_client *c, int resource, char **roles, in
             int len = EVP_DecodeBlock(json, (const unsigned char *)b64, (int)m);
             if (len > 0) {
                 while (len > 0 && json[len - 1] == '\0') len--; /* padding gives trailing zero bytes */
-                cJSON *j = cJSON_ParseWithLength((const char *)json, (size_t)len);
-                const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "roles");
-                const cJSON *it;
-                cJSON_ArrayForEach(it, arr) {
-                    /* A role holding the separator could pose as two: left out, like one with a control character. */
-                    if (!cJSON_IsString(it) || isc_has_control(it->valuestring) || strchr(it->valuestring, ','))
-                        continue;
-                    if (out.len) isc_buf_append(&out, ",", 1);
-                    isc_buf_append(&out, it->valuestring, strlen(it->valuestring));
-                }
-                cJSON_Delete(j);
+                /* The checked reader: a payload with a NUL or a member twice gives no roles (""). */
+                prc = isc_parse_token_roles((const char *)json, (size_t)len, &found);
             }
-            isc_wipe(json, n + 4);
         }
+        /* Pieces of a bearer token: wiped before they are freed. */
+        if (b64) isc_wipe(b64, n + 4);
+        if (json) isc_wipe(json, n + 4);
         free(b64);
         free(json);
     }
     isc_cache_entry_release(entry);
-    if (isc_buf_append(&out, "", 0)) {
-        isc_buf_free(&out);
+    if (prc == INTUNE_SCEP_E_NOMEM || (!found && !(found = isc_strdup(""))))
         return isc_error_set(err, INTUNE_SCEP_E_NOMEM, "out of memory");
-    }
-    *roles = out.data;
+    *roles = found;
     return INTUNE_SCEP_OK;
 }

@@ -72,9 +72,9 @@ void isc_free_secret(char *s) {
 }
 
 /*
- * Activity ids need uniqueness, not secrecy, and one RAND_bytes per call takes
- * the DRBG's lock on the hot path: each thread draws 64 ids' worth at once. A
- * fork makes every thread's batch stale (the child must not repeat the parent's ids).
+ * The fork generation: a count the child of every fork() increments (a pthread_atfork
+ * handler), read with one atomic load. A client notes it when it is made, and so tells
+ * a child from its own process without a getpid() system call on every call.
  */
 static atomic_uint fork_generation;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -85,13 +85,22 @@ static void register_atfork(void) {
     pthread_atfork(NULL, NULL, on_fork_child);
 }
 
+/*
+ * Activity ids need uniqueness, not secrecy, and one RAND_bytes per call takes
+ * the DRBG's lock on the hot path: each thread draws 64 ids' worth at once. A
+ * fork makes every thread's batch stale (the child must not repeat the parent's ids).
+ */
+unsigned isc_fork_generation(void) {
+    pthread_once(&atfork_once, register_atfork);
+    return atomic_load(&fork_generation);
+}
+
 void isc_uuid4(char out[37]) {
     static const char hex[] = "0123456789abcdef";
     static _Thread_local unsigned char batch[16 * 64];
     static _Thread_local size_t used = sizeof batch;
     static _Thread_local unsigned batch_generation;
-    pthread_once(&atfork_once, register_atfork);
-    unsigned gen = atomic_load(&fork_generation);
+    unsigned gen = isc_fork_generation();
     if (used >= sizeof batch || batch_generation != gen) {
         if (RAND_bytes(batch, sizeof batch) != 1) {
             /* RAND_bytes does not fail on a working system; never send a predictable id silently. */

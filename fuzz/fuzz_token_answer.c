@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_token_answer.c - the identity platform's 200 answer (isc_parse_token_answer):
- * a usable token, or AUTH; PROTOCOL exactly for an answer with a NUL or a duplicated member. */
+ * a usable token, or AUTH; PROTOCOL exactly for an answer with a NUL or a duplicated member.
+ * The same bytes as a token's decoded payload (isc_parse_token_roles): the roles claim. */
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -28,6 +29,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_check_error(&err, rc);
     }
     isc_error_reset(&err);
+
+    /* The roles claim: PROTOCOL exactly for an untrusted payload; otherwise a string of
+     * comma-separated, non-empty roles without a control character. */
+    char *roles = NULL;
+    rc = isc_parse_token_roles(body, size, &roles);
+    if (untrusted) FUZZ_ASSERT(rc == INTUNE_SCEP_E_PROTOCOL || rc == INTUNE_SCEP_E_NOMEM);
+    if (rc == INTUNE_SCEP_E_PROTOCOL) FUZZ_ASSERT(untrusted);
+    if (rc == INTUNE_SCEP_OK) {
+        FUZZ_ASSERT(roles != NULL && !isc_has_control(roles));
+        size_t n = strlen(roles);
+        FUZZ_ASSERT(n == 0 || (roles[0] != ',' && roles[n - 1] != ',' && !strstr(roles, ",,")));
+        free(roles);
+    } else {
+        FUZZ_ASSERT(roles == NULL);
+    }
     free(body);
     return 0;
 }

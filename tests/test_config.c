@@ -748,6 +748,49 @@ static void check_words(const char *what, const char *from, const char *to) {
     }
 }
 
+/*
+ * The keys a passage of prose names (every `UPPER_CASE` word in backquotes between the
+ * markers `from` and `to` of the file `rel`; a `PREFIX_*` family counts when a key has the
+ * prefix) are keys of the library: a renamed or retired key cannot stay in the docs.
+ */
+static void check_named_keys(const char *rel, const char *from_marker, const char *to_marker) {
+    char *doc = source_file(rel);
+    const char *from = strstr(doc, from_marker);
+    const char *to = from ? strstr(from, to_marker) : NULL;
+    if (!from || !to) {
+        th_fail(__FILE__, __LINE__, "%s: the passage from \"%s\" to \"%s\" is not found", rel, from_marker, to_marker);
+        free(doc);
+        return;
+    }
+    int named = 0;
+    for (const char *q = memchr(from, '`', (size_t)(to - from)); q && q < to;) {
+        const char *close = memchr(q + 1, '`', (size_t)(to - q - 1));
+        if (!close) break;
+        char word[128];
+        snprintf(word, sizeof word, "%.*s", (int)(close - q - 1 < 127 ? close - q - 1 : 127), q + 1);
+        size_t wl = strlen(word);
+        int upper = wl > 2;
+        for (size_t i = 0; i < wl; i++)
+            if (!((word[i] >= 'A' && word[i] <= 'Z') || (word[i] >= '0' && word[i] <= '9') || word[i] == '_' ||
+                  (word[i] == '*' && i == wl - 1)))
+                upper = 0;
+        if (upper) {
+            named++;
+            int known = 0;
+            if (word[wl - 1] == '*') {
+                for (size_t i = 0; i < intune_scep_config_key_count(); i++)
+                    if (strncmp(intune_scep_config_key_name(i), word, wl - 1) == 0) known = 1;
+            } else {
+                known = intune_scep_config_key_flags(word) != 0;
+            }
+            if (!known) th_fail(__FILE__, __LINE__, "%s names `%s`, which the library does not know", rel, word);
+        }
+        q = memchr(close + 1, '`', (size_t)(to - close - 1));
+    }
+    if (named < 4) th_fail(__FILE__, __LINE__, "%s: only %d keys found in the passage (is the marker right?)", rel, named);
+    free(doc);
+}
+
 /* The documented key lists and the library's table agree (README, onboarding, the header). */
 static void test_docs_list_every_key(void) {
     check_doc_table("README.md");
@@ -758,6 +801,9 @@ static void test_docs_list_every_key(void) {
     if (!from || !to) th_fail(__FILE__, __LINE__, "intune_scep.h: the key list at intune_scep_config_new is not found");
     else check_words("intune_scep.h's key list at intune_scep_config_new", from, to);
     free(h);
+    /* Passages that name some keys and send the reader to the full list. */
+    check_named_keys("python/README.md", "Configuration keys are those", "## Exceptions");
+    check_named_keys("docs/scep-server.md", "The library's keys (", "the server's own keys are");
 }
 
 static const th_test tests[] = {

@@ -468,6 +468,17 @@ static void test_token_roles(void) {
     CHECK_STATUS(intune_scep_client_token_roles(c, INTUNE_SCEP_RESOURCE_INTUNE, &roles, err), INTUNE_SCEP_OK, err);
     CHECK_STR(roles, "");
     intune_scep_string_free(roles);
+    /* A payload that states "roles" twice cannot be trusted: no roles, whichever member comes first. */
+    th_emu_settings(emu, "{\"roles\":{\"intune\":[\"other\"]},"
+                         "\"token_payload_extra\":\"\\\"roles\\\":[\\\"scep_challenge_provider\\\"]\"}");
+    CHECK_STATUS(intune_scep_client_token_roles(c, INTUNE_SCEP_RESOURCE_INTUNE, &roles, err), INTUNE_SCEP_OK, err);
+    CHECK_STR(roles, "");
+    intune_scep_string_free(roles);
+    /* An empty role is left out, not joined as an empty item. */
+    th_emu_settings(emu, "{\"roles\":{\"intune\":[\"a\",\"\",\"b\"]},\"token_payload_extra\":\"\"}");
+    CHECK_STATUS(intune_scep_client_token_roles(c, INTUNE_SCEP_RESOURCE_INTUNE, &roles, err), INTUNE_SCEP_OK, err);
+    CHECK_STR(roles, "a,b");
+    intune_scep_string_free(roles);
     CHECK_STATUS(intune_scep_client_token_roles(c, 7, &roles, err), INTUNE_SCEP_E_INVALID_ARGUMENT, err);
     intune_scep_client_free(c);
     intune_scep_error_free(err);

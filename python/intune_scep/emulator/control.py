@@ -16,7 +16,7 @@ SETTINGS_TYPES = {
     "mixed_case_names": bool, "client_certificates": list, "max_body": int, "max_recorded": int,
     "single_use_challenges": bool,
     "federated_credentials": list, "managed_identities": list, "system_identity": bool, "identity_header": str,
-    "roles": dict,
+    "roles": dict, "token_payload_extra": str,
 }
 
 

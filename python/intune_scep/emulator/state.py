@@ -110,6 +110,9 @@ class State:
             "identity_header": "EmuIdh-" + secrets.token_urlsafe(18),
             # the roles claim of the tokens issued, per resource (the app's granted permissions)
             "roles": {"graph": ["Application.Read.All"], "intune": ["scep_challenge_provider"]},
+            # raw JSON members added at the end of every token's payload, verbatim (a payload
+            # that states a member twice, for the readers of the roles claim); "" adds nothing
+            "token_payload_extra": "",
         }
         self.tokens = {}  # token -> (resource, expires_at)
         self.profiles = {}
@@ -172,15 +175,19 @@ class State:
         lifetime = self.settings["token_lifetime"]
         with self.lock:
             roles = list(self.settings["roles"].get(resource, []))
+            extra = self.settings["token_payload_extra"]
         now = int(time.time())
         aud = self.graph_resource_url if resource == "graph" else self.intune_resource_url
         head = {"typ": "JWT", "alg": "RS256", "kid": "emulator"}
         body = {"aud": aud, "iss": "https://sts.windows.net/%s/" % self.tenant, "iat": now, "nbf": now,
                 "exp": now + lifetime, "appid": self.app_id, "roles": roles}
 
-        def part(obj):
-            return base64.urlsafe_b64encode(json.dumps(obj).encode("utf-8")).rstrip(b"=").decode("ascii")
-        token = part(head) + "." + part(body) + ".EmuTok-" + secrets.token_urlsafe(32)
+        def part(obj, extra=""):
+            text = json.dumps(obj)
+            if extra:
+                text = text[:-1] + ", " + extra + "}"
+            return base64.urlsafe_b64encode(text.encode("utf-8")).rstrip(b"=").decode("ascii")
+        token = part(head) + "." + part(body, extra) + ".EmuTok-" + secrets.token_urlsafe(32)
         with self.lock:
             self.tokens[token] = (resource, time.time() + lifetime)
         return token, lifetime
