@@ -268,8 +268,11 @@ class Runner:
         self.missing.append(f"{figure}/{door}")
 
     def run(self):
+        # Passes go round the front doors forwards, then backwards, then forwards: a load or a
+        # slowness of the machine that grows or fades during the run hits every row alike, and
+        # no row is always measured right after another one.
         for p in range(self.timing["rounds"]):
-            for d in self.selected:
+            for d in (self.selected if p % 2 == 0 else list(reversed(self.selected))):
                 self.throughput(d, p)
         for d in self.selected:
             self.merge_throughput(d)
