@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -267,4 +268,25 @@ struct MHD_Daemon *start_daemon(struct server *s, const char *bind, int port, in
         {MHD_OPTION_END, 0, NULL},
     };
     return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+}
+
+int http_tls_supported(void) { return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES; }
+
+int http_bound_port(struct MHD_Daemon *d) {
+    const union MHD_DaemonInfo *i = d != NULL ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    return i != NULL ? (int)i->port : -1;
+}
+
+void http_quiesce(struct MHD_Daemon *d) {
+    MHD_socket ls;
+    if (d != NULL && (ls = MHD_quiesce_daemon(d)) != MHD_INVALID_SOCKET) close(ls);
+}
+
+int http_has_connections(struct MHD_Daemon *d) {
+    const union MHD_DaemonInfo *i = d != NULL ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS) : NULL;
+    return i != NULL && i->num_connections != 0;
+}
+
+void http_stop(struct MHD_Daemon *d) {
+    if (d != NULL) MHD_stop_daemon(d);
 }

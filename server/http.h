@@ -17,4 +17,19 @@ struct MHD_Daemon;
 struct MHD_Daemon *start_daemon(struct server *s, const char *bind, int port, int threads, const char *tls_cert,
                                 const char *tls_key, int admin);
 
+/* 1 when this libmicrohttpd can serve HTTPS. */
+int http_tls_supported(void);
+
+/* The port `d` listens on; -1 for NULL or when libmicrohttpd cannot tell. */
+int http_bound_port(struct MHD_Daemon *d);
+
+/* Stop accepting connections on `d` (NULL: nothing); the connections it has go on. */
+void http_quiesce(struct MHD_Daemon *d);
+
+/* 1 when `d` still has connections open; 0 for NULL, none, or when libmicrohttpd cannot tell. */
+int http_has_connections(struct MHD_Daemon *d);
+
+/* Stop `d` and its threads (NULL: nothing). */
+void http_stop(struct MHD_Daemon *d);
+
 #endif

@@ -37,8 +37,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
 #include <openssl/crypto.h>
 #include <openssl/provider.h>
 
@@ -291,7 +289,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "intune-scep-server: %s cannot be read\n", tls_cert == NULL ? "TLS_CERT_FILE" : "TLS_KEY_FILE");
             goto out;
         }
-        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        if (!http_tls_supported()) {
             fprintf(stderr, "intune-scep-server: this libmicrohttpd has no TLS support\n");
             goto out;
         }
@@ -372,11 +370,8 @@ int main(int argc, char **argv) {
         goto out;
     }
     worker_started = 1;
-    const union MHD_DaemonInfo *ai = admin != NULL ? MHD_get_daemon_info(admin, MHD_DAEMON_INFO_BIND_PORT) : NULL;
-    const union MHD_DaemonInfo *hi = http != NULL ? MHD_get_daemon_info(http, MHD_DAEMON_INFO_BIND_PORT) : NULL;
-    const union MHD_DaemonInfo *si = https != NULL ? MHD_get_daemon_info(https, MHD_DAEMON_INFO_BIND_PORT) : NULL;
-    printf("listening http=%d https=%d admin=%d\n", hi != NULL ? (int)hi->port : -1, si != NULL ? (int)si->port : -1,
-           ai != NULL ? (int)ai->port : -1);
+    printf("listening http=%d https=%d admin=%d\n", http_bound_port(http), http_bound_port(https),
+           http_bound_port(admin));
     fflush(stdout);
     log_line(&s, "started intune_path=%s static_path=%s threads=%d issuer=\"%s\" revocation_interval=%d", s.intune_path,
              s.static_path != NULL ? s.static_path : "-", threads, s.issuer_name, s.revocation_interval);
@@ -410,18 +405,15 @@ int main(int argc, char **argv) {
     pthread_mutex_lock(&s.active_lock);
     s.draining = 1;
     pthread_mutex_unlock(&s.active_lock);
-    MHD_socket ls;
-    if (http != NULL && (ls = MHD_quiesce_daemon(http)) != MHD_INVALID_SOCKET) close(ls);
-    if (https != NULL && (ls = MHD_quiesce_daemon(https)) != MHD_INVALID_SOCKET) close(ls);
+    http_quiesce(http);
+    http_quiesce(https);
     long long deadline = now_ms() + (long long)stop_timeout * 1000;
     int waiting;
     do {
         pthread_mutex_lock(&s.active_lock);
         waiting = s.active;
         pthread_mutex_unlock(&s.active_lock);
-        const union MHD_DaemonInfo *c1 = http != NULL ? MHD_get_daemon_info(http, MHD_DAEMON_INFO_CURRENT_CONNECTIONS) : NULL;
-        const union MHD_DaemonInfo *c2 = https != NULL ? MHD_get_daemon_info(https, MHD_DAEMON_INFO_CURRENT_CONNECTIONS) : NULL;
-        if (waiting == 0 && (c1 == NULL || c1->num_connections == 0) && (c2 == NULL || c2->num_connections == 0)) break;
+        if (waiting == 0 && !http_has_connections(http) && !http_has_connections(https)) break;
         if (waiting == 0 && deadline > now_ms() + 2000) deadline = now_ms() + 2000; /* idle keep-alive connections */
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -430,9 +422,9 @@ int main(int argc, char **argv) {
     status = 0;
 out:
 #undef GET
-    if (http != NULL) MHD_stop_daemon(http);
-    if (https != NULL) MHD_stop_daemon(https);
-    if (admin != NULL) MHD_stop_daemon(admin);
+    http_stop(http);
+    http_stop(https);
+    http_stop(admin);
     if (worker_started) {
         worker_poke(&s, 0, 1);
         pthread_join(worker, NULL);
