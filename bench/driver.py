@@ -488,6 +488,37 @@ def callgrind_functions(path):
     return funcs
 
 
+def strace_counts(path):
+    """{system call: calls} from the summary `strace -c` writes."""
+    import re
+    counts = {}
+    for line in open(path, encoding="utf-8"):
+        m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?([a-z_0-9]+)\s*$", line)
+        if m and m.group(2) != "total":
+            counts[m.group(2)] = int(m.group(1))
+    return counts
+
+
+def syscalls_per_call(r, door, argv):
+    """System calls per warm call (`strace -f -c`, the same two call counts as callgrind's
+    difference): the kernel's share of a call, which callgrind does not see. None without strace."""
+    import shutil
+    if not shutil.which("strace"):
+        return None
+    runs = []
+    for n in PROFILE_DOORS[door]:
+        out = os.path.join(r.a.tmp, f"strace.{door}.{n}")
+        extra = ["--threads", "1", "--calls", str(n), "--checkpoint", "1"]
+        p = subprocess.run(["strace", "-f", "-c", "-o", out] + argv + extra,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if p.returncode != 0:
+            log(f"{door}: strace: {p.stderr.strip().splitlines()[-3:]}")
+            return None
+        runs.append((n, strace_counts(out)))
+    (n1, c1), (n2, c2) = runs
+    return {k: (c2.get(k, 0) - c1.get(k, 0)) / (n2 - n1) for k in set(c1) | set(c2)}
+
+
 def profile(r):
     """Instructions per warm call under callgrind: a fixed number of calls on one
     thread, run twice with different counts; the difference over the difference in
@@ -498,6 +529,7 @@ def profile(r):
         return 2
     per_call = {}
     details = {}
+    syscalls = {}
     for door in [d for d in ("curl", "c", "python") if d in r.selected]:
         argv, why = r.command(door, "memory")
         if argv is None:
@@ -518,11 +550,21 @@ def profile(r):
         delta = {k: (f2.get(k, 0) - f1.get(k, 0)) / (n2 - n1) for k in f2}
         per_call[door] = delta.get("PROGRAM TOTALS", 0)
         details[door] = delta
+        log(f"strace: {DOORS[door][0]}")
+        syscalls[door] = syscalls_per_call(r, door, argv)
     print()
     print("Instructions per warm call (callgrind, one thread):")
     for door, v in per_call.items():
         ratio = f"  ({v / per_call['curl']:.2f}x the libcurl loop)" if "curl" in per_call and door != "curl" else ""
         print(f"  {DOORS[door][0]:<36}{v:10,.0f}{ratio}")
+    if any(v is not None for v in syscalls.values()):
+        print()
+        print("System calls per warm call (strace -c, one thread; the kernel's share, which callgrind does not see):")
+        for door, sc in syscalls.items():
+            if sc is None:
+                continue
+            shown = ", ".join(f"{k} {v:.2f}" for k, v in sorted(sc.items(), key=lambda kv: -kv[1]) if v >= 0.01)
+            print(f"  {DOORS[door][0]:<36}{sum(sc.values()):6.2f}   ({shown})")
     for door in ("c", "python"):
         d = details.get(door)
         if not d:

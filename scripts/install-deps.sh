@@ -6,7 +6,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev libcjson-dev swig
-              nginx-light clang libclang-rt-14-dev valgrind python3 python3-venv
+              nginx-light clang libclang-rt-14-dev valgrind strace python3 python3-venv
               openjdk-17-jdk-headless maven
               libmicrohttpd-dev libsqlite3-dev postgresql libpq-dev
               strongswan-pki libstrongswan-extra-plugins scep debootstrap patchelf
