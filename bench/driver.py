@@ -52,6 +52,7 @@ def parse_args():
     p.add_argument("--only", default=",".join(ORDER))
     p.add_argument("--out", required=True)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--passes", type=int, default=None, help="passes over the front doors (default 3; --quick 1)")
     p.add_argument("--cbin")
     p.add_argument("--python")
     p.add_argument("--java-classes")
@@ -78,6 +79,8 @@ class Runner:
             self.mem_calls, self.mem_checkpoint = 10_000, 1_000
         else:
             self.timing = {"warmup": 1.0, "seconds": 5.0, "rounds": 3}
+        if a.passes is not None:
+            self.timing["rounds"] = a.passes
             self.java_warmup = 3.0
             self.cold_runs = 5
             self.mem_calls, self.mem_checkpoint = 100_000, 10_000
@@ -592,6 +595,7 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc)
     r.run()
     command = "bench/run" + (" --quick" if a.quick else "") + \
+        (f" --passes {a.passes}" if a.passes is not None else "") + \
         ("" if r.selected == ORDER else " --only " + ",".join(r.selected))
     m = machine()
     text = r.table()
