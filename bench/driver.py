@@ -79,11 +79,11 @@ class Runner:
             self.mem_calls, self.mem_checkpoint = 10_000, 1_000
         else:
             self.timing = {"warmup": 1.0, "seconds": 5.0, "rounds": 3}
-        if a.passes is not None:
-            self.timing["rounds"] = a.passes
             self.java_warmup = 3.0
             self.cold_runs = 5
             self.mem_calls, self.mem_checkpoint = 100_000, 10_000
+        if a.passes is not None:
+            self.timing["rounds"] = a.passes
         self.url = a.base_url + SCEP_PATH
         self.user_agent = library_user_agent()
         self.results = {"throughput": {}, "cold_start": {}, "memory": {}}

@@ -85,16 +85,16 @@ static void register_atfork(void) {
     pthread_atfork(NULL, NULL, on_fork_child);
 }
 
-/*
- * Activity ids need uniqueness, not secrecy, and one RAND_bytes per call takes
- * the DRBG's lock on the hot path: each thread draws 64 ids' worth at once. A
- * fork makes every thread's batch stale (the child must not repeat the parent's ids).
- */
 unsigned isc_fork_generation(void) {
     pthread_once(&atfork_once, register_atfork);
     return atomic_load(&fork_generation);
 }
 
+/*
+ * Activity ids need uniqueness, not secrecy, and one RAND_bytes per call takes
+ * the DRBG's lock on the hot path: each thread draws 64 ids' worth at once. A
+ * fork makes every thread's batch stale (the child must not repeat the parent's ids).
+ */
 void isc_uuid4(char out[37]) {
     static const char hex[] = "0123456789abcdef";
     static _Thread_local unsigned char batch[16 * 64];

@@ -24,10 +24,10 @@ char *isc_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1
 void isc_free_secret(char *s);
 /** Wipe `n` bytes. */
 void isc_wipe(void *p, size_t n);
-/** Write a random version-4 UUID, 36 characters and a NUL, into out. */
-/* The number of fork()s this process descends from since the library was first used (it changes
- * in the child of every fork; the handler is registered on the first call). */
+/** The number of fork()s this process descends from since the library was first used (it changes
+ *  in the child of every fork; the handler is registered on the first call). One atomic load. */
 unsigned isc_fork_generation(void);
+/** Write a random version-4 UUID, 36 characters and a NUL, into out. */
 void isc_uuid4(char out[37]);
 /** A random number in [0, n). */
 uint64_t isc_random_below(uint64_t n);
