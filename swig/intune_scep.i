@@ -15,13 +15,14 @@
  *   function, plus one suffix saying how the shape differs:
  *     _ret     the out-parameter is the return value (NULL on failure: see err)
  *     _json    the out-object is returned as its JSON text (NULL on failure: see err)
- *     _py      the C callback (function and userdata) is replaced by an object of
- *     _java    that language's file: a log sink, a transport (made by the helpers below)
+ *     _py      the C callback (function and userdata), or the client handle, is
+ *     _java    replaced by an object of that language's file: a log sink, a
+ *              transport, Python's call gate (made by the helpers there)
  *   e.g. intune_scep_client_new -> intune_scep_client_new_ret,
  *        intune_scep_config_set_log_callback -> intune_scep_config_set_log_callback_py.
  *
- *   What a language's file adds that wraps no ABI function (the log sink and
- *   transport objects themselves, a diagnostic) is named intune_scep_py_* or
+ *   What a language's file adds that wraps no ABI function (the log sink,
+ *   transport and call-gate objects themselves, a diagnostic) is named intune_scep_py_* or
  *   intune_scep_java_*, so it is never mistaken for a part of the C ABI.
  *
  * This file holds the helpers every language shares; python.i and java.i add each

@@ -12,7 +12,6 @@ import functools
 import importlib
 import logging
 import os
-import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TypeVar, Union
 
@@ -28,6 +27,8 @@ from ._errors import (
 
 # The SWIG-generated extension (flat functions over the C ABI); untyped.
 _native: Any = importlib.import_module(".._native", __name__)
+# ValidateRequest's one call into the extension, bound once.
+_validate: Callable[[Any, Any, Any], None] = _native.intune_scep_validate_request_py
 
 __all__ = [
     "CARequestErrorCode",
@@ -91,21 +92,25 @@ def library_version() -> str:
 
 def _exception_from(status: int, err: Any, transaction_id: Optional[str] = None) -> BaseException:
     """The Python exception for a failed call's status and filled error object."""
-    name = str(_native.intune_scep_status_name(status))
     if err is None:  # the error object itself could not be allocated
-        message = name
-        activity_id = service_code = description = body = None
-        txid = transaction_id
-        http_status = aadsts = 0
-    else:
-        message = _native.intune_scep_error_message(err) or name
-        activity_id = _native.intune_scep_error_activity_id(err)
-        txid = _native.intune_scep_error_transaction_id(err) or transaction_id
-        service_code = _native.intune_scep_error_service_code(err)
-        description = _native.intune_scep_error_description(err)
-        http_status = int(_native.intune_scep_error_http_status(err))
-        body = _native.intune_scep_error_response_body(err)
-        aadsts = int(_native.intune_scep_error_aadsts_code(err))
+        return _exception_of(status, None, None, transaction_id, None, None, 0, None, 0)
+    return _exception_of(status, _native.intune_scep_error_message(err), _native.intune_scep_error_activity_id(err),
+                         _native.intune_scep_error_transaction_id(err) or transaction_id,
+                         _native.intune_scep_error_service_code(err), _native.intune_scep_error_description(err),
+                         int(_native.intune_scep_error_http_status(err)),
+                         _native.intune_scep_error_response_body(err),
+                         int(_native.intune_scep_error_aadsts_code(err)))
+
+
+def _exception_of(status: int, message: Optional[str], activity_id: Optional[str], txid: Optional[str],
+                  service_code: Optional[str], description: Optional[str], http_status: int, body: Optional[str],
+                  aadsts: int) -> BaseException:
+    """The Python exception for a failed call's status and the fields of its error object.
+
+    The extension's call gate calls it for a failed SCEP call (the fields read in C);
+    :func:`_exception_from` for the others."""
+    name = str(_native.intune_scep_status_name(status))
+    message = message or name
     common: Dict[str, Any] = {"status": name, "activity_id": activity_id, "transaction_id": txid}
     if status in (_E_INVALID_ARGUMENT, _E_CONFIG):
         return ValueError(message)
@@ -147,14 +152,6 @@ def _call(fn: Callable[..., _T], *args: Any, transaction_id: Optional[str] = Non
     finally:
         if err is not None:
             _native.intune_scep_error_free(err)
-
-
-def _new_error() -> Any:
-    """A new native error object; MemoryError when none can be had."""
-    err = _native.intune_scep_error_new()
-    if err is None:
-        raise MemoryError("intune_scep_error_new: out of memory")
-    return err
 
 
 def _require_str(name: str, value: Any, *, optional: bool = False) -> Optional[str]:
@@ -384,42 +381,40 @@ class _NativeClient:
         return self
 
     def _init_state(self) -> None:
-        self._client: Any = None
+        # The extension's call gate (a capsule, swig/python.i): it owns the native client and
+        # keeps the per-call bookkeeping in C (the calls in progress for close(), spare error
+        # objects, the log level given to the client), so that a SCEP call is one crossing into
+        # the extension. None until the client is made; kept after close(), which it refuses
+        # later calls with.
+        self._gate: Any = None
         self._sink: Any = None
-        self._lock = threading.Lock()  # close() holds it; the last call to end after close() takes it
-        self._idle = threading.Condition(self._lock)  # close() waits on it for running calls
-        # One entry per call in progress, appended before the call reads _client and popped when
-        # it ends: list.append and list.pop are atomic, and cheaper than taking a lock twice per
-        # call. close() sets _client to None first, then waits until the list is empty, so no
-        # call can use the native client once it is freed.
-        self._calls: List[None] = []
-        # Native error objects not in use, taken and given back by the calls (list.pop and
-        # list.append are atomic): a call needs one, and making and freeing one per call
-        # costs two more crossings into the extension. Every ABI call empties the error
-        # object it is given before it runs; these are freed by close().
-        self._errors: List[Any] = []
-        self._log_cache: Optional[Dict[Any, Any]] = None
 
     def _open(self, cfg: Any, logger: Optional[logging.Logger]) -> None:
         log = logger if logger is not None else logging.getLogger(LOGGER_NAME)
         # The sink holds the callable; the callable holds only the logger, never
-        # this object, so an unclosed client can still be collected.
+        # this object, so an unclosed client can still be collected. The gate, likewise,
+        # holds module functions and the logger, never this object.
         sink = _native.intune_scep_py_log_sink_new(functools.partial(_emit, log))
         try:
-            _native.intune_scep_config_set_log_callback_py(cfg, sink, _min_level(log))
+            # The lowest level passed on follows the logger's effective level, checked on every
+            # call (a client made before logging.basicConfig still logs INFO), until
+            # set_log_level() is given a level.
+            level = _min_level(log)
+            _native.intune_scep_config_set_log_callback_py(cfg, sink, level)
             client = _call(_native.intune_scep_client_new_ret, cfg)
+            try:
+                gate = _native.intune_scep_py_gate_new(
+                    client, sink, level, _level_cache(log), _LEVEL_NOTE, functools.partial(_min_level, log),
+                    _exception_of, _csr_arg, f"{type(self).__name__} is closed")
+            except BaseException:
+                _native.intune_scep_client_free(client)
+                raise
         except BaseException:
             _native.intune_scep_py_log_sink_free(sink)
             raise
         self._logger = log
-        self._log_cache = _level_cache(log)
         self._sink = sink
-        # The lowest level passed on follows the logger's effective level, checked on every
-        # call (a client made before logging.basicConfig still logs INFO), until
-        # set_log_level() is given a level.
-        self._level = _min_level(log)
-        self._level_follows = True
-        self._client = client
+        self._gate = gate
 
     # -- lifetime ---------------------------------------------------------------
 
@@ -429,23 +424,17 @@ class _NativeClient:
         Waits for calls running on other threads to end; later calls raise
         :class:`ValueError`. Calling it again does nothing.
         """
-        with self._lock:
-            client, self._client = self._client, None
-            if client is None:
-                return
-            while self._calls:
-                self._idle.wait()
-            sink, self._sink = self._sink, None
-            errors, self._errors = self._errors, []
-        _native.intune_scep_client_free(client)
-        _native.intune_scep_py_log_sink_free(sink)
-        for err in errors:
-            _native.intune_scep_error_free(err)
+        gate = self._gate
+        if gate is None or not _native.intune_scep_py_gate_close(gate):
+            return
+        sink, self._sink = self._sink, None
+        _native.intune_scep_py_log_sink_free(sink)  # after the client, which the gate freed
 
     @property
     def closed(self) -> bool:
         """True once :meth:`close` was called."""
-        return self._client is None
+        gate = self._gate
+        return gate is None or bool(_native.intune_scep_py_gate_closed(gate))
 
     def __enter__(self: "_Self") -> "_Self":
         self._acquire()
@@ -457,7 +446,7 @@ class _NativeClient:
 
     def __del__(self) -> None:
         try:
-            if getattr(self, "_client", None) is not None:
+            if getattr(self, "_gate", None) is not None:
                 self.close()
         except Exception:  # interpreter shutdown: modules may be gone
             pass
@@ -465,35 +454,20 @@ class _NativeClient:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {'closed' if self.closed else 'open'}>"
 
+    @property
+    def _spare_errors(self) -> int:
+        """How many spare native error objects the gate holds (0 once closed)."""
+        return int(_native.intune_scep_py_gate_spare_errors(self._gate))
+
     def _acquire(self) -> Any:
         """The native client for one call (ValueError once closed); :meth:`_release` ends the call."""
-        self._calls.append(None)
-        client = self._client
-        if client is None:
-            self._release()
+        gate = self._gate
+        if gate is None:
             raise ValueError(f"{type(self).__name__} is closed")
-        if self._level_follows:
-            self._follow_level(client)
-        return client
+        return _native.intune_scep_py_gate_enter(gate)
 
     def _release(self) -> None:
-        calls = self._calls
-        calls.pop()
-        if not calls and self._client is None:  # close() may be waiting for this call
-            with self._lock:
-                self._idle.notify_all()
-
-    def _follow_level(self, client: Any) -> None:
-        """Pass the logger's effective level on to the native client when it changed."""
-        cache = self._log_cache
-        level = cache.get(_LEVEL_NOTE) if cache is not None else None
-        if level is None:
-            level = _min_level(self._logger)
-            if cache is not None:
-                cache[_LEVEL_NOTE] = level
-        if level != self._level:
-            self._level = level
-            _native.intune_scep_client_set_log_callback_py(client, self._sink, level)
+        _native.intune_scep_py_gate_leave(self._gate)
 
     def _run(self, fn: Callable[..., int], *args: Any, transaction_id: Optional[str] = None) -> None:
         client = self._acquire()
@@ -505,35 +479,11 @@ class _NativeClient:
     def _call_status(self, fn: Callable[..., int], transaction_id: Any, *args: Any) -> None:
         """``fn(client, *args, err)``, a call returning a status: returns only for INTUNE_SCEP_OK.
 
-        The path of every SCEP and revocation call (ValidateRequest has it written out), kept
-        short: :meth:`_acquire`,
-        :meth:`_release` and :func:`_call` written out, and an error object of
-        ``self._errors``. The text arguments are checked by the extension (type, NUL),
-        naming the argument, and by the library (empty, UTF-8, one line).
+        The path of the calls the gate has no one-crossing form for (the notification for a
+        certificate, the revocation upload). The text arguments are checked by the extension
+        (type, NUL), naming the argument, and by the library (empty, UTF-8, one line).
         """
-        calls = self._calls
-        calls.append(None)
-        try:
-            client = self._client
-            if client is None:
-                raise ValueError(f"{type(self).__name__} is closed")
-            if self._level_follows:
-                cache = self._log_cache
-                if cache is None or cache.get(_LEVEL_NOTE) != self._level:
-                    self._follow_level(client)
-            errors = self._errors
-            err = errors.pop() if errors else _new_error()
-            try:
-                status = fn(client, *args, err)
-                if status != _OK:  # fail closed: anything but OK raises
-                    raise _exception_from(status, err, transaction_id)
-            finally:
-                errors.append(err)
-        finally:
-            calls.pop()
-            if not calls and self._client is None:  # close() may be waiting for this call
-                with self._lock:
-                    self._idle.notify_all()
+        self._run(fn, *args, transaction_id=transaction_id)
 
     # -- administration and diagnostics ---------------------------------------
 
@@ -621,13 +571,10 @@ class _NativeClient:
             level = _min_level(self._logger)
         if isinstance(level, bool) or not isinstance(level, int):
             raise TypeError(f"level: expected int, got {type(level).__name__}")
-        client = self._acquire()
-        try:
-            self._level_follows = follows
-            self._level = level
-            _native.intune_scep_client_set_log_callback_py(client, self._sink, level)
-        finally:
-            self._release()
+        gate = self._gate
+        if gate is None:
+            raise ValueError(f"{type(self).__name__} is closed")
+        _native.intune_scep_py_gate_set_log_level(gate, level, 1 if follows else 0)
 
     def fetch_token(self, resource: str = "intune") -> None:
         """Fetch a fresh token now, for diagnostics: ``"intune"`` or ``"graph"``.
@@ -700,34 +647,11 @@ class IntuneScepServiceClient(_NativeClient):
             IntuneClientException: any other failure (HTTP, transport, auth, …).
             ValueError: an argument is empty (the message names it).
         """
-        # The hottest path of all: _is_one_line_csr and _call_status written out (a Python call
-        # and the packing of *args cost about 1,800 instructions). Keep the two in step.
-        csr = certificate_request
-        if not (isinstance(csr, str) and "-" not in csr and "\n" not in csr and "\r" not in csr and " " not in csr):
-            csr = _csr_arg("certificate_request", csr)
-        calls = self._calls
-        calls.append(None)
-        try:
-            client = self._client
-            if client is None:
-                raise ValueError(f"{type(self).__name__} is closed")
-            if self._level_follows:
-                cache = self._log_cache
-                if cache is None or cache.get(_LEVEL_NOTE) != self._level:
-                    self._follow_level(client)
-            errors = self._errors
-            err = errors.pop() if errors else _new_error()
-            try:
-                status = _native.intune_scep_validate_request(client, transaction_id, csr, err)
-                if status != _OK:  # fail closed: anything but OK raises
-                    raise _exception_from(status, err, transaction_id)
-            finally:
-                errors.append(err)
-        finally:
-            calls.pop()
-            if not calls and self._client is None:  # close() may be waiting for this call
-                with self._lock:
-                    self._idle.notify_all()
+        # One crossing into the extension (swig/python.i): the request's form checked (and, when
+        # it is not one line of base64, converted by _csr_arg), the call counted in, the log level
+        # followed, the call made with the GIL released; None only for INTUNE_SCEP_OK, anything
+        # else raised as _exception_of makes it.
+        _validate(self._gate, transaction_id, certificate_request)
 
     def SendSuccessNotification(
         self,
@@ -759,11 +683,9 @@ class IntuneScepServiceClient(_NativeClient):
             IntuneScepServiceException, IntuneClientException, ValueError: as
             :meth:`ValidateRequest`.
         """
-        if not _is_one_line_csr(certificate_request):
-            certificate_request = _csr_arg("certificate_request", certificate_request)
-        self._call_status(_native.intune_scep_send_success_notification, transaction_id, transaction_id,
-                          certificate_request, cert_thumbprint, cert_serial_number, cert_expiration_date,
-                          cert_issuing_authority, ca_configuration, certificate_authority)
+        _native.intune_scep_send_success_notification_py(
+            self._gate, transaction_id, certificate_request, cert_thumbprint, cert_serial_number, cert_expiration_date,
+            cert_issuing_authority, ca_configuration, certificate_authority)
 
     def SendFailureNotification(
         self, transaction_id: str, certificate_request: str, hresult: int, error_description: str
@@ -782,14 +704,12 @@ class IntuneScepServiceClient(_NativeClient):
             :meth:`ValidateRequest`; ValueError also when ``hresult`` does not fit
             in 64 signed bits.
         """
-        if not _is_one_line_csr(certificate_request):
-            certificate_request = _csr_arg("certificate_request", certificate_request)
         if isinstance(hresult, bool) or not isinstance(hresult, int):
             raise TypeError(f"hresult: expected int, got {type(hresult).__name__}")
         if not _INT64_MIN <= hresult <= _INT64_MAX:
             raise ValueError("hresult: does not fit in a signed 64-bit integer")
-        self._call_status(_native.intune_scep_send_failure_notification, transaction_id, transaction_id,
-                          certificate_request, hresult, error_description)
+        _native.intune_scep_send_failure_notification_py(self._gate, transaction_id, certificate_request, hresult,
+                                                         error_description)
 
     def notify_success_for_certificate(
         self,
