@@ -73,12 +73,17 @@ def test_the_factory_gets_the_failed_calls_fields(emu, config, device, monkeypat
         _reject_next(emu)
         with pytest.raises(IntuneScepServiceException) as info:
             client.ValidateRequest(d["txid"], d["csr_b64"])
-    (status, message, activity_id, txid, code, description, http_status, body, aadsts), = seen
+        emu.fault(endpoint="validateRequest", status=500, body="oops", times=0)
+        with pytest.raises(intune_scep.IntuneClientHttpErrorException):
+            client.ValidateRequest(d["txid"], d["csr_b64"])
+    (status, message, activity_id, txid, code, description, http_status, body, aadsts), http = seen
     assert status == _native.INTUNE_SCEP_E_REJECTED
     assert txid == d["txid"] and code == "ChallengeExpired" and description == "expired"
     assert activity_id == str(info.value.activity_id) and len(activity_id) == 36
-    assert http_status == 200 and aadsts == 0 and "ChallengeExpired" in message
-    assert json.loads(body) == REJECTED
+    assert http_status == 200 and aadsts == 0 and "ChallengeExpired" in message and body is None
+    status, message, activity_id2, txid, code, description, http_status, body, aadsts = http
+    assert status == _native.INTUNE_SCEP_E_HTTP and http_status == 500 and body == "oops"
+    assert txid == d["txid"] and code is None and description is None and activity_id2 != activity_id
 
 
 @pytest.mark.parametrize("made", [None, 42, b"MIIB"], ids=["None", "int", "bytes"])
