@@ -438,17 +438,19 @@ typedef int (*intune_scep_py_gate_op)(intune_scep_client *client, const void *ar
  * INTUNE_SCEP_OK, NULL with an exception for anything else. */
 static PyObject *intune_scep_py_gate_run(intune_scep_py_gate *g, intune_scep_py_gate_op op, const void *args,
                                          const char *transaction_id) {
+    intune_scep_client *client;
     intune_scep_error *err;
     PyObject *out;
     int status;
     if (!intune_scep_py_gate_enter_(g, 1)) return NULL;
+    client = g->client;                      /* read with the GIL held, while counted in */
     err = intune_scep_py_gate_take_error(g);
     if (err == NULL) {
         intune_scep_py_gate_leave_(g);
         return PyErr_NoMemory();
     }
     Py_BEGIN_ALLOW_THREADS
-    status = op(g->client, args, err);
+    status = op(client, args, err);
     Py_END_ALLOW_THREADS
     if (status == INTUNE_SCEP_OK) {
         Py_INCREF(Py_None);
@@ -661,16 +663,16 @@ PyObject *intune_scep_py_gate_leave(PyObject *gate) {
  * closed it, False when it was closed already. The facade frees the log sink after. */
 PyObject *intune_scep_py_gate_close(PyObject *gate) {
     intune_scep_py_gate *g = intune_scep_py_gate_of(gate);
-    intune_scep_client *client;
     if (g == NULL) return NULL;
     if (atomic_exchange(&g->closed, 1)) Py_RETURN_FALSE;
-    client = g->client;
-    g->client = NULL;
     Py_BEGIN_ALLOW_THREADS
     pthread_mutex_lock(&g->idle_lock);
     while (atomic_load(&g->in_flight) > 0) pthread_cond_wait(&g->idle, &g->idle_lock);
     pthread_mutex_unlock(&g->idle_lock);
-    intune_scep_client_free(client);
+    /* No call reads the client any more: the ones counted in have ended, and a call counted
+     * in from now on sees the flag and never reads it. */
+    intune_scep_client_free(g->client);
+    g->client = NULL;
     for (int i = 0; i < INTUNE_SCEP_PY_SPARES; i++) intune_scep_error_free(atomic_exchange(&g->spares[i], NULL));
     Py_END_ALLOW_THREADS
     Py_RETURN_TRUE;

@@ -244,3 +244,38 @@ def test_the_level_followed_is_read_again_only_when_logging_changed(emu, config,
         finally:
             logger.setLevel(logging.NOTSET)
 
+
+
+def test_close_in_the_middle_of_a_stream_of_calls(emu, client, device):
+    """8 threads call without pause while another closes the client: every call either ends
+    as Intune answered or raises ValueError 'closed' (never a NULL client's INVALID_ARGUMENT,
+    never a crash)."""
+    d = device({"subject": "CN=alice"})
+    outcomes: List[str] = []
+    running = threading.Event()
+    lock = threading.Lock()
+
+    def run() -> None:
+        for _ in range(400):  # bounded: the client is closed long before
+            try:
+                client.ValidateRequest(d["txid"], d["csr_b64"])
+                result = "ok"
+            except ValueError as e:
+                result = "closed" if str(e) == "IntuneScepServiceClient is closed" else f"ValueError: {e}"
+            except BaseException as e:  # noqa: BLE001
+                result = f"{type(e).__name__}: {e}"
+            running.set()
+            with lock:
+                outcomes.append(result)
+            if result != "ok":
+                return
+
+    pool = [threading.Thread(target=run) for _ in range(8)]
+    for t in pool:
+        t.start()
+    assert running.wait(30)
+    client.close()
+    for t in pool:
+        t.join(60)
+    assert set(outcomes) <= {"ok", "closed"}, sorted(set(outcomes))
+    assert outcomes.count("closed") == 8  # each thread ends on the refusal
