@@ -23,6 +23,7 @@ import functools  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import resource  # noqa: E402
 import threading  # noqa: E402
 
 TRANSACTION_ID = "bench-transaction-0001"
@@ -53,6 +54,13 @@ def read_properties(path):
 def read_csr():
     with open(opt("--csr"), encoding="ascii") as f:
         return f.read().strip()
+
+
+def context_switches():
+    """Context switches (voluntary + involuntary) of every thread of the process so far: a thread
+    that sleeps for the GIL another thread holds adds one each time."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_nvcsw + ru.ru_nivcsw
 
 
 def proc_status_kb(field):
@@ -179,6 +187,7 @@ def throughput(call, name):
         acc0, req0 = stub_status(status_url) if status_url else (None, None)
         rates, measured = [], 0
         cpu0 = time.process_time()
+        cs0 = context_switches()
         for _ in range(rounds):
             if run.error:
                 break
@@ -188,13 +197,15 @@ def throughput(call, name):
             rates.append((c1 - c0) / (t1 - t0))
             measured += c1 - c0
         cpu1 = time.process_time()
+        cs1 = context_switches()
         acc1, req1 = stub_status(status_url) if status_url else (None, None)
         run.finish()
         if run.error:
             print(f"{name}, {n} threads: a call failed: {run.error}", file=sys.stderr)
             return 1
         fig = {"figure": "throughput", "front_door": name, "threads": n, "rounds": [round(r, 1) for r in rates],
-               "calls_per_s": round(max(rates), 1), "calls": measured, "cpu_s": round(cpu1 - cpu0, 4)}
+               "calls_per_s": round(max(rates), 1), "calls": measured, "cpu_s": round(cpu1 - cpu0, 4),
+               "context_switches": cs1 - cs0}
         if acc0 is not None:
             conns = acc1 - acc0 - 1  # the second reading's own connection
             fig["new_connections"] = conns

@@ -24,6 +24,16 @@ static double process_cpu_s(void)
            (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+/* Context switches (voluntary + involuntary) of every thread of the process so far: a thread
+ * that sleeps for a lock another holds (Python's GIL, say) adds one each time. */
+static long process_context_switches(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
 double bench_now(void)
 {
     struct timespec ts;
@@ -335,6 +345,7 @@ int bench_throughput(const char *name, const bench_ops *ops, int threads, const 
     int nrounds = timing->rounds > 64 ? 64 : timing->rounds;
     unsigned long measured = 0;
     double cpu0 = process_cpu_s();
+    long cs0 = process_context_switches();
     for (int i = 0; i < nrounds && !atomic_load(&r.failed); i++) {
         unsigned long c0 = total_calls(&r);
         double t0 = bench_now();
@@ -345,6 +356,7 @@ int bench_throughput(const char *name, const bench_ops *ops, int threads, const 
         measured += c1 - c0;
     }
     double cpu1 = process_cpu_s();
+    long cs1 = process_context_switches();
     if (acc0 >= 0 && bench_stub_status(timing->status_url, &acc1, &req1) != 0)
         acc1 = -1;
     finish(&r, tids);
@@ -360,7 +372,8 @@ int bench_throughput(const char *name, const bench_ops *ops, int threads, const 
         if (rates[i] > best)
             best = rates[i];
     }
-    printf("],\"calls_per_s\":%.1f,\"calls\":%lu,\"cpu_s\":%.4f", best, measured, cpu1 - cpu0);
+    printf("],\"calls_per_s\":%.1f,\"calls\":%lu,\"cpu_s\":%.4f,\"context_switches\":%ld", best, measured,
+           cpu1 - cpu0, cs1 - cs0);
     if (acc0 >= 0 && acc1 >= 0) {
         /* The second reading's own connection is counted in acc1: take it off. */
         long long conns = acc1 - acc0 - 1;

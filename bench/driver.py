@@ -222,6 +222,10 @@ class Runner:
                 "cpu_s": sum(f.get("cpu_s", 0.0) for f in runs),
             }
             cells[str(t)]["cpu_us_per_call"] = cells[str(t)]["cpu_s"] * 1e6 / cells[str(t)]["calls"]
+            if all("context_switches" in f for f in runs):
+                cells[str(t)]["context_switches"] = sum(f["context_switches"] for f in runs)
+                cells[str(t)]["context_switches_per_call"] = (cells[str(t)]["context_switches"]
+                                                              / cells[str(t)]["calls"])
             cells[str(t)]["connections_per_1000"] = (cells[str(t)]["new_connections"] * 1000.0
                                                      / cells[str(t)]["calls"])
 
@@ -395,6 +399,17 @@ class Runner:
                 v, base = self.cpu(d, t), self.cpu("curl", t)
                 cell = "MISSING" if v is None else (f"{v:,.1f} ({v / base:.2f}x)" if base else f"{v:,.1f}")
                 row += f"{cell:>18}"
+            L.append(row)
+        L.append("")
+        L.append("Context switches per call (voluntary + involuntary, every thread of the client process, over the "
+                 "measured rounds): a thread that sleeps for a lock another holds, Python's GIL say, adds one")
+        L.append(f"{'front door':<{w}}" + "".join(f"{f'{t} thread' + ('s' if t > 1 else ''):>18}" for t in THREADS))
+        for d in self.selected:
+            row = f"{DOORS[d][0]:<{w}}"
+            for t in THREADS:
+                c = self.results["throughput"].get(d, {}).get(str(t))
+                v = c.get("context_switches_per_call") if c else None
+                row += f"{'-' if v is None else f'{v:.2f}':>18}"
             L.append(row)
         scal = []
         for d in self.selected:

@@ -82,6 +82,33 @@ final class BenchHarness {
         return 0;
     }
 
+    /**
+     * Context switches (voluntary + involuntary) of the JVM's threads alive now, summed from
+     * /proc/self/task/N/status (Java has no getrusage); -1 where that cannot be read. The
+     * measured rounds' threads live through both readings.
+     */
+    static long contextSwitches() {
+        long total = 0;
+        try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                List<String> lines;
+                try {
+                    lines = Files.readAllLines(t.resolve("status"), StandardCharsets.US_ASCII);
+                } catch (IOException gone) {
+                    continue; // a thread that ended meanwhile
+                }
+                for (String line : lines) {
+                    if (line.startsWith("voluntary_ctxt_switches:") || line.startsWith("nonvoluntary_ctxt_switches:")) {
+                        total += Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return total;
+    }
+
     /** nginx stub_status: {accepts, requests}. One plain connection per reading, closed after it. */
     static long[] stubStatus(String url) throws IOException {
         URI u = URI.create(url);
@@ -181,6 +208,7 @@ final class BenchHarness {
             List<Double> rates = new ArrayList<>();
             long measured = 0;
             long cpu0 = processCpuNanos();
+            long cs0 = contextSwitches();
             for (int r = 0; r < rounds && run.error.get() == null; r++) {
                 long c0 = run.total();
                 long t0 = System.nanoTime();
@@ -191,6 +219,7 @@ final class BenchHarness {
                 measured += c1 - c0;
             }
             long cpu1 = processCpuNanos();
+            long cs1 = contextSwitches();
             long[] st1 = statusUrl != null ? stubStatus(statusUrl) : null;
             run.finish();
             if (run.error.get() != null) {
@@ -208,6 +237,9 @@ final class BenchHarness {
             sb.append("],\"calls_per_s\":").append(String.format(Locale.ROOT, "%.1f", best));
             sb.append(",\"calls\":").append(measured);
             sb.append(",\"cpu_s\":").append(String.format(Locale.ROOT, "%.4f", (cpu1 - cpu0) / 1e9));
+            if (cs0 >= 0 && cs1 >= 0) {
+                sb.append(",\"context_switches\":").append(cs1 - cs0);
+            }
             if (statusUrl != null) {
                 long conns = st1[0] - st0[0] - 1; // the second reading's own connection
                 sb.append(",\"new_connections\":").append(conns);
