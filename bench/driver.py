@@ -379,38 +379,34 @@ class Runner:
             row += f"{'-' if c is None else f'{c:.2f}':>17}"
             L.append(row)
         L.append("")
-        L.append("Spread of the passes: calls/s of the slowest round as a share of the best (the cell above)")
-        L.append(f"{'front door':<{w}}" + "".join(f"{f'{t} thread' + ('s' if t > 1 else ''):>18}" for t in THREADS))
-        for d in self.selected:
-            row = f"{DOORS[d][0]:<{w}}"
-            for t in THREADS:
-                c = self.results["throughput"].get(d, {}).get(str(t))
-                rounds = c.get("rounds") if c else None
-                cell = f"{min(rounds) / max(rounds) * 100:.0f}%" if rounds and max(rounds) else "-"
-                row += f"{cell:>18}"
-            L.append(row)
-        L.append("")
-        L.append("Client CPU per call: user + system µs of the whole client process over the measured rounds; "
-                 "(ratio) to the libcurl loop's")
-        L.append(f"{'front door':<{w}}" + "".join(f"{f'{t} thread' + ('s' if t > 1 else ''):>18}" for t in THREADS))
-        for d in self.selected:
-            row = f"{DOORS[d][0]:<{w}}"
-            for t in THREADS:
-                v, base = self.cpu(d, t), self.cpu("curl", t)
-                cell = "MISSING" if v is None else (f"{v:,.1f} ({v / base:.2f}x)" if base else f"{v:,.1f}")
-                row += f"{cell:>18}"
-            L.append(row)
-        L.append("")
-        L.append("Context switches per call (voluntary + involuntary, every thread of the client process, over the "
-                 "measured rounds): a thread that sleeps for a lock another holds, Python's GIL say, adds one")
-        L.append(f"{'front door':<{w}}" + "".join(f"{f'{t} thread' + ('s' if t > 1 else ''):>18}" for t in THREADS))
-        for d in self.selected:
-            row = f"{DOORS[d][0]:<{w}}"
-            for t in THREADS:
-                c = self.results["throughput"].get(d, {}).get(str(t))
-                v = c.get("context_switches_per_call") if c else None
-                row += f"{'-' if v is None else f'{v:.2f}':>18}"
-            L.append(row)
+        def spread(d, t):
+            c = self.results["throughput"].get(d, {}).get(str(t))
+            rounds = c.get("rounds") if c else None
+            return f"{min(rounds) / max(rounds) * 100:.0f}%" if rounds and max(rounds) else "-"
+
+        def cpu(d, t):
+            v, base = self.cpu(d, t), self.cpu("curl", t)
+            return "MISSING" if v is None else (f"{v:,.1f} ({v / base:.2f}x)" if base else f"{v:,.1f}")
+
+        def switches(d, t):
+            c = self.results["throughput"].get(d, {}).get(str(t))
+            v = c.get("context_switches_per_call") if c else None
+            return "-" if v is None else f"{v:.2f}"
+
+        for title, cell in [
+                ("Spread of the passes: calls/s of the slowest round as a share of the best (the cell above)", spread),
+                ("Client CPU per call: user + system µs of the whole client process over the measured rounds; "
+                 "(ratio) to the libcurl loop's", cpu),
+                ("Context switches per call (voluntary + involuntary, every thread of the client process, over the "
+                 "measured rounds): a thread that sleeps for a lock another holds, Python's GIL say, adds one",
+                 switches)]:
+            L.append(title)
+            L.append(f"{'front door':<{w}}" + "".join(f"{f'{t} thread' + ('s' if t > 1 else ''):>18}"
+                                                       for t in THREADS))
+            for d in self.selected:
+                L.append(f"{DOORS[d][0]:<{w}}" + "".join(f"{cell(d, t):>18}" for t in THREADS))
+            L.append("")
+        del L[-1]
         scal = []
         for d in self.selected:
             if self.rate(d, 1) and self.rate(d, 8):
