@@ -278,6 +278,7 @@ void intune_scep_client_set_log_callback_py(intune_scep_client *client, intune_s
  * returns something that is not an exception raises RuntimeError.
  * ------------------------------------------------------------------------------------- */
 %{
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -319,12 +320,14 @@ static intune_scep_py_gate *intune_scep_py_gate_of(PyObject *capsule) {
 }
 
 /* Give the native client `level`, without the GIL: a line being written on another
- * thread may be waiting for it, and the client's log lock for that line. */
+ * thread may be waiting for it, and the client's log lock for that line. A logger's
+ * level is any int: one beyond an int's range is clamped to it (nothing, or everything). */
 static void intune_scep_py_gate_give_level(intune_scep_py_gate *g, long level) {
     intune_scep_client *client = g->client;
     intune_scep_py_log_sink *sink = g->sink;
+    int min_level = level > INT_MAX ? INT_MAX : level < INT_MIN ? INT_MIN : (int)level;
     Py_BEGIN_ALLOW_THREADS
-    intune_scep_client_set_log_callback(client, sink ? intune_scep_py_log_trampoline : NULL, sink, (int)level);
+    intune_scep_client_set_log_callback(client, sink ? intune_scep_py_log_trampoline : NULL, sink, min_level);
     Py_END_ALLOW_THREADS
 }
 
@@ -347,7 +350,7 @@ static int intune_scep_py_gate_follow_level(intune_scep_py_gate *g) {
     }
     read = PyObject_CallObject(g->read_level, NULL);
     if (read == NULL) return 0;
-    level = PyLong_AsLong(read);
+    level = PyLong_AsLong(read);                     /* OverflowError past a long's range */
     if ((level == -1 && PyErr_Occurred()) ||
         (g->level_cache != NULL && PyDict_SetItem(g->level_cache, g->level_note, read) < 0)) {
         Py_DECREF(read);
@@ -687,7 +690,7 @@ PyObject *intune_scep_py_gate_closed(PyObject *gate) {
 
 /* Give the client `level`; `follows` nonzero: from now on it follows the logger again
  * (`level` being its effective level now), zero: it stays at `level`. */
-PyObject *intune_scep_py_gate_set_log_level(PyObject *gate, long level, int follows) {
+PyObject *intune_scep_py_gate_set_log_level(PyObject *gate, int level, int follows) {
     intune_scep_py_gate *g = intune_scep_py_gate_of(gate);
     if (g == NULL || !intune_scep_py_gate_enter_(g, 0)) return NULL;
     g->follows = follows != 0;

@@ -70,6 +70,8 @@ _CREDENTIAL_KINDS: Dict[int, str] = {
     _native.INTUNE_SCEP_CREDENTIAL_MANAGED_IDENTITY: "managed_identity",
 }
 
+_INT32_MIN = -(2**31)
+_INT32_MAX = 2**31 - 1
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
@@ -234,8 +236,10 @@ def _emit(logger: logging.Logger, level: int, message: str) -> None:
 
 
 def _min_level(logger: logging.Logger) -> int:
+    """The lowest level to pass on for ``logger``: its effective level (any int in logging),
+    within the C int the library takes (past it: nothing is passed on)."""
     level = logger.getEffectiveLevel()
-    return level if level > 0 else logging.DEBUG
+    return min(level, _INT32_MAX) if level > 0 else logging.DEBUG
 
 
 # The key under which a client notes its logger's effective level in the logger's own
@@ -574,6 +578,7 @@ class _NativeClient:
         gate = self._gate
         if gate is None:
             raise ValueError(f"{type(self).__name__} is closed")
+        level = max(_INT32_MIN, min(level, _INT32_MAX))  # logging takes any int; the library a C int
         _native.intune_scep_py_gate_set_log_level(gate, level, 1 if follows else 0)
 
     def fetch_token(self, resource: str = "intune") -> None:

@@ -279,3 +279,43 @@ def test_close_in_the_middle_of_a_stream_of_calls(emu, client, device):
         t.join(60)
     assert set(outcomes) <= {"ok", "closed"}, sorted(set(outcomes))
     assert outcomes.count("closed") == 8  # each thread ends on the refusal
+
+
+def test_a_level_beyond_a_c_int(emu, config, csr, caplog):
+    """logging takes any int as a level; the library a C int. A level past it passes nothing on:
+    not an OverflowError, and not a level cut to its low 32 bits (2**32 + 10 would be DEBUG)."""
+    huge = 2**32 + 10
+    lines: List[Any] = []
+    sink = _native.intune_scep_py_log_sink_new(lambda level, message: lines.append((level, message)))
+    cfg = _client._new_config(config)
+    try:
+        _native.intune_scep_config_set_log_callback_py(cfg, sink, 10)
+        native = _client._call(_native.intune_scep_client_new_ret, cfg)
+    finally:
+        _native.intune_scep_config_free(cfg)
+    reader_says = [huge]
+    gate = _native.intune_scep_py_gate_new(native, sink, 10, None, object(), lambda: reader_says[0],
+                                           _client._exception_of, _client._csr_arg, "closed")
+    lines.clear()  # the client's creation line, at the configuration's level
+    try:
+        _native.intune_scep_validate_request_py(gate, csr["txid"], csr["csr_b64"])  # the level read: huge
+        assert lines == []
+        reader_says[0] = 10
+        _native.intune_scep_validate_request_py(gate, csr["txid"], csr["csr_b64"])
+        assert lines  # the same call at DEBUG passes lines on
+        with pytest.raises(OverflowError):
+            _native.intune_scep_py_gate_set_log_level(gate, huge, 0)
+    finally:
+        _native.intune_scep_py_gate_close(gate)
+        _native.intune_scep_py_log_sink_free(sink)
+
+    # The facade: set_log_level and a logger's level past the range pass nothing on.
+    logger = logging.getLogger("intune_scep.test.huge")
+    with intune_scep.IntuneScepServiceClient(config, logger=logger) as client:
+        with caplog.at_level(logging.DEBUG, logger="intune_scep.test.huge"):
+            client.set_log_level(huge)
+            client.ValidateRequest(csr["txid"], csr["csr_b64"])
+            assert not [r for r in caplog.records if r.name == "intune_scep.test.huge"]
+            client.set_log_level(logging.DEBUG)
+            client.ValidateRequest(csr["txid"], csr["csr_b64"])
+            assert [r for r in caplog.records if r.name == "intune_scep.test.huge"]
