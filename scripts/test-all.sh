@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # Run every test of intune-scep, from a fresh clone: the C suite (plain, ASan+UBSan,
 # valgrind), the hardening suite (fault matrix, soak, TSan, fuzz smoke, the Python
-# extension under ASan+UBSan), the Python and Java packages, the CLI, the SCEP server with real SCEP clients, the demo, the built
-# packages (jar, wheel, .deb on a minimal Debian 12 root file system: needs root), the
-# benchmark smoke run, and the secret scan
+# extension under ASan+UBSan), the Python and Java packages, the CLI, the SCEP server
+# with real SCEP clients, the demo, the built packages (jar, wheel, .deb on a minimal
+# Debian 12 root file system: needs root), the benchmark smoke run, and the secret scan
 # over everything the steps printed. Each step's output is kept under
 # $INTUNE_SCEP_ARTIFACTS (default build-artifacts/). Exits non-zero when any step failed.
 #
