@@ -385,7 +385,7 @@ class _NativeClient:
         return self
 
     def _init_state(self) -> None:
-        # The extension's call gate (a capsule, swig/python.i): it owns the native client and
+        # The extension's call gate (a capsule, swig/python_gate.i): it owns the native client and
         # keeps the per-call bookkeeping in C (the calls in progress for close(), spare error
         # objects, the log level given to the client), so that a SCEP call is one crossing into
         # the extension. None until the client is made; kept after close(), which it refuses
@@ -652,7 +652,7 @@ class IntuneScepServiceClient(_NativeClient):
             IntuneClientException: any other failure (HTTP, transport, auth, …).
             ValueError: an argument is empty (the message names it).
         """
-        # One crossing into the extension (swig/python.i): the request's form checked (and, when
+        # One crossing into the extension (swig/python_gate.i): the request's form checked (and, when
         # it is not one line of base64, converted by _csr_arg), the call counted in, the log level
         # followed, the call made with the GIL released; None only for INTUNE_SCEP_OK, anything
         # else raised as _exception_of makes it.

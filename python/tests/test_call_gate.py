@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The extension's call gate (swig/python.i): a SCEP call is one crossing into C, which counts
+"""The extension's call gate (swig/python_gate.i): a SCEP call is one crossing into C, which counts
 the call in and out, follows the log level, reuses error objects and raises what the facade
 makes of a failure. These tests attack what could make it answer yes when it should say no:
 a broken exception factory, a converter that returns something else, another object in the
