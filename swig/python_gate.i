@@ -263,14 +263,9 @@ static int intune_scep_py_failure_op(intune_scep_client *client, const void *a, 
     return intune_scep_send_failure_notification(client, v->transaction_id, v->csr, v->hresult, v->description, err);
 }
 
-/* The capsule's destructor: a gate whose facade was never closed frees its client here
- * (no call can be running: each holds a reference to the facade, which holds the gate). */
-static void intune_scep_py_gate_destroy(PyObject *capsule) {
-    intune_scep_py_gate *g = (intune_scep_py_gate *)PyCapsule_GetPointer(capsule, INTUNE_SCEP_PY_GATE);
-    if (g == NULL) {
-        PyErr_Clear();
-        return;
-    }
+/* Free a gate: its client when it was never closed (no call can be running: each holds a
+ * reference to the facade, which holds the gate), the spares, the references it holds. */
+static void intune_scep_py_gate_dispose(intune_scep_py_gate *g) {
     if (g->client != NULL) {
         intune_scep_client *client = g->client;
         g->client = NULL;
@@ -288,6 +283,16 @@ static void intune_scep_py_gate_destroy(PyObject *capsule) {
     pthread_cond_destroy(&g->idle);
     pthread_mutex_destroy(&g->idle_lock);
     PyMem_RawFree(g);
+}
+
+/* The capsule's destructor. */
+static void intune_scep_py_gate_destroy(PyObject *capsule) {
+    intune_scep_py_gate *g = (intune_scep_py_gate *)PyCapsule_GetPointer(capsule, INTUNE_SCEP_PY_GATE);
+    if (g == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    intune_scep_py_gate_dispose(g);
 }
 %}
 
@@ -375,16 +380,7 @@ PyObject *intune_scep_py_gate_new(intune_scep_client *client, intune_scep_py_log
     g->closed_message = closed_message;
     capsule = PyCapsule_New(g, INTUNE_SCEP_PY_GATE, intune_scep_py_gate_destroy);
     if (capsule == NULL) {
-        /* the client was not taken: the caller still owns it */
-        Py_XDECREF(g->level_cache);
-        Py_DECREF(g->level_note);
-        Py_DECREF(g->read_level);
-        Py_DECREF(g->exception_of);
-        Py_DECREF(g->csr_arg);
-        Py_DECREF(g->closed_message);
-        pthread_cond_destroy(&g->idle);
-        pthread_mutex_destroy(&g->idle_lock);
-        PyMem_RawFree(g);
+        intune_scep_py_gate_dispose(g);   /* g->client is still NULL: the caller keeps the client */
         return NULL;
     }
     g->client = client;
@@ -441,7 +437,7 @@ PyObject *intune_scep_py_gate_closed(PyObject *gate) {
 
 /* Give the client `level`; `follows` nonzero: from now on it follows the logger again
  * (`level` being its effective level now), zero: it stays at `level`. */
-PyObject *intune_scep_py_gate_set_log_level(PyObject *gate, int level, int follows) {
+PyObject *intune_scep_py_gate_set_log_level(PyObject *gate, long level, int follows) {
     intune_scep_py_gate *g = intune_scep_py_gate_of(gate);
     if (g == NULL || !intune_scep_py_gate_enter_(g, 0)) return NULL;
     g->follows = follows != 0;

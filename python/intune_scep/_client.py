@@ -70,7 +70,6 @@ _CREDENTIAL_KINDS: Dict[int, str] = {
     _native.INTUNE_SCEP_CREDENTIAL_MANAGED_IDENTITY: "managed_identity",
 }
 
-_INT32_MIN = -(2**31)
 _INT32_MAX = 2**31 - 1
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -237,7 +236,8 @@ def _emit(logger: logging.Logger, level: int, message: str) -> None:
 
 def _min_level(logger: logging.Logger) -> int:
     """The lowest level to pass on for ``logger``: its effective level (any int in logging),
-    within the C int the library takes (past it: nothing is passed on)."""
+    within the C int the configuration takes (past it: nothing is passed on). The gate clamps
+    the levels it is given the same way."""
     level = logger.getEffectiveLevel()
     return min(level, _INT32_MAX) if level > 0 else logging.DEBUG
 
@@ -474,20 +474,14 @@ class _NativeClient:
         _native.intune_scep_py_gate_leave(self._gate)
 
     def _run(self, fn: Callable[..., int], *args: Any, transaction_id: Optional[str] = None) -> None:
+        """``fn(client, *args, err)`` counted in and out through the gate; raises on anything but
+        INTUNE_SCEP_OK (:func:`_call`). The path of the calls without a one-crossing form in the
+        gate (set_app_key, the notification for a certificate, the revocation upload, ...)."""
         client = self._acquire()
         try:
             _call(fn, client, *args, transaction_id=transaction_id)
         finally:
             self._release()
-
-    def _call_status(self, fn: Callable[..., int], transaction_id: Any, *args: Any) -> None:
-        """``fn(client, *args, err)``, a call returning a status: returns only for INTUNE_SCEP_OK.
-
-        The path of the calls the gate has no one-crossing form for (the notification for a
-        certificate, the revocation upload). The text arguments are checked by the extension
-        (type, NUL), naming the argument, and by the library (empty, UTF-8, one line).
-        """
-        self._run(fn, *args, transaction_id=transaction_id)
 
     # -- administration and diagnostics ---------------------------------------
 
@@ -578,7 +572,6 @@ class _NativeClient:
         gate = self._gate
         if gate is None:
             raise ValueError(f"{type(self).__name__} is closed")
-        level = max(_INT32_MIN, min(level, _INT32_MAX))  # logging takes any int; the library a C int
         _native.intune_scep_py_gate_set_log_level(gate, level, 1 if follows else 0)
 
     def fetch_token(self, resource: str = "intune") -> None:
@@ -743,8 +736,8 @@ class IntuneScepServiceClient(_NativeClient):
         _require_str("transaction_id", transaction_id)
         csr = _csr_arg("csr", csr)  # named as this method names it
         cert = _cert_arg("cert_pem_or_der", cert_pem_or_der)
-        self._call_status(_native.intune_scep_send_success_notification_for_cert, transaction_id, transaction_id,
-                          csr, cert, ca_configuration, certificate_authority)
+        self._run(_native.intune_scep_send_success_notification_for_cert, transaction_id, csr, cert,
+                  ca_configuration, certificate_authority, transaction_id=transaction_id)
 
     # snake_case aliases of the reference's names
     validate_request = ValidateRequest
@@ -881,7 +874,7 @@ class IntuneRevocationClient(_NativeClient):
                 _require_str(f"results[{i}].error_message", r.error_message, optional=True)
                 _call(_native.intune_scep_revocation_results_add, native, r.request_context,
                       1 if r.succeeded else 0, code, r.error_message)
-            self._call_status(_native.intune_scep_upload_revocation_results, transaction_id, native)
+            self._run(_native.intune_scep_upload_revocation_results, native, transaction_id=transaction_id)
         finally:
             _native.intune_scep_revocation_results_free(native)
 
